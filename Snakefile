@@ -1,0 +1,22 @@
+# dpglass: ionic conductivity and activation energies of glass electrolytes from DeePMD + LAMMPS.
+# formula -> start cell -> melt-quench (reference calculator, labelled frames) -> DeePMD ensemble
+# (train, freeze, compress, test) -> LAMMPS temperature sweep -> MSD, D, sigma, Arrhenius -> summary
+from snakemake.utils import min_version
+
+min_version("9.20")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/structure.smk"
+include: "workflow/rules/melt_quench.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/sweep.smk"
+include: "workflow/rules/analysis.smk"
+
+
+rule all:
+    input:
+        all_targets(),

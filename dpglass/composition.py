@@ -1,0 +1,86 @@
+"""Chemical formulas: parsing, charge neutrality and integer cells. Pure Python, no heavy imports."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+# Formal oxidation states of the elements these glasses are made of.
+OXIDATION_STATES = {"Li": 1, "Na": 1, "K": 1, "Mg": 2, "Ca": 2, "Al": 3, "Ga": 3, "B": 3,
+                    "Si": 4, "P": 5, "O": -2, "S": -2, "Se": -2, "F": -1, "Cl": -1, "Br": -1, "I": -1}
+
+# Canonical species order: the one place that fixes LAMMPS type numbers and DeePMD type_map order.
+SPECIES_ORDER = ["Li", "Na", "K", "Mg", "Ca", "Al", "Ga", "B", "Si", "P",
+                 "Cl", "F", "Br", "I", "O", "S", "Se"]
+
+_TOKEN = re.compile(r"([A-Z][a-z]?)(\d+(?:\.\d+)?|\.\d+)?")
+
+
+class FormulaError(ValueError):
+    """A formula that cannot be turned into a neutral integer cell."""
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A formula with rational per-formula-unit counts, e.g. LiAlCl2.5O0.75."""
+
+    text: str
+    counts: dict[str, Fraction]
+
+    @property
+    def elements(self) -> list[str]:
+        return sorted(self.counts, key=SPECIES_ORDER.index)
+
+    @property
+    def net_charge(self) -> Fraction:
+        return sum(OXIDATION_STATES[el] * n for el, n in self.counts.items())
+
+    def integer_counts(self, n_atoms_target: int) -> dict[str, int]:
+        """Counts of the smallest whole number of formula units with at least `n_atoms_target` atoms."""
+        lcm_den = math.lcm(*(n.denominator for n in self.counts.values()))
+        atoms_per_block = sum(n * lcm_den for n in self.counts.values())
+        blocks = max(1, math.ceil(n_atoms_target / atoms_per_block))
+        return {el: int(self.counts[el] * lcm_den * blocks) for el in self.elements}
+
+
+def parse_formula(text: str) -> Formula:
+    """Parse 'LiAlCl2.5O0.75' into element counts; reject unknown elements and malformed text."""
+    if not isinstance(text, str) or not text.strip():
+        raise FormulaError(f"formula {text!r}: empty")
+    stripped = text.strip()
+    pos = 0
+    counts: dict[str, Fraction] = {}
+    for match in _TOKEN.finditer(stripped):
+        if match.start() != pos:
+            raise FormulaError(f"formula {text!r}: cannot read {stripped[pos:]!r}")
+        element, number = match.group(1), match.group(2)
+        if element not in OXIDATION_STATES:
+            raise FormulaError(
+                f"formula {text!r}: unknown element {element!r} "
+                f"(known: {', '.join(sorted(OXIDATION_STATES))})")
+        count = Fraction(number).limit_denominator(1000) if number else Fraction(1)
+        if count <= 0:
+            raise FormulaError(f"formula {text!r}: count of {element} must be positive")
+        counts[element] = counts.get(element, Fraction(0)) + count
+        pos = match.end()
+    if pos != len(stripped) or not counts:
+        raise FormulaError(f"formula {text!r}: cannot read {stripped[pos:]!r}")
+    return Formula(stripped, counts)
+
+
+def check_neutral(formula: Formula) -> None:
+    """Raise if the formula is not charge neutral with the formal oxidation states."""
+    charge = formula.net_charge
+    if charge != 0:
+        states = ", ".join(f"{el} {OXIDATION_STATES[el]:+d}" for el in formula.elements)
+        raise FormulaError(
+            f"formula {formula.text!r} is not charge neutral: net charge {float(charge):+g} e "
+            f"per formula unit (oxidation states {states})")
+
+
+def type_map(formulas: list[Formula]) -> list[str]:
+    """Union of the species of all formulas, in the canonical order."""
+    species = {el for f in formulas for el in f.counts}
+    return sorted(species, key=SPECIES_ORDER.index)

@@ -1,0 +1,214 @@
+"""One function per workflow rule. Scripts in scripts/ only feed these from the `snakemake` object."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from dpglass.io import read_json, write_json
+
+
+def start_cell(formula_text: str, n_atoms: int, density_g_cm3: float, structure: dict,
+               out_path: str) -> None:
+    from ase.io import write
+
+    from dpglass.cells import min_pair_distance, random_packing
+    from dpglass.composition import check_neutral, parse_formula
+
+    formula = parse_formula(formula_text)
+    check_neutral(formula)
+    atoms = random_packing(formula, n_atoms, density_g_cm3, structure["min_distance_A"],
+                           structure["seed"])
+    print(f"{formula.text}: {len(atoms)} atoms ({atoms.get_chemical_formula()}), cubic cell "
+          f"{atoms.cell.lengths()[0]:.3f} Å at {density_g_cm3} g/cm^3, "
+          f"shortest distance {min_pair_distance(atoms):.2f} Å")
+    write(out_path, atoms, format="extxyz")
+
+
+def melt_quench(start_path: str, structure: dict, reference: dict, protocol: dict,
+                frames_path: str, quenched_path: str, trace_path: str, threads: int) -> None:
+    import torch  # CHGNet's backend: the rule's threads, no more
+    from ase.io import read, write
+
+    from dpglass.meltquench import Schedule, prerelax, run_melt_quench
+    from dpglass.reference import make_calculator
+
+    torch.set_num_threads(threads)
+    atoms = read(start_path)
+    calc = make_calculator(reference["calculator"], reference["kwargs"])
+    atoms.calc = calc
+    e0 = atoms.get_potential_energy() / len(atoms)
+    prerelax(atoms, structure["prerelax_steps"], log="-")
+    print(f"pre-relaxation: {e0:.3f} -> {atoms.get_potential_energy() / len(atoms):.3f} eV/atom")
+    schedule = Schedule(protocol["t_melt_K"], protocol["t_melt_ps"], protocol["cool_rate_K_per_ps"],
+                        protocol["t_final_K"], protocol["t_hold_ps"])
+    print(f"schedule: {schedule.t_melt_ps} ps at {schedule.t_melt_K} K, cool {schedule.cool_ps:.2f} ps "
+          f"to {schedule.t_final_K} K, hold {schedule.t_hold_ps} ps; total {schedule.total_ps:.2f} ps")
+    start = atoms.get_positions().copy()
+    final = run_melt_quench(atoms, calc, schedule, protocol["timestep_fs"], protocol["friction_per_fs"],
+                            protocol["sample_every_steps"], protocol["seed"], frames_path, trace_path,
+                            protocol["max_temperature_K"])
+    final.calc = None
+    write(quenched_path, final, format="extxyz")
+    print(f"done; final temperature {final.get_temperature():.0f} K; mean displacement from start "
+          f"{((final.get_positions() - start) ** 2).sum(axis=1).mean() ** 0.5:.2f} Å (RMS, wrapped)")
+
+
+def plot_melt_quench(trace_path: str, png_path: str, title: str) -> None:
+    from dpglass.meltquench import plot_trace
+
+    plot_trace(trace_path, png_path, title)
+
+
+def training_data(frames_path: str, type_map: list[str], validation_fraction: float,
+                  split_path: str) -> None:
+    from dpglass.training import build_datasets
+
+    split = build_datasets(frames_path, type_map, validation_fraction, Path(split_path).parent)
+    print(json.dumps(split, indent=2))
+
+
+def train_model(training_dir: str, validation_dir: str, type_map: list[str], train_cfg: dict,
+                index: int, backend: str, threads: int, input_json: str, lcurve: str, frozen: str,
+                log) -> None:
+    from dpglass.training import dp, make_input, write_input
+
+    work = Path(input_json).parent
+    seed = train_cfg["seed"] + index
+    payload = make_input(train_cfg, type_map, seed, os.path.relpath(training_dir, work),
+                         os.path.relpath(validation_dir, work))
+    write_input(input_json, payload)
+    start = time.perf_counter()
+    dp(["train", "input.json"], backend, work, threads, log)
+    print(f"training: {train_cfg['numb_steps']} steps in {time.perf_counter() - start:.1f} s",
+          file=log, flush=True)
+    dp(["freeze", "-o", Path(frozen).name], backend, work, threads, log)
+    if not Path(lcurve).exists():
+        raise RuntimeError(f"training wrote no {lcurve}")
+
+
+def compress_model(frozen: str, backend: str, threads: int, compressed: str, log) -> None:
+    """Tabulate the embedding nets; input.json beside the model gives the training data's neighbour stats."""
+    from dpglass.training import dp
+
+    work = Path(compressed).parent
+    dp(["compress", "-i", Path(frozen).name, "-o", Path(compressed).name, "-t", "input.json"],
+       backend, work, threads, log)
+
+
+def test_model(model: str, validation_dir: str, lcurve: str, backend: str, threads: int,
+               result_path: str, lcurve_png: str, log) -> None:
+    from dpglass.training import dp, parse_dp_test, plot_lcurve
+
+    work = Path(result_path).parent
+    test_log = work / "dp_test.log"
+    test_log.unlink(missing_ok=True)
+    dp(["test", "-m", Path(model).name, "-s", os.path.relpath(validation_dir, work), "-d",
+        "parity", "-l", test_log.name], backend, work, threads, log)
+    metrics = parse_dp_test(test_log.read_text())
+    metrics["model"] = Path(model).name
+    metrics["validation_system"] = validation_dir
+    write_json(result_path, metrics)
+    plot_lcurve(lcurve, lcurve_png)
+
+
+def lammps_data(quenched_path: str, type_map: list[str], out_path: str) -> None:
+    from ase.io import read
+
+    from dpglass.lammps_md import write_data_file
+
+    write_data_file(read(quenched_path), out_path, type_map)
+
+
+def sweep_md(data_path: str, models: list[str], type_map: list[str], sweep: dict,
+             temperature_K: float, run_json: str, preflight: bool, threads: int) -> None:
+    from dpglass.lammps_md import MDSettings, run_in_lammps, steps_for, throughput, write_in_lammps
+
+    os.environ.update(OMP_NUM_THREADS=str(threads), DP_INTRA_OP_PARALLELISM_THREADS=str(threads),
+                      DP_INTER_OP_PARALLELISM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="2")
+    run_dir = Path(run_json).parent
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if preflight:
+        settings = MDSettings(temperature_K, sweep["timestep_fs"], 0, 10, 10, 1, sweep["tdamp_ps"],
+                              sweep["seed"], (1, 1, 1))
+    else:
+        settings = MDSettings(temperature_K, sweep["timestep_fs"],
+                              steps_for(sweep["equilibration_ps"], sweep["timestep_fs"]),
+                              steps_for(sweep["production_ps"], sweep["timestep_fs"]),
+                              sweep["dump_every_steps"], sweep["thermo_every_steps"], sweep["tdamp_ps"],
+                              sweep["seed"], tuple(sweep["replicate"]))
+    rel = [os.path.relpath(m, run_dir) for m in models]
+    write_in_lammps(run_dir / "in.lammps", os.path.relpath(data_path, run_dir), rel, type_map, settings,
+                    title=f"{temperature_K:g} K")
+    for stale in ("dump.lammpstrj", "model_devi.out"):
+        (run_dir / stale).unlink(missing_ok=True)
+    print(f"LAMMPS: {settings.equilibration_steps} + {settings.production_steps} steps at "
+          f"{temperature_K:g} K in {run_dir}", flush=True)
+    timing = run_in_lammps(run_dir)
+    total_steps = settings.equilibration_steps + settings.production_steps
+    result = {
+        "temperature": {"value": temperature_K, "error": None, "unit": "K"},
+        "natoms": timing["natoms"],
+        "timestep_fs": settings.timestep_fs,
+        "equilibration_steps": settings.equilibration_steps,
+        "production_steps": settings.production_steps,
+        "dump_every_steps": settings.dump_every_steps,
+        "models": rel,
+        "type_map": type_map,
+        "wall_time": {"value": timing["wall_s"], "error": None, "unit": "s"},
+        **throughput(timing["natoms"], total_steps, settings.timestep_fs, timing["wall_s"]),
+    }
+    print(json.dumps(result, indent=2))
+    write_json(run_json, result)
+
+
+def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temperature_K: float,
+              result_path: str, msd_png: str) -> None:
+    from dpglass.analysis import analyze_diffusion
+    from dpglass.analysis.plots import plot_msd
+
+    run = read_json(run_json)
+    result = analyze_diffusion(dump_path, ion, temperature_K, fmt="lammps-dump", type_map=type_map,
+                               timestep_fs=run["timestep_fs"])
+    plot_msd(result, msd_png)
+    write_json(result_path, result)
+    print(f"{ion} at {temperature_K:g} K: D = {result['D']['value']:.3e} ± "
+          f"{result['D']['error'] or float('nan'):.1e} cm^2/s, diffusive: {result['diffusive']}")
+
+
+def summary(composition: str, formula: str, diffusion_paths: list[str], test_paths: list[str],
+            window: list[float], config: dict, summary_path: str, plot_path: str) -> None:
+    """The composition's headline numbers: D(T), σ(T), Ea, σ(303 K), model quality, provenance."""
+    from dpglass.analysis import fit_arrhenius
+    from dpglass.analysis.plots import plot_arrhenius
+    from dpglass.provenance import provenance
+
+    results = [read_json(p) for p in diffusion_paths]
+    table = [{key: r[key] for key in ("temperature", "D", "sigma_tracer", "sigma_collective",
+                                      "haven_ratio", "diffusive", "fit_window") if key in r}
+             for r in results]
+    try:
+        fit = fit_arrhenius(results, window=tuple(window))
+        fit_error = None
+    except ValueError as err:
+        fit, fit_error = None, str(err)
+        print(f"WARNING: no Arrhenius fit: {err}")
+    out = {
+        "composition": composition,
+        "formula": formula,
+        "ion": results[0].get("ion") if results else None,
+        "transport": table,
+        "arrhenius": fit if fit is not None else {"error": fit_error},
+        "Ea": fit["Ea"] if fit else None,
+        "sigma_303K": fit["sigma_303K"] if fit else None,
+        "model_quality": [read_json(p) for p in test_paths],
+        "provenance": provenance(config),
+    }
+    plot_arrhenius(results, fit, plot_path)
+    write_json(summary_path, out)
+    if fit:
+        print(f"{composition}: Ea = {fit['Ea']['value']:.3f} ± {fit['Ea']['error']:.3f} eV; "
+              f"σ(303 K) = {fit['sigma_303K']['value']:.3g} ± {fit['sigma_303K']['error']:.2g} mS/cm")

@@ -1,0 +1,6 @@
+from dpglass.rulelog import rule_log
+from dpglass.steps import start_cell
+
+with rule_log(snakemake.log[0]):
+    start_cell(snakemake.params.formula, snakemake.params.n_atoms, snakemake.params.density,
+               snakemake.params.structure, snakemake.output[0])

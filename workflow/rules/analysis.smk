@@ -1,0 +1,45 @@
+rule diffusion:
+    input:
+        dump="results/{comp}/sweep/T{T}/dump.lammpstrj",
+        run="results/{comp}/sweep/T{T}/run.json",
+    output:
+        result="results/{comp}/analysis/diffusion_T{T}.json",
+        msd_png=report(
+            "results/{comp}/analysis/msd_T{T}.png",
+            caption="../report/msd.rst",
+            category="Transport",
+            subcategory="MSD",
+        ),
+    params:
+        ion=config["analysis"]["ion"],
+        type_map=type_map_of,
+        timestep_fs=config["sweep"]["timestep_fs"],
+    log:
+        "logs/{comp}/diffusion_T{T}.log",
+    script:
+        "../../scripts/diffusion.py"
+
+
+rule summary:
+    input:
+        diffusion=diffusion_results,
+        tests=lambda wc: expand(
+            "results/{comp}/train/model_{i}/test.json", comp=wc.comp, i=MODELS
+        ),
+    output:
+        summary="results/{comp}/summary.json",
+        plot=report(
+            "results/{comp}/arrhenius.png",
+            caption="../report/arrhenius.rst",
+            category="Transport",
+            subcategory="Arrhenius",
+        ),
+    params:
+        composition=lambda wc: wc.comp,
+        formula=lambda wc: config["compositions"][wc.comp]["formula"],
+        window=config["analysis"]["arrhenius_window_K"],
+        config=config,
+    log:
+        "logs/{comp}/summary.log",
+    script:
+        "../../scripts/summary.py"

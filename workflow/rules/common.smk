@@ -1,0 +1,63 @@
+# Config validation, wildcard constraints and the path helpers every rule uses.
+import sys
+
+sys.path.insert(0, workflow.basedir)  # dpglass importable from a checkout without installing
+
+from dpglass import config as dpconfig
+from dpglass.composition import parse_formula
+
+
+_validated = dpconfig.validate_config(config)
+config.clear()
+config.update(_validated)
+
+COMPOSITIONS = list(config["compositions"])
+TEMPERATURES = [dpconfig.temperature_label(t) for t in dpconfig.temperatures(config)]
+MODELS = [str(i) for i in range(config["train"]["n_models"])]
+BACKEND = dpconfig.backend(config)
+MODEL_EXT = {"tensorflow": "pb", "pytorch": "pth"}[BACKEND]
+ON_GPU = config["execution"]["device"] == "gpu"
+
+
+wildcard_constraints:
+    comp="|".join(COMPOSITIONS),
+    T=r"[0-9]+(\.[0-9]+)?",
+    i=r"[0-9]+",
+
+
+def type_map_of(wildcards):
+    """Species of one composition, in the canonical order (LAMMPS types and DeePMD type_map)."""
+    return parse_formula(config["compositions"][wildcards.comp]["formula"]).elements
+
+
+def deployed_model(comp, i):
+    stem = "compressed" if config["train"]["compress"] else "frozen"
+    return f"results/{comp}/train/model_{i}/{stem}.{MODEL_EXT}"
+
+
+def ensemble_models(wildcards):
+    return [deployed_model(wildcards.comp, i) for i in MODELS]
+
+
+def diffusion_results(wildcards):
+    return expand(
+        "results/{comp}/analysis/diffusion_T{T}.json", comp=wildcards.comp, T=TEMPERATURES
+    )
+
+
+def gpu_resources():
+    """GPU rules ask for one GPU only when the config's execution device is gpu."""
+    return {"gpu": 1} if ON_GPU else {}
+
+
+def all_targets():
+    return expand(
+        [
+            "results/{comp}/summary.json",
+            "results/{comp}/arrhenius.png",
+            "results/{comp}/melt_quench/trace.png",
+        ],
+        comp=COMPOSITIONS,
+    ) + expand(
+        "results/{comp}/train/model_{i}/test.json", comp=COMPOSITIONS, i=MODELS
+    )
