@@ -168,7 +168,7 @@ def _minimum_image_step(previous: np.ndarray, current: np.ndarray, cell: np.ndar
 
 def load_species_trajectory(path: str | Path, species: str, fmt: str | None = None,
                             type_map: Sequence[str] | None = None,
-                            timestep_fs: float | None = None, dt_fs: float | None = None,
+                            timestep_fs: float | None = 1.0, dt_fs: float | None = None,
                             charges: dict | None = None) -> SpeciesTrajectory:
     """Stream a trajectory and keep what the MSD analysis of ``species`` needs.
 
