@@ -66,11 +66,10 @@ def test_window_skips_ballistic_start():
 
 
 def _trajectory(positions, framework_com, times):
-    zeros = np.zeros((len(times), 3))
+    """Li-only trajectory in a neutral 14 Å box whose framework centre moves as framework_com."""
     return SpeciesTrajectory(times, positions.astype(np.float32), framework_com, framework_com,
-                             positions.sum(axis=1) - 8 * framework_com, {"Li": 8, "Al": 8,
-                                                                         "Cl": 20, "O": 6},
-                             2744.0) if framework_com is not None else zeros
+                             positions.sum(axis=1) - 8 * framework_com,
+                             {"Li": 8, "Al": 8, "Cl": 20, "O": 6}, 14.0**3)
 
 
 def test_drift_correction_removes_framework_drift():
