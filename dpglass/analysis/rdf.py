@@ -42,8 +42,8 @@ def compute_rdfs(frames: Iterable, pairs: Sequence[tuple[str, str]] = DEFAULT_PA
     """Average partial g(r), first peaks, Al coordination and bridging-O fraction over frames.
 
     frames: objects with ``symbols``, ``positions`` and ``cell`` (e.g. trajectory.Frame).
-    g_ab(r) = <n_ab(r)> / (N_a · ρ_b · 4πr²dr) with ρ_b = (N_b − δ_ab)/V, the convention of
-    LAMMPS ``compute rdf`` and ASE ≥ 3.27.
+    g_ab(r) = <n_ab(r)> / (N_a · ρ_b · 4πr²dr) with ρ_b = (N_b − δ_ab)/V, so that g → 1 at
+    large r also for like pairs in small cells (ASE uses N_b/V there: a factor N/(N−1)).
     """
     cutoffs = {**DEFAULT_BOND_CUTOFFS_A, **(bond_cutoffs_A or {})}
     edges = np.linspace(0.0, r_max_A, n_bins + 1)
