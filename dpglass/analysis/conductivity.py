@@ -113,6 +113,7 @@ def analyze_trajectory(trajectory: SpeciesTrajectory, ion: str, temperature_K: f
                                 float(trajectory.times_ps[window.end_index])], None, "ps"),
         "diffusive": bool(diffusive),
         "note": "; ".join(notes) or None,
+        "msd_fit_intercept": quantity(tracer.intercept_A2, None, "Å^2"),
         "msd_reduced_chi2": quantity(tracer.reduced_chi2, None, "1"),
         "rms_displacement_end": quantity(rms_end, None, "Å"),
         "charge": quantity(charge, None, "e"),

@@ -93,12 +93,14 @@ def fit_msd_gls(lag_steps: np.ndarray, msd: np.ndarray, dt_ps: float, n_steps: i
 
 
 def select_fit_window(msd_total: np.ndarray, max_lag_fraction: float = 0.5,
-                      slope_tolerance: float = 0.3) -> FitWindow:
+                      slope_tolerance: float = 0.3, settled_intervals: int = 3) -> FitWindow:
     """Pick the diffusive window of lag indices from the MSD itself.
 
     End: lag <= max_lag_fraction × trajectory length, since longer lags average over too few
-    independent origins. Start: after the last lag whose local log-log slope is outside
-    1 ± slope_tolerance (ballistic motion has slope 2, a cage plateau slope ~0).
+    independent origins. Start: the first lag from which the local log-log slope stays within
+    1 ± slope_tolerance for ``settled_intervals`` grid steps (a factor ~4 in lag), so the
+    ballistic (slope 2) and caged (slope ~0) regimes are skipped. Scanning from short lags, where
+    the MSD is precise, keeps noise at long lags from moving the start.
     """
     n_frames = len(msd_total)
     end = int(max_lag_fraction * (n_frames - 1))
@@ -108,11 +110,10 @@ def select_fit_window(msd_total: np.ndarray, max_lag_fraction: float = 0.5,
     # ~5 points per decade: coarse enough that the slope is not dominated by noise.
     grid = np.unique(np.geomspace(1, end, max(3, int(5 * np.log10(end)) + 1)).round().astype(int))
     local_slope = np.diff(np.log(np.maximum(msd_total[grid], 1e-300))) / np.diff(np.log(grid))
-    outside = np.flatnonzero(np.abs(local_slope - 1.0) > slope_tolerance)
-    start = int(grid[outside[-1] + 1]) if len(outside) else int(grid[0])
-    note = None
-    if start > end // 2:
-        start = end // 2
-        note = (f"no lag range with log-log MSD slope within 1±{slope_tolerance}; "
-                f"fitted the second half of the allowed lags")
-    return FitWindow(start, end, note)
+    inside = np.abs(local_slope - 1.0) <= slope_tolerance
+    for first in range(len(inside)):
+        if inside[first:first + settled_intervals].all() and grid[first] <= end // 2:
+            return FitWindow(int(grid[first]), end, None)
+    return FitWindow(end // 2, end, f"no lag range with log-log MSD slope within "
+                                    f"1±{slope_tolerance}; fitted the second half of the "
+                                    f"allowed lags")

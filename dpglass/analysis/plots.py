@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 
 from dpglass.analysis.arrhenius import (PAPER_EA_MD_EV, PAPER_SIGMA_303K_MS_PER_CM,  # noqa: E402
                                         REFERENCE_TEMPERATURE_K)
-from dpglass.units import BOLTZMANN_EV_PER_K  # noqa: E402
+from dpglass.units import ANGSTROM2_PER_PS_IN_CM2_PER_S, BOLTZMANN_EV_PER_K  # noqa: E402
 
 
 def _save(figure, path: str | Path) -> None:
@@ -34,8 +34,9 @@ def plot_msd(result: dict, path: str | Path) -> None:
     axes.axvspan(start, end, color="tab:green", alpha=0.15, label="fit window")
     D = result["D"]
     fit_times = np.linspace(start, end, 50)
-    axes.loglog(fit_times, 6 * D["value"] * 1e4 * fit_times, "r--",
-                label=f"6Dt, D = {D['value']:.2e} ± {D['error']:.1e} cm²/s")
+    slope_A2_per_ps = 6 * D["value"] / ANGSTROM2_PER_PS_IN_CM2_PER_S
+    axes.loglog(fit_times, slope_A2_per_ps * fit_times + result["msd_fit_intercept"]["value"],
+                "r--", label=f"6Dt + c, D = {D['value']:.2e} ± {D['error']:.1e} cm²/s")
     axes.set_xlabel("lag time (ps)")
     axes.set_ylabel("MSD (Å²)")
     title = f"{result['ion']} at {result['temperature']['value']:g} K"

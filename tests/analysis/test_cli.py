@@ -14,6 +14,18 @@ def _is_quantity(entry) -> bool:
     return isinstance(entry, dict) and set(entry) == {"value", "error", "unit"}
 
 
+def _bare_numbers(node, where="$"):
+    """Paths of numbers in a JSON tree that are not inside a quantity object."""
+    if _is_quantity(node):
+        return []
+    if isinstance(node, bool) or node is None or isinstance(node, str):
+        return []
+    if isinstance(node, (int, float)):
+        return [where]
+    children = node.items() if isinstance(node, dict) else enumerate(node)
+    return [path for key, child in children for path in _bare_numbers(child, f"{where}.{key}")]
+
+
 def test_diffusion_cli_writes_quantities_and_plot(toy_dump, tmp_path):
     path, *_ = toy_dump
     out, plot = tmp_path / "li_300.json", tmp_path / "msd.png"
@@ -25,6 +37,7 @@ def test_diffusion_cli_writes_quantities_and_plot(toy_dump, tmp_path):
         assert _is_quantity(result[key]) and result[key]["unit"] == unit
     assert result["diffusive"] is True
     assert len(result["fit_window"]["value"]) == 2
+    assert _bare_numbers(result) == []
     assert plot.stat().st_size > 10_000
 
 
@@ -44,6 +57,7 @@ def test_arrhenius_and_rdf_cli(tmp_path):
     fit = json.loads(fit_path.read_text())
     assert fit["Ea"]["unit"] == "eV" and fit["sigma_303K"]["unit"] == "mS/cm"
     assert fit["window"]["value"] == [303.0, 378.0]
+    assert _bare_numbers(fit) == []
     assert abs(fit["Ea"]["value"] - 0.3) < 3 * fit["Ea"]["error"]
     assert fit["model_comparison"]["verdict"] == "Arrhenius adequate"
     assert plot.stat().st_size > 10_000
@@ -55,6 +69,7 @@ def test_arrhenius_and_rdf_cli(tmp_path):
     assert set(rdf["g"]) == {"Li-Li", "Al-Al", "Al-O", "Al-Cl"}
     assert rdf["n_frames"]["value"] == 4
     assert _is_quantity(rdf["bridging_oxygen_fraction"])
+    assert _bare_numbers(rdf) == []
     assert rdf_plot.stat().st_size > 10_000
 
 
