@@ -6,7 +6,7 @@ from dpglass.analysis.conductivity import analyze_trajectory
 from dpglass.analysis.trajectory import SpeciesTrajectory
 from dpglass.units import BOLTZMANN_EV_PER_K, quantity
 
-from conftest import random_walk
+from synthetic_md import random_walk
 
 EA_EV = 0.30
 DT_PS = 0.1

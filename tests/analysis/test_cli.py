@@ -5,7 +5,7 @@ import pytest
 
 from dpglass.cli import main
 
-from conftest import toy_glass, write_lammps_dump
+from synthetic_md import toy_glass, write_lammps_dump
 
 TYPE_MAP = "Li,Al,Cl,O"
 

@@ -7,7 +7,7 @@ from dpglass.analysis.msd import msd_direct, msd_fft
 from dpglass.analysis.trajectory import SpeciesTrajectory
 from dpglass.units import nernst_einstein_mS_per_cm
 
-from conftest import TYPE_MAP, random_walk
+from synthetic_md import TYPE_MAP, random_walk
 
 TRUE_D = 0.05  # Å²/ps
 DT_PS = 0.1

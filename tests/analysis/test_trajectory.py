@@ -3,7 +3,7 @@ import pytest
 
 from dpglass.analysis.trajectory import iter_frames, load_species_trajectory
 
-from conftest import TYPE_MAP, toy_glass, write_lammps_dump
+from synthetic_md import TYPE_MAP, toy_glass, write_lammps_dump
 
 
 def test_dump_columns_in_any_order_atoms_sorted_by_id(toy_dump):
