@@ -1,0 +1,103 @@
+"""Figures from result dicts: MSD (log–log with fit window), Arrhenius, RDFs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: cluster nodes and CI have no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from dpglass.analysis.arrhenius import (PAPER_EA_MD_EV, PAPER_SIGMA_303K_MS_PER_CM,  # noqa: E402
+                                        REFERENCE_TEMPERATURE_K)
+from dpglass.units import ANGSTROM2_PER_PS_IN_CM2_PER_S, BOLTZMANN_EV_PER_K  # noqa: E402
+
+
+def _save(figure, path: str | Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(path, dpi=150)
+    plt.close(figure)
+
+
+def plot_msd(result: dict, path: str | Path) -> None:
+    """MSD of the ion per direction and in total, log–log, with the fit window shaded."""
+    msd = result["msd"]
+    time = np.asarray(msd["time"]["value"])
+    figure, axes = plt.subplots(figsize=(5, 4))
+    axes.loglog(time, msd["total"]["value"], "k-", label=f"{result['ion']} total")
+    for axis in "xyz":
+        axes.loglog(time, msd[axis]["value"], lw=0.8, label=axis)
+    start, end = result["fit_window"]["value"]
+    axes.axvspan(start, end, color="tab:green", alpha=0.15, label="fit window")
+    D = result["D"]
+    fit_times = np.linspace(start, end, 50)
+    slope_A2_per_ps = 6 * D["value"] / ANGSTROM2_PER_PS_IN_CM2_PER_S
+    axes.loglog(fit_times, slope_A2_per_ps * fit_times + result["msd_fit_intercept"]["value"],
+                "r--", label=f"6Dt + c, D = {D['value']:.2e} ± {D['error']:.1e} cm²/s")
+    axes.set_xlabel("lag time (ps)")
+    axes.set_ylabel("MSD (Å²)")
+    title = f"{result['ion']} at {result['temperature']['value']:g} K"
+    axes.set_title(title if result["diffusive"] else title + " (not diffusive)")
+    axes.legend(fontsize=7)
+    _save(figure, path)
+
+
+def plot_arrhenius(results: list[dict], fit: dict, path: str | Path) -> None:
+    """ln(σT) or ln D against 1000/T with error bars, the fit, and the paper's numbers."""
+    name = fit["quantity"]
+    conductivity = name.startswith("sigma")
+    figure, axes = plt.subplots(figsize=(5, 4))
+    for diffusive, marker in ((True, "o"), (False, "x")):
+        chosen = [r for r in results if r.get("diffusive", True) == diffusive]
+        if not chosen:
+            continue
+        temperatures = np.array([r["temperature"]["value"] for r in chosen])
+        values = np.array([r[name]["value"] for r in chosen])
+        errors = np.array([r[name]["error"] or 0.0 for r in chosen])
+        axes.errorbar(1000 / temperatures, values, yerr=errors, fmt=marker, capsize=3,
+                      label="MD" if diffusive else "MD, not diffusive (excluded)")
+    low, high = fit["window"]["value"]
+    temperatures = np.linspace(low, high, 50)
+    prefactor, Ea = fit["prefactor"]["value"], fit["Ea"]["value"]
+    line = prefactor * np.exp(-Ea / (BOLTZMANN_EV_PER_K * temperatures))
+    if conductivity:
+        line = line / temperatures
+    axes.plot(1000 / temperatures, line, "r-",
+              label=f"Arrhenius Ea = {Ea:.3f} ± {fit['Ea']['error']:.3f} eV")
+    if conductivity:
+        paper_line = PAPER_SIGMA_303K_MS_PER_CM * REFERENCE_TEMPERATURE_K / temperatures * np.exp(
+            -PAPER_EA_MD_EV / BOLTZMANN_EV_PER_K * (1 / temperatures - 1 / REFERENCE_TEMPERATURE_K))
+        axes.plot(1000 / temperatures, paper_line, "k:",
+                  label=f"paper: Ea {PAPER_EA_MD_EV} eV through {PAPER_SIGMA_303K_MS_PER_CM} mS/cm")
+        axes.plot(1000 / REFERENCE_TEMPERATURE_K, PAPER_SIGMA_303K_MS_PER_CM, "k*", ms=10,
+                  label="paper σ(303 K), experiment")
+    axes.set_yscale("log")
+    axes.set_xlabel("1000 / T (1/K)")
+    axes.set_ylabel(f"{name} ({fit[('sigma_303K' if conductivity else 'D_303K')]['unit']})")
+    comparison = fit.get("model_comparison")
+    if comparison:
+        axes.set_title(comparison["verdict"], fontsize=8)
+    axes.legend(fontsize=7)
+    _save(figure, path)
+
+
+def plot_rdf(rdf_result: dict, path: str | Path) -> None:
+    """Partial g(r), one panel per pair, first peaks marked."""
+    radii = np.asarray(rdf_result["r"]["value"])
+    names = list(rdf_result["g"])
+    figure, axes = plt.subplots(len(names), 1, figsize=(5, 2 * len(names)), sharex=True,
+                                squeeze=False)
+    for panel, name in zip(axes[:, 0], names):
+        panel.plot(radii, rdf_result["g"][name]["value"], label=name)
+        peak = rdf_result["first_peak"][name]["value"]
+        if peak is not None:
+            panel.axvline(peak, color="gray", ls="--", lw=0.8, label=f"first peak {peak:.2f} Å")
+        for reference in rdf_result["paper_reference"].get(name, {"value": []})["value"]:
+            panel.axvline(reference, color="red", ls=":", lw=0.8)
+        panel.set_ylabel("g(r)")
+        panel.legend(fontsize=7)
+    axes[-1, 0].set_xlabel("r (Å)")
+    _save(figure, path)

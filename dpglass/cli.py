@@ -1,0 +1,143 @@
+"""``dpglass`` command line: diffusion, arrhenius and rdf analyses writing JSON (and plots)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from dpglass.analysis.arrhenius import PAPER_WINDOW_K, fit_arrhenius
+from dpglass.analysis.conductivity import DRIFT_CORRECTIONS, analyze_diffusion
+from dpglass.analysis.rdf import DEFAULT_PAIRS, compute_rdfs
+from dpglass.analysis.trajectory import TRAJECTORY_FORMATS, iter_frames
+from dpglass.units import write_json
+
+
+def _type_map(text: str) -> list[str]:
+    return [symbol.strip() for symbol in text.split(",") if symbol.strip()]
+
+
+def _charges(text: str) -> dict:
+    """'Li=1,Cl=-1' -> {'Li': 1.0, 'Cl': -1.0}."""
+    try:
+        return {name.strip(): float(value) for name, value in
+                (item.split("=") for item in text.split(",") if item.strip())}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--charges expects Species=charge,..., got {text!r}")
+
+
+def _pairs(text: str) -> list[tuple[str, str]]:
+    return [tuple(pair.strip().split("-")) for pair in text.split(",") if pair.strip()]
+
+
+def _add_trajectory_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("trajectory", type=Path, help="LAMMPS custom dump or extended XYZ")
+    parser.add_argument("--format", choices=TRAJECTORY_FORMATS, default=None,
+                        help="default: from the file name (.xyz/.extxyz = extxyz)")
+    parser.add_argument("--type-map", type=_type_map, default=None,
+                        help="elements of LAMMPS types 1,2,..., e.g. Li,Al,Cl,O")
+    parser.add_argument("--timestep-fs", type=float, default=1.0,
+                        help="MD timestep (fs); frame times are dump step × this")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dpglass", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    diffusion = commands.add_parser("diffusion", help="MSD, D, σ tracer/collective, Haven ratio")
+    _add_trajectory_arguments(diffusion)
+    diffusion.add_argument("--ion", required=True, help="mobile species, e.g. Li")
+    diffusion.add_argument("--temperature", type=float, required=True, help="temperature (K)")
+    diffusion.add_argument("--dt-fs", type=float, default=None,
+                           help="time between frames (fs); overrides the file's times")
+    diffusion.add_argument("--charge", type=float, default=None,
+                           help="charge of the ion (e); default its formal oxidation state")
+    diffusion.add_argument("--charges", type=_charges, default=None,
+                           help="charges of other species, e.g. Cl=-1,O=-2")
+    diffusion.add_argument("--drift-correction", choices=DRIFT_CORRECTIONS, default="system")
+    diffusion.add_argument("--max-lag-fraction", type=float, default=0.5)
+    diffusion.add_argument("--cage-distance", type=float, default=2.0,
+                           help="RMS displacement (Å) below which the ion counts as caged")
+    diffusion.add_argument("--json", type=Path, required=True)
+    diffusion.add_argument("--plot", type=Path, default=None)
+
+    arrhenius = commands.add_parser("arrhenius", help="Arrhenius/VFT fit of diffusion results")
+    arrhenius.add_argument("results", type=Path, nargs="+", help="diffusion JSON files")
+    arrhenius.add_argument("--window", type=float, nargs=2, default=PAPER_WINDOW_K,
+                           metavar=("T_MIN", "T_MAX"), help="Arrhenius window (K)")
+    arrhenius.add_argument("--quantity", choices=("sigma_tracer", "sigma_collective", "D"),
+                           default="sigma_tracer")
+    arrhenius.add_argument("--json", type=Path, required=True)
+    arrhenius.add_argument("--plot", type=Path, default=None)
+
+    rdf = commands.add_parser("rdf", help="partial RDFs, Al coordination, bridging O")
+    _add_trajectory_arguments(rdf)
+    rdf.add_argument("--pairs", type=_pairs, default=list(DEFAULT_PAIRS),
+                     help="e.g. Li-Li,Al-Al,Al-O,Al-Cl")
+    rdf.add_argument("--r-max", type=float, default=6.0, help="Å")
+    rdf.add_argument("--bins", type=int, default=200)
+    rdf.add_argument("--stride", type=int, default=1, help="use every n-th frame")
+    rdf.add_argument("--json", type=Path, required=True)
+    rdf.add_argument("--plot", type=Path, default=None)
+    return parser
+
+
+def _run_diffusion(args) -> None:
+    if not args.temperature > 0:
+        raise ValueError(f"--temperature must be > 0 K, got {args.temperature}")
+    charges = dict(args.charges or {})
+    if args.charge is not None:
+        charges[args.ion] = args.charge
+    result = analyze_diffusion(args.trajectory, args.ion, args.temperature, fmt=args.format,
+                               type_map=args.type_map, timestep_fs=args.timestep_fs,
+                               dt_fs=args.dt_fs, charges=charges,
+                               drift_correction=args.drift_correction,
+                               max_lag_fraction=args.max_lag_fraction,
+                               cage_distance_A=args.cage_distance)
+    write_json(args.json, result)
+    if args.plot:
+        from dpglass.analysis.plots import plot_msd
+        plot_msd(result, args.plot)
+
+
+def _run_arrhenius(args) -> None:
+    results = []
+    for path in args.results:
+        if not path.is_file():
+            raise FileNotFoundError(f"diffusion result not found: {path}")
+        results.append(json.loads(path.read_text()))
+    fit = fit_arrhenius(results, window=tuple(args.window), quantity_name=args.quantity)
+    write_json(args.json, fit)
+    if args.plot:
+        from dpglass.analysis.plots import plot_arrhenius
+        plot_arrhenius(results, fit, args.plot)
+
+
+def _run_rdf(args) -> None:
+    if args.stride < 1:
+        raise ValueError(f"--stride must be >= 1, got {args.stride}")
+    frames = iter_frames(args.trajectory, args.format, args.type_map, args.timestep_fs,
+                         stride=args.stride)
+    result = compute_rdfs(frames, args.pairs, args.r_max, args.bins)
+    result["source"] = str(args.trajectory)
+    write_json(args.json, result)
+    if args.plot:
+        from dpglass.analysis.plots import plot_rdf
+        plot_rdf(result, args.plot)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    runner = {"diffusion": _run_diffusion, "arrhenius": _run_arrhenius, "rdf": _run_rdf}
+    try:
+        runner[args.command](args)
+    except (ValueError, FileNotFoundError, KeyError) as error:
+        print(f"dpglass {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

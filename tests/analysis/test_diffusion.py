@@ -1,0 +1,127 @@
+import numpy as np
+import pytest
+
+from dpglass.analysis.conductivity import analyze_diffusion, analyze_trajectory
+from dpglass.analysis.diffusion import fit_msd_gls, select_fit_window
+from dpglass.analysis.msd import msd_direct, msd_fft
+from dpglass.analysis.trajectory import SpeciesTrajectory
+from dpglass.units import nernst_einstein_mS_per_cm
+
+from synthetic_md import TYPE_MAP, random_walk
+
+TRUE_D = 0.05  # Å²/ps
+DT_PS = 0.1
+
+
+def _fit_walk(seed: int, n_frames: int = 400, n_atoms: int = 10):
+    rng = np.random.default_rng(seed)
+    msd = msd_fft(random_walk(n_frames, n_atoms, TRUE_D, DT_PS, rng)).sum(axis=1)
+    window = select_fit_window(msd)
+    lags = np.arange(window.start_index, window.end_index + 1)
+    return lags, msd, fit_msd_gls(lags, msd[lags], DT_PS, n_frames - 1, n_atoms)
+
+
+def test_uncertainty_covers_true_D_in_about_68_percent_of_trials():
+    covered = naive_covered = 0
+    trials = 200
+    for seed in range(trials):
+        lags, msd, fit = _fit_walk(seed)
+        covered += abs(fit.D_A2_per_ps - TRUE_D) < fit.D_error_A2_per_ps
+        # The OLS standard error ignores correlated lags: it must be shown to be overconfident.
+        slope_and_intercept, covariance = np.polyfit(lags * DT_PS, msd[lags], 1, cov=True)
+        naive_covered += abs(slope_and_intercept[0] / 6 - TRUE_D) < np.sqrt(covariance[0, 0]) / 6
+    assert 0.55 <= covered / trials <= 0.80
+    assert naive_covered / trials < 0.3
+
+
+def test_gls_D_agrees_with_independent_polyfit_of_direct_msd():
+    rng = np.random.default_rng(11)
+    positions = random_walk(300, 20, TRUE_D, DT_PS, rng)
+    msd = msd_fft(positions).sum(axis=1)
+    window = select_fit_window(msd)
+    lags = np.arange(window.start_index, window.end_index + 1)
+    fit = fit_msd_gls(lags, msd[lags], DT_PS, 299, 20)
+    direct = msd_direct(positions, lags).sum(axis=1)
+    polyfit_D = np.polyfit(lags * DT_PS, direct, 1)[0] / 6
+    # Both estimators are unbiased; OLS merely scatters more, so they differ by a few σ at most.
+    assert abs(fit.D_A2_per_ps - polyfit_D) < 3 * fit.D_error_A2_per_ps
+    assert abs(fit.D_A2_per_ps - TRUE_D) < 3 * fit.D_error_A2_per_ps
+
+
+def test_gls_is_exact_on_a_noise_free_line():
+    lags = np.arange(10, 200)
+    fit = fit_msd_gls(lags, 6 * 0.2 * lags * DT_PS + 1.5, DT_PS, 399, 10)
+    assert fit.D_A2_per_ps == pytest.approx(0.2, rel=1e-8)
+    assert fit.intercept_A2 == pytest.approx(1.5, rel=1e-6)
+
+
+def test_window_skips_ballistic_start():
+    # MSD that is ballistic (∝ t²) up to lag 20 and diffusive after: the window must start later.
+    lags = np.arange(1000, dtype=float)
+    msd = np.where(lags < 20, lags**2 / 20.0, lags - 10.0)
+    window = select_fit_window(msd)
+    assert window.start_index >= 20
+    assert window.end_index == 499
+    assert window.note is None
+
+
+def test_window_skips_cage_plateau():
+    # Rattling in a cage (plateau at 1 Å²) before slow diffusion takes over beyond ~100 lags.
+    lags = np.arange(4000, dtype=float)
+    msd = 1.0 - np.exp(-lags / 2.0) + 0.01 * lags
+    window = select_fit_window(msd)
+    assert window.start_index >= 150  # local slope first reaches 0.7 at ~186
+    assert window.end_index == 1999 and window.note is None
+
+
+def _trajectory(positions, framework_com, times):
+    """Li-only trajectory in a neutral 14 Å box whose framework centre moves as framework_com."""
+    return SpeciesTrajectory(times, positions.astype(np.float32), framework_com, framework_com,
+                             positions.sum(axis=1) - 8 * framework_com,
+                             {"Li": 8, "Al": 8, "Cl": 20, "O": 6}, 14.0**3)
+
+
+def test_drift_correction_removes_framework_drift():
+    rng = np.random.default_rng(4)
+    times = np.arange(300) * DT_PS
+    drift = np.outer(times, [0.5, 0.0, 0.0])  # whole cell sliding at 0.5 Å/ps
+    positions = random_walk(300, 8, TRUE_D, DT_PS, rng) + drift[:, None, :]
+    trajectory = _trajectory(positions, drift, times)
+    corrected = analyze_trajectory(trajectory, "Li", 300.0, drift_correction="framework")
+    uncorrected = analyze_trajectory(trajectory, "Li", 300.0, drift_correction="none")
+    D = corrected["D"]
+    assert abs(D["value"] - TRUE_D * 1e-4) < 3 * D["error"]
+    assert uncorrected["D_components"]["x"]["value"] > 2 * corrected["D_components"]["x"]["value"]
+
+
+def test_caged_ions_are_marked_not_diffusive():
+    rng = np.random.default_rng(8)
+    times = np.arange(300) * DT_PS
+    sites = rng.uniform(0, 14, size=(8, 3))
+    rattling = sites + rng.normal(scale=0.3, size=(300, 8, 3))
+    result = analyze_trajectory(_trajectory(rattling, np.zeros((300, 3)), times), "Li", 250.0)
+    assert result["diffusive"] is False
+    assert "cage" in result["note"]
+
+
+def test_end_to_end_dump_recovers_D_and_sigma(toy_dump):
+    path, *_ = toy_dump
+    result = analyze_diffusion(path, "Li", 300.0, type_map=TYPE_MAP, timestep_fs=1.0,
+                               drift_correction="framework")
+    D = result["D"]
+    assert D["unit"] == "cm^2/s"
+    assert abs(D["value"] - 5e-6) < 3 * D["error"]
+    assert D["error"] < 0.3 * D["value"]
+    assert result["diffusive"] is True
+    expected_sigma = nernst_einstein_mS_per_cm(8, 1.0, D["value"], 14.0**3, 300.0)
+    assert result["sigma_tracer"]["value"] == pytest.approx(expected_sigma, rel=1e-3)
+    start, end = result["fit_window"]["value"]
+    assert 0 <= start < end <= 200.0 and result["fit_window"]["unit"] == "ps"
+    # Independent Li walkers in a static framework: collective σ ≈ tracer σ, Haven ratio ≈ 1.
+    haven = result["haven_ratio"]
+    assert abs(haven["value"] - 1.0) < 3 * haven["error"]
+
+
+def test_bad_temperature_is_named():
+    with pytest.raises(ValueError, match="temperature_K"):
+        analyze_diffusion("whatever.dump", "Li", 0.0)
