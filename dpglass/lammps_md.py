@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from dpglass.units import quantity
+
 _MPI_HANDLE = None
 
 
@@ -127,8 +129,8 @@ def run_in_lammps(run_dir: str | Path, in_file: str = "in.lammps", log_file: str
 
 def throughput(natoms: int, steps: int, timestep_fs: float, wall_s: float) -> dict:
     return {
-        "katom_step_per_s": {"value": natoms * steps / wall_s / 1000.0, "error": None, "unit": "katom-step/s"},
-        "ns_per_day": {"value": steps * timestep_fs * 1e-6 / wall_s * 86400.0, "error": None, "unit": "ns/day"},
+        "katom_step_per_s": quantity(natoms * steps / wall_s / 1000.0, unit="katom-step/s"),
+        "ns_per_day": quantity(steps * timestep_fs * 1e-6 / wall_s * 86400.0, unit="ns/day"),
     }
 
 

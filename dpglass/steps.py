@@ -8,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-from dpglass.io import read_json, write_json
+from dpglass.units import quantity, read_json, write_json
 
 
 def start_cell(formula_text: str, n_atoms: int, density_g_cm3: float, structure: dict,
@@ -150,7 +150,7 @@ def sweep_md(data_path: str, models: list[str], type_map: list[str], sweep: dict
     timing = run_in_lammps(run_dir)
     total_steps = settings.equilibration_steps + settings.production_steps
     result = {
-        "temperature": {"value": temperature_K, "error": None, "unit": "K"},
+        "temperature": quantity(temperature_K, unit="K"),
         "natoms": timing["natoms"],
         "timestep_fs": settings.timestep_fs,
         "equilibration_steps": settings.equilibration_steps,
@@ -158,7 +158,7 @@ def sweep_md(data_path: str, models: list[str], type_map: list[str], sweep: dict
         "dump_every_steps": settings.dump_every_steps,
         "models": rel,
         "type_map": type_map,
-        "wall_time": {"value": timing["wall_s"], "error": None, "unit": "s"},
+        "wall_time": quantity(timing["wall_s"], unit="s"),
         **throughput(timing["natoms"], total_steps, settings.timestep_fs, timing["wall_s"]),
     }
     print(json.dumps(result, indent=2))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dpglass.io import write_json
+from dpglass.units import quantity, write_json
 
 MODEL_SUFFIX = {"tensorflow": ".pb", "pytorch": ".pth"}
 BACKEND_FLAG = {"tensorflow": "--tf", "pytorch": "--pt"}
@@ -134,9 +134,9 @@ def parse_dp_test(text: str) -> dict:
     if missing:
         raise ValueError(f"dp test output lacks {', '.join(sorted(missing))} RMSE")
     return {
-        "energy_rmse": {"value": found["energy_per_atom"], "error": None, "unit": "meV/atom"},
-        "force_rmse": {"value": found["force"], "error": None, "unit": "meV/Å"},
-        **({"virial_rmse": {"value": found["virial_per_atom"], "error": None, "unit": "meV/atom"}}
+        "energy_rmse": quantity(found["energy_per_atom"], unit="meV/atom"),
+        "force_rmse": quantity(found["force"], unit="meV/Å"),
+        **({"virial_rmse": quantity(found["virial_per_atom"], unit="meV/atom")}
            if "virial_per_atom" in found else {}),
     }
 

@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from dpglass.composition import OXIDATION_STATES
+
 BOLTZMANN_EV_PER_K = 8.617333262e-5
 BOLTZMANN_J_PER_K = 1.380649e-23
 ELEMENTARY_CHARGE_C = 1.602176634e-19
@@ -22,9 +24,9 @@ ANGSTROM3_IN_M3 = 1e-30
 ANGSTROM2_PER_PS_IN_M2_PER_S = 1e-8
 SIEMENS_PER_M_IN_MS_PER_CM = 10.0  # 1 S/m = 0.01 S/cm = 10 mS/cm
 
-# Formal oxidation states, used as ionic charges for the collective (charge) displacement.
-FORMAL_CHARGES = {"Li": 1.0, "Na": 1.0, "K": 1.0, "Mg": 2.0, "Al": 3.0, "Cl": -1.0, "O": -2.0,
-                  "S": -2.0, "F": -1.0, "Br": -1.0, "I": -1.0, "P": 5.0}
+# Formal oxidation states (one table, in dpglass.composition), used as ionic charges for the
+# collective (charge) displacement.
+FORMAL_CHARGES = {element: float(state) for element, state in OXIDATION_STATES.items()}
 
 
 def quantity(value: Any, error: Any = None, unit: str = "1") -> dict:
@@ -82,3 +84,8 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     except BaseException:
         os.unlink(temp_name)
         raise
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    with open(path) as stream:
+        return json.load(stream)
