@@ -37,12 +37,44 @@ class Formula:
     def net_charge(self) -> Fraction:
         return sum(OXIDATION_STATES[el] * n for el, n in self.counts.items())
 
-    def integer_counts(self, n_atoms_target: int) -> dict[str, int]:
-        """Counts of the smallest whole number of formula units with at least `n_atoms_target` atoms."""
-        lcm_den = math.lcm(*(n.denominator for n in self.counts.values()))
-        atoms_per_block = sum(n * lcm_den for n in self.counts.values())
-        blocks = max(1, math.ceil(n_atoms_target / atoms_per_block))
-        return {el: int(self.counts[el] * lcm_den * blocks) for el in self.elements}
+    @property
+    def units_per_block(self) -> int:
+        """Smallest number of formula units with whole atom counts (4 for LiAlCl2.5O0.75)."""
+        return math.lcm(*(n.denominator for n in self.counts.values()))
+
+    @property
+    def atoms_per_formula_unit(self) -> Fraction:
+        return sum(self.counts.values(), Fraction(0))
+
+    def formula_units_for(self, n_atoms_target: int) -> int:
+        """Smallest whole-atom number of formula units with at least `n_atoms_target` atoms."""
+        block = self.units_per_block
+        blocks = max(1, math.ceil(n_atoms_target / (self.atoms_per_formula_unit * block)))
+        return blocks * block
+
+    def counts_for_units(self, formula_units: int) -> dict[str, int]:
+        """Atom counts of `formula_units` formula units; raises if a count is not whole."""
+        if not isinstance(formula_units, int) or formula_units < 1:
+            raise FormulaError(f"formula {self.text!r}: formula_units must be a positive integer, "
+                               f"got {formula_units!r}")
+        scaled = {el: self.counts[el] * formula_units for el in self.elements}
+        fractional = {el: n for el, n in scaled.items() if n.denominator != 1}
+        if fractional:
+            shown = ", ".join(f"{el} {float(n):g}" for el, n in fractional.items())
+            raise FormulaError(
+                f"formula {self.text!r}: {formula_units} formula units give fractional counts "
+                f"({shown}); use a multiple of {self.units_per_block}")
+        return {el: int(n) for el, n in scaled.items()}
+
+    def integer_counts(self, n_atoms_target: int | None = None,
+                       formula_units: int | None = None) -> dict[str, int]:
+        """Atom counts of the cell: `formula_units` if given, else the smallest whole cell with at
+        least `n_atoms_target` atoms."""
+        if formula_units is not None:
+            return self.counts_for_units(formula_units)
+        if n_atoms_target is None:
+            raise FormulaError(f"formula {self.text!r}: give n_atoms or formula_units")
+        return self.counts_for_units(self.formula_units_for(n_atoms_target))
 
 
 def parse_formula(text: str) -> Formula:

@@ -101,10 +101,39 @@ def _check_consistency(config: dict) -> None:
         except FormulaError as err:
             raise ConfigError(f"config key 'compositions.{name}.formula': {err}") from None
         formulas.append(formula)
+    _check_start_cells_and_reference(config)
     ion = config["analysis"]["ion"]
     if ion not in type_map(formulas):
         raise ConfigError(f"config key 'analysis.ion': {ion!r} is in none of the compositions "
                           f"({', '.join(type_map(formulas))})")
+
+
+def _check_start_cells_and_reference(config: dict) -> None:
+    """Cell sizes that give whole atom counts, a crystal where one is asked for, known calculators."""
+    from dpglass.reference import check_calculator_name
+
+    structure = config["structure"]
+    for name, comp in config["compositions"].items():
+        if composition_setting(config, name, "source") == "crystal":
+            if not (comp.get("crystal_file") or structure.get("crystal_file")):
+                raise ConfigError(f"config key 'compositions.{name}.crystal_file': structure.source "
+                                  f"is 'crystal' but no crystal_file is given")
+            continue
+        units = comp.get("formula_units", None if "n_atoms" in comp else structure.get("formula_units"))
+        if units is not None:
+            key = "formula_units" if "formula_units" in comp else "structure.formula_units"
+            try:
+                parse_formula(comp["formula"]).counts_for_units(units)
+            except FormulaError as err:
+                raise ConfigError(f"config key '{key}' ({name}): {err}") from None
+    reference = config["reference"]
+    for key, name in (("reference.calculator", reference["calculator"]),
+                      ("reference.relabel.calculator", reference["relabel"].get("calculator"))):
+        if name is not None:
+            try:
+                check_calculator_name(name, key)
+            except ValueError as err:
+                raise ConfigError(str(err)) from None
 
 
 def temperatures(config: dict) -> list[float]:

@@ -11,50 +11,86 @@ from pathlib import Path
 from dpglass.units import quantity, read_json, write_json
 
 
-def start_cell(formula_text: str, n_atoms: int, density_g_cm3: float, structure: dict,
-               out_path: str) -> None:
+def start_cell(formula_text: str, composition: dict, structure: dict, out_path: str) -> None:
+    """Random packing or substituted crystal; the composition's own settings override structure's."""
     from ase.io import write
 
-    from dpglass.cells import min_pair_distance, random_packing
+    from dpglass.cells import build_start_cell, density_g_cm3, min_pair_distance, start_cell_size
     from dpglass.composition import check_neutral, parse_formula
 
     formula = parse_formula(formula_text)
     check_neutral(formula)
-    atoms = random_packing(formula, n_atoms, density_g_cm3, structure["min_distance_A"],
-                           structure["seed"])
-    print(f"{formula.text}: {len(atoms)} atoms ({atoms.get_chemical_formula()}), cubic cell "
-          f"{atoms.cell.lengths()[0]:.3f} Å at {density_g_cm3} g/cm^3, "
-          f"shortest distance {min_pair_distance(atoms):.2f} Å")
+    n_atoms, formula_units = start_cell_size(composition, structure)
+    density = composition.get("density_g_cm3", structure["density_g_cm3"])
+    crystal_file = composition.get("crystal_file", structure.get("crystal_file"))
+    atoms = build_start_cell(formula, structure, n_atoms, formula_units, density, crystal_file)
+    size = f"{formula_units} formula units" if formula_units else f"target {n_atoms} atoms"
+    print(f"{formula.text}: {len(atoms)} atoms ({atoms.get_chemical_formula()}; {size}) from "
+          f"{atoms.info['source']}{' ' + crystal_file if structure['source'] == 'crystal' else ''}; "
+          f"cell {' x '.join(f'{x:.3f}' for x in atoms.cell.lengths())} Å, density "
+          f"{density_g_cm3(atoms):.4f} g/cm^3, shortest distance {min_pair_distance(atoms):.2f} Å")
+    if structure["source"] == "crystal":
+        print(f"substitution: {atoms.info['removed']} {structure['substitution']['remove']} removed, "
+              f"{atoms.info['added']} {structure['substitution']['add']} added on removed sites "
+              f"(repeats {atoms.info['repeats']}, seed {structure['seed']})")
     write(out_path, atoms, format="extxyz")
 
 
-def melt_quench(start_path: str, structure: dict, reference: dict, protocol: dict,
-                frames_path: str, quenched_path: str, trace_path: str, threads: int) -> None:
-    import torch  # CHGNet's backend: the rule's threads, no more
+def _limit_torch_threads(threads: int) -> None:
+    """The ML calculators' torch backend: the rule's threads, no more (no-op without torch)."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(threads)
+
+
+def melt_quench(start_path: str, structure: dict, reference: dict, protocol: dict, formula: str,
+                frames_path: str, quenched_path: str, trace_path: str, report_path: str,
+                threads: int) -> None:
     from ase.io import read, write
 
-    from dpglass.meltquench import Schedule, prerelax, run_melt_quench
+    from dpglass.meltquench import check_guards, prerelax, run_melt_quench
     from dpglass.reference import make_calculator
 
-    torch.set_num_threads(threads)
+    _limit_torch_threads(threads)
     atoms = read(start_path)
-    calc = make_calculator(reference["calculator"], reference["kwargs"])
+    work_dir = Path(report_path).parent / "calc"
+    calc = make_calculator(reference["calculator"], reference["kwargs"], directory=work_dir)
     atoms.calc = calc
     e0 = atoms.get_potential_energy() / len(atoms)
     prerelax(atoms, structure["prerelax_steps"], log="-")
-    print(f"pre-relaxation: {e0:.3f} -> {atoms.get_potential_energy() / len(atoms):.3f} eV/atom")
-    schedule = Schedule(protocol["t_melt_K"], protocol["t_melt_ps"], protocol["cool_rate_K_per_ps"],
-                        protocol["t_final_K"], protocol["t_hold_ps"])
-    print(f"schedule: {schedule.t_melt_ps} ps at {schedule.t_melt_K} K, cool {schedule.cool_ps:.2f} ps "
-          f"to {schedule.t_final_K} K, hold {schedule.t_hold_ps} ps; total {schedule.total_ps:.2f} ps")
-    start = atoms.get_positions().copy()
-    final = run_melt_quench(atoms, calc, schedule, protocol["timestep_fs"], protocol["friction_per_fs"],
-                            protocol["sample_every_steps"], protocol["seed"], frames_path, trace_path,
-                            protocol["max_temperature_K"])
-    final.calc = None
-    write(quenched_path, final, format="extxyz")
-    print(f"done; final temperature {final.get_temperature():.0f} K; mean displacement from start "
-          f"{((final.get_positions() - start) ** 2).sum(axis=1).mean() ** 0.5:.2f} Å (RMS, wrapped)")
+    e1 = atoms.get_potential_energy()
+    print(f"pre-relaxation ({structure['prerelax_steps']} FIRE steps): {e0:.3f} -> "
+          f"{e1 / len(atoms):.3f} eV/atom")
+    check_guards(atoms, e1, atoms.get_forces(), 0.0, "after pre-relaxation",
+                 protocol["max_temperature_K"], protocol["guard_min_distance_A"])
+    quenched, report = run_melt_quench(atoms, calc, protocol, frames_path, trace_path,
+                                       calc_name=reference["calculator"], log=print)
+    report = {"formula": formula, **report}
+    write(quenched_path, quenched, format="extxyz")
+    write_json(report_path, report)
+    print(f"done: {report['md_steps']} MD steps in {report['wall_time']['value']:.0f} s "
+          f"({report['time_per_step']['value']:.3f} s/step); final T "
+          f"{report['final_temperature']['value']:.0f} K; frames per phase {report['frames_per_phase']}")
+
+
+def label_frames(sampled_path: str, reference: dict, frames_path: str, report_path: str,
+                 threads: int) -> None:
+    """Relabel the sampled frames with reference.relabel, or keep and check the explore labels."""
+    from dpglass.labelling import label_frames as label
+    from dpglass.reference import make_calculator
+
+    relabel = reference["relabel"]
+    name = relabel.get("calculator")
+    calc = None
+    if name is not None:
+        _limit_torch_threads(threads)
+        calc = make_calculator(name, relabel["kwargs"], directory=Path(report_path).parent / "relabel")
+    label(sampled_path, frames_path, report_path, calc=calc,
+          calculator_name=name or f"{reference['calculator']} (labels of the melt-quench)",
+          max_failed_fraction=reference["max_failed_fraction"],
+          stride=relabel["stride"] if calc is not None else 1)
 
 
 def plot_melt_quench(trace_path: str, png_path: str, title: str) -> None:

@@ -1,11 +1,14 @@
 rule melt_quench:
+    """Density protocol, melt, quench, hold and sampling runs with reference.calculator."""
     input:
         "results/{comp}/structure/start.extxyz",
     output:
-        frames="results/{comp}/melt_quench/frames.extxyz",
+        sampled="results/{comp}/melt_quench/sampled.extxyz",
         quenched="results/{comp}/melt_quench/quenched.extxyz",
         trace="results/{comp}/melt_quench/trace.csv",
+        report="results/{comp}/melt_quench/melt_quench.json",
     params:
+        formula=lambda wc: config["compositions"][wc.comp]["formula"],
         structure=config["structure"],
         reference=config["reference"],
         protocol=config["melt_quench"],
@@ -19,6 +22,28 @@ rule melt_quench:
         "benchmarks/rules/{comp}/melt_quench.tsv"
     script:
         "../../scripts/melt_quench.py"
+
+
+rule label_frames:
+    """The training set: sampled frames relabelled with reference.relabel (or their own labels,
+    checked); failed single points dropped and counted in labelling.json."""
+    input:
+        "results/{comp}/melt_quench/sampled.extxyz",
+    output:
+        frames="results/{comp}/melt_quench/frames.extxyz",
+        report="results/{comp}/melt_quench/labelling.json",
+    params:
+        reference=config["reference"],
+    threads: 2
+    resources:
+        runtime=lambda wc, attempt: 240 * attempt,
+        mem_mb=4000,
+    log:
+        "logs/{comp}/label_frames.log",
+    benchmark:
+        "benchmarks/rules/{comp}/label_frames.tsv"
+    script:
+        "../../scripts/label_frames.py"
 
 
 rule plot_melt_quench:

@@ -1,10 +1,19 @@
+def crystal_file_of(wildcards):
+    """The crystal a 'crystal' start cell is built from (tracked as an input), else nothing."""
+    if config["structure"]["source"] != "crystal":
+        return []
+    comp = config["compositions"][wildcards.comp]
+    return comp.get("crystal_file", config["structure"].get("crystal_file"))
+
+
 rule start_cell:
+    input:
+        crystal=crystal_file_of,
     output:
         "results/{comp}/structure/start.extxyz",
     params:
         formula=lambda wc: config["compositions"][wc.comp]["formula"],
-        n_atoms=lambda wc: dpconfig.composition_setting(config, wc.comp, "n_atoms"),
-        density=lambda wc: dpconfig.composition_setting(config, wc.comp, "density_g_cm3"),
+        composition=lambda wc: config["compositions"][wc.comp],
         structure=config["structure"],
     log:
         "logs/{comp}/start_cell.log",
