@@ -138,9 +138,9 @@ def _substitution_plan(crystal_counts: dict[str, int], formula: Formula, remove:
 
 
 def _most_compact_repeats(cell, n_cells: int) -> tuple[int, int, int]:
-    """Repeats (na, nb, nc) with na*nb*nc = n_cells whose supercell has the largest shortest
-    perpendicular width (closest to cubic, fewest self-images)."""
-    best, best_width = None, -1.0
+    """Repeats (na, nb, nc) with na*nb*nc = n_cells whose supercell is closest to cubic: the largest
+    shortest perpendicular width (fewest self-images), then the smallest longest width."""
+    best, best_key = None, None
     for na in range(1, n_cells + 1):
         for nb in range(1, n_cells // na + 1):
             if n_cells % (na * nb):
@@ -148,10 +148,11 @@ def _most_compact_repeats(cell, n_cells: int) -> tuple[int, int, int]:
             reps = (na, nb, n_cells // (na * nb))
             super_cell = np.asarray(cell) * np.array(reps)[:, None]
             volume = abs(np.linalg.det(super_cell))
-            width = min(volume / np.linalg.norm(np.cross(super_cell[i - 2], super_cell[i - 1]))
-                        for i in range(3))
-            if width > best_width + 1e-9:
-                best, best_width = reps, width
+            widths = [volume / np.linalg.norm(np.cross(super_cell[i - 2], super_cell[i - 1]))
+                      for i in range(3)]
+            key = (round(min(widths), 6), -round(max(widths), 6))
+            if best_key is None or key > best_key:
+                best, best_key = reps, key
     return best
 
 

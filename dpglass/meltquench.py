@@ -282,9 +282,9 @@ def relax_cell(atoms, steps: int, fmax: float, pressure_GPa: float = 0.0, log=No
 
 
 def _maxwell_boltzmann(atoms, temperature_K: float, rng) -> None:
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
 
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
+    thermalize_momenta(atoms, temperature_K, rng=rng)
     Stationary(atoms)
 
 

@@ -1,0 +1,122 @@
+"""Labelling: relabel with a stand-in expensive calculator; failed single points dropped and counted."""
+
+import json
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.calculators.calculator import Calculator, all_changes
+from ase.calculators.lj import LennardJones
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import read, write
+
+from dpglass.labelling import LabellingError, label_frames
+
+
+def lj(epsilon):
+    return LennardJones(sigma=2.0, epsilon=epsilon, rc=5.0, smooth=True)
+
+
+def sampled_frames(path, n=10, seed=0):
+    """Frames labelled by the 'cheap explorer' (LJ, epsilon 0.01), as the melt-quench writes them."""
+    rng = np.random.default_rng(seed)
+    base = Atoms("Li2Al2Cl4O2", positions=rng.uniform(0, 7, (10, 3)), cell=[7, 7, 7], pbc=True)
+    frames = []
+    for i in range(n):
+        frame = base.copy()
+        frame.positions += rng.normal(0, 0.05, frame.positions.shape)
+        frame.calc = lj(0.01)
+        results = dict(energy=frame.get_potential_energy(), forces=frame.get_forces(),
+                       stress=frame.get_stress())
+        frame.calc = SinglePointCalculator(frame, **results)
+        frame.info.update(time_ps=0.1 * i, phase="melt", frame_id=i)
+        frames.append(frame)
+    write(path, frames, format="extxyz")
+    return frames
+
+
+class Flaky(Calculator):
+    """The 'expensive' stand-in: LJ (epsilon 0.02), but some frames crash, give NaN or do not converge."""
+
+    implemented_properties = ["energy", "forces", "stress"]
+
+    def __init__(self, crash=(), nan=(), unconverged=()):
+        super().__init__()
+        self.crash, self.nan, self.unconverged = set(crash), set(nan), set(unconverged)
+        self.inner = lj(0.02)
+        self.converged = True
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        frame = atoms.info["frame_id"]
+        if frame in self.crash:
+            raise RuntimeError(f"code crashed on frame {frame}\nsecond line of the traceback")
+        self.converged = frame not in self.unconverged
+        self.inner.calculate(atoms, properties, system_changes)
+        self.results = dict(self.inner.results)
+        if frame in self.nan:
+            self.results["energy"] = float("nan")
+
+
+def test_relabel_replaces_explore_labels_with_the_expensive_ones(tmp_path):
+    frames = sampled_frames(tmp_path / "sampled.extxyz")
+    report = label_frames(tmp_path / "sampled.extxyz", tmp_path / "frames.extxyz",
+                          tmp_path / "labelling.json", calc=lj(0.02), calculator_name="lj-expensive")
+    out = read(tmp_path / "frames.extxyz", index=":")
+    assert len(out) == 10 and report["frames_labelled"] == 10 and report["frames_failed"] == 0
+    for old, new in zip(frames, out):
+        reference = old.copy()
+        reference.calc = lj(0.02)
+        assert new.get_potential_energy() == pytest.approx(reference.get_potential_energy())
+        assert new.get_potential_energy() == pytest.approx(2 * old.get_potential_energy())
+        assert np.allclose(new.get_forces(), reference.get_forces())
+        assert np.allclose(new.get_stress(), reference.get_stress())
+        assert new.info["label_source"] == "lj-expensive" and new.info["phase"] == "melt"
+    assert json.loads((tmp_path / "labelling.json").read_text())["passed"] is True
+
+
+def test_stride_relabels_a_subset(tmp_path):
+    sampled_frames(tmp_path / "sampled.extxyz")
+    report = label_frames(tmp_path / "sampled.extxyz", tmp_path / "frames.extxyz",
+                          tmp_path / "labelling.json", calc=lj(0.02), stride=3)
+    assert report["frames_in"] == 10 and report["frames_attempted"] == 4
+    assert [a.info["frame_id"] for a in read(tmp_path / "frames.extxyz", index=":")] == [0, 3, 6, 9]
+
+
+def test_failed_points_are_dropped_and_counted_with_reasons(tmp_path):
+    sampled_frames(tmp_path / "sampled.extxyz")
+    calc = Flaky(crash=[2], nan=[5], unconverged=[7])
+    report = label_frames(tmp_path / "sampled.extxyz", tmp_path / "frames.extxyz",
+                          tmp_path / "labelling.json", calc=calc, max_failed_fraction=0.3)
+    kept = [a.info["frame_id"] for a in read(tmp_path / "frames.extxyz", index=":")]
+    assert kept == [0, 1, 3, 4, 6, 8, 9]
+    assert report["frames_failed"] == 3 and report["failed_fraction"]["value"] == pytest.approx(0.3)
+    assert report["failure_counts"] == {"RuntimeError": 1, "non-finite energy, forces or stress": 1,
+                                        "SCF not converged": 1}
+    reasons = {f["frame"]: f["reason"] for f in report["failures"]}
+    assert reasons[2] == "RuntimeError: code crashed on frame 2"
+    assert reasons[7] == "SCF not converged"
+    on_disk = json.loads((tmp_path / "labelling.json").read_text())
+    assert on_disk["failure_counts"] == report["failure_counts"]
+
+
+def test_too_many_failures_fail_the_rule_and_write_no_frames(tmp_path, capsys):
+    sampled_frames(tmp_path / "sampled.extxyz")
+    calc = Flaky(crash=[0, 1], nan=[4])
+    with pytest.raises(LabellingError, match=r"3 of 10 single points failed \(30.0 % > "
+                                              r"reference.max_failed_fraction = 20.0 %\)"):
+        label_frames(tmp_path / "sampled.extxyz", tmp_path / "frames.extxyz",
+                     tmp_path / "labelling.json", calc=calc, max_failed_fraction=0.2)
+    assert not (tmp_path / "frames.extxyz").exists()
+    assert '"frames_failed": 3' in capsys.readouterr().out  # the report still reaches the log
+
+
+def test_explore_labels_are_kept_and_checked_without_relabel(tmp_path):
+    frames = sampled_frames(tmp_path / "sampled.extxyz", n=4)
+    report = label_frames(tmp_path / "sampled.extxyz", tmp_path / "frames.extxyz",
+                          tmp_path / "labelling.json", calc=None, calculator_name="chgnet")
+    out = read(tmp_path / "frames.extxyz", index=":")
+    assert report["frames_labelled"] == 4
+    assert [a.get_potential_energy() for a in out] == pytest.approx(
+        [a.get_potential_energy() for a in frames])
+    assert all(a.get_stress().shape == (6,) for a in out)
