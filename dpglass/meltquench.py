@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from dpglass.cells import density_g_cm3
+from dpglass.composition import SPECIES_ORDER
 from dpglass.progress import Progress
 
 THERMOSTATS = ("langevin", "bussi", "nose-hoover", "berendsen")
@@ -174,7 +175,8 @@ class Displacements:
     def rms_by_species(self) -> dict[str, float]:
         squared = np.einsum("ij,ij->i", self.total, self.total)
         symbols = np.array(self.symbols)
-        return {el: float(np.sqrt(squared[symbols == el].mean())) for el in dict.fromkeys(self.symbols)}
+        species = sorted(set(self.symbols), key=SPECIES_ORDER.index)
+        return {el: float(np.sqrt(squared[symbols == el].mean())) for el in species}
 
 
 def memory_verdict(rms_by_species: dict[str, float], threshold_A: float) -> dict:

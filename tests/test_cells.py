@@ -114,3 +114,18 @@ def test_start_cell_size_precedence():
     assert start_cell_size({}, dict(structure, formula_units=8)) == (None, 8)
     assert start_cell_size({"n_atoms": 100}, dict(structure, formula_units=8)) == (100, None)
     assert start_cell_size({"formula_units": 4, "n_atoms": 100}, structure) == (None, 4)
+
+
+def test_start_cell_step_writes_the_substituted_crystal(tmp_path, capsys):
+    from ase.io import read
+
+    from dpglass.steps import start_cell
+
+    crystal = tmp_path / "LiAlCl4.cif"
+    write(crystal, toy_lialcl4(), format="cif")
+    structure = dict(STRUCTURE, source="crystal", n_atoms=21, density_g_cm3=2.2)
+    start_cell("LiAlCl2.5O0.75", {"crystal_file": str(crystal), "formula_units": 8}, structure,
+               str(tmp_path / "start.extxyz"))
+    atoms = read(tmp_path / "start.extxyz")
+    assert atoms.symbols.formula.count() == {"Li": 8, "Al": 8, "Cl": 20, "O": 6}
+    assert "12 Cl removed, 6 O added" in capsys.readouterr().out

@@ -120,3 +120,23 @@ def test_explore_labels_are_kept_and_checked_without_relabel(tmp_path):
     assert [a.get_potential_energy() for a in out] == pytest.approx(
         [a.get_potential_energy() for a in frames])
     assert all(a.get_stress().shape == (6,) for a in out)
+
+
+def test_relabel_rule_function_takes_the_calculator_from_config(tmp_path):
+    from dpglass.config import validate_config
+    from dpglass.steps import label_frames as label_step
+
+    frames = sampled_frames(tmp_path / "sampled.extxyz", n=4)
+    reference = validate_config({
+        "compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},
+        "reference": {"relabel": {"calculator": "ase.calculators.lj:LennardJones",
+                                  "kwargs": {"sigma": 2.0, "epsilon": 0.02, "rc": 5.0, "smooth": True},
+                                  "stride": 2}},
+    })["reference"]
+    label_step(str(tmp_path / "sampled.extxyz"), reference, str(tmp_path / "frames.extxyz"),
+               str(tmp_path / "labelling.json"), threads=1)
+    out = read(tmp_path / "frames.extxyz", index=":")
+    assert [a.info["frame_id"] for a in out] == [0, 2]
+    assert out[1].get_potential_energy() == pytest.approx(2 * frames[2].get_potential_energy())
+    report = json.loads((tmp_path / "labelling.json").read_text())
+    assert report["calculator"] == "ase.calculators.lj:LennardJones" and report["passed"]
