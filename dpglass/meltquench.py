@@ -198,7 +198,7 @@ def memory_verdict(rms_by_species: dict[str, float], threshold_A: float) -> dict
 class Recorder:
     """Samples frames (extxyz, appended to a partial file) and trace rows; runs the guards."""
 
-    def __init__(self, atoms, frames_path: Path, protocol: dict, total_steps: int, calc_name: str):
+    def __init__(self, frames_path: Path, protocol: dict, total_steps: int, calc_name: str):
         self.frames_tmp = frames_path.with_name(f".{frames_path.name}.partial")
         self.frames_tmp.unlink(missing_ok=True)
         self.frames_path = frames_path
@@ -314,14 +314,13 @@ def run_melt_quench(atoms, calc, protocol: dict, frames_path: str | Path, trace_
     nvt_steps = steps_for(schedule.total_ps, timestep)
     sample_steps = steps_for(protocol["sampling_ps"], timestep)
     total = npt_steps + nvt_steps + sample_steps * len(protocol["sampling_temperatures_K"])
-    recorder = Recorder(atoms, frames_path, protocol, total, calc_name)
     start_wall = time.perf_counter()
-    time_ps = 0.0
-
     if density_protocol == "relax":
         relax_cell(atoms, protocol["relax_steps"], protocol["relax_fmax_eV_per_A"],
                    protocol["pressure_GPa"], log="-")
-    elif density_protocol == "npt":
+    recorder = Recorder(frames_path, protocol, total, calc_name)  # its ETA counts MD steps only
+    time_ps = 0.0
+    if density_protocol == "npt":
         _maxwell_boltzmann(atoms, schedule.t_melt_K, rng)
         dyn = make_barostat(protocol["barostat"], atoms, protocol, rng)
         volumes: list[float] = []
