@@ -174,3 +174,29 @@ def test_protocol_keys_are_validated_with_their_names():
         validate_config({**BASE, "reference": {"relabel": {"calculator": "pbe"}}})
     with pytest.raises(ConfigError, match="crystal_file"):
         validate_config({**BASE, "structure": {"source": "crystal"}})
+
+
+def test_rule_function_logs_density_and_memory_and_writes_the_report(start, tmp_path, capsys):
+    import json
+
+    from ase.io import write
+
+    from dpglass.steps import melt_quench
+
+    config = validate_config({**BASE, "reference": {
+        "calculator": "ase.calculators.lj:LennardJones",
+        "kwargs": {"sigma": 2.0, "epsilon": 0.02, "rc": 5.0, "smooth": True}}})
+    write(tmp_path / "start.extxyz", start)
+    paths = {name: str(tmp_path / name) for name in
+             ("sampled.extxyz", "quenched.extxyz", "trace.csv", "melt_quench.json")}
+    melt_quench(str(tmp_path / "start.extxyz"), dict(config["structure"], prerelax_steps=5),
+                config["reference"], protocol(density_protocol="relax", relax_steps=10),
+                "LiAlCl2.5O0.75", *paths.values(), threads=1)
+    log = capsys.readouterr().out
+    assert "density: 2.2000 g/cm^3 (start cell) ->" in log and "after density protocol 'relax'" in log
+    assert "memory of the start cell" in log and "RMS displacement (unwrapped)" in log
+    report = json.loads((tmp_path / "melt_quench.json").read_text())
+    assert report["formula"] == "LiAlCl2.5O0.75" and report["density_protocol"] == "relax"
+    assert report["melt_memory"]["threshold"] == {"value": 2.0, "error": None, "unit": "Å"}
+    assert [run["target"]["value"] for run in report["sampling_runs"]] == [213, 393]
+    assert len(read(paths["quenched.extxyz"])) == 21
