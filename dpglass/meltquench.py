@@ -428,8 +428,12 @@ def read_trace(path: str | Path) -> dict[str, np.ndarray]:
             for name in TRACE_COLUMNS}
 
 
-def plot_trace(trace_path: str | Path, png_path: str | Path, title: str = "") -> None:
-    """Temperature (target and instantaneous), potential energy and density vs time, phases shaded."""
+def plot_trace(trace_path: str | Path, png_path: str | Path, title: str = "",
+               report: dict | None = None) -> None:
+    """Temperature (target and instantaneous), potential energy and density vs time, phases shaded.
+
+    With the melt-quench report, the density panel also shows the start cell's density, so a
+    relaxation before the MD is visible."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -444,7 +448,13 @@ def plot_trace(trace_path: str | Path, png_path: str | Path, title: str = "") ->
     axes[0].legend(frameon=False, fontsize=8, loc="upper right")
     axes[1].plot(time_ps, trace["epot_eV_per_atom"], lw=0.8)
     axes[1].set_ylabel("E_pot (eV/atom)")
-    axes[2].plot(time_ps, trace["density_g_cm3"], lw=0.8)
+    axes[2].plot(time_ps, trace["density_g_cm3"], lw=0.8, label="MD")
+    if report is not None:
+        density = report["density"]
+        axes[2].axhline(density["start_cell"]["value"], color="grey", ls=":", lw=1.2,
+                        label=f"start cell ({density['start_cell']['value']:.3f})")
+        axes[2].set_title(f"density protocol: {report['density_protocol']}", fontsize=8)
+        axes[2].legend(frameon=False, fontsize=8, loc="best")
     axes[2].set_ylabel("density (g/cm³)")
     axes[2].set_xlabel("time (ps)")
     # Shade and name each contiguous phase (npt, melt, cool, hold, sample_213K, ...).
@@ -454,7 +464,8 @@ def plot_trace(trace_path: str | Path, png_path: str | Path, title: str = "") ->
         left = time_ps[first - 1] if first > 0 else 0.0
         for ax in axes:
             ax.axvspan(left, time_ps[last], color=f"C{k % 10}", alpha=0.08, lw=0)
-        axes[0].text((left + time_ps[last]) / 2, 1.01, str(phases[first]).replace("sample_", ""),
+        label = str(phases[first]).replace("sample_", "").replace("K", "")  # sampling runs: their T
+        axes[0].text((left + time_ps[last]) / 2, 1.01, label,
                      transform=axes[0].get_xaxis_transform(), ha="center", va="bottom", fontsize=7)
     if title:
         fig.suptitle(title)

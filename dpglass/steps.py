@@ -93,10 +93,10 @@ def label_frames(sampled_path: str, reference: dict, frames_path: str, report_pa
           stride=relabel["stride"] if calc is not None else 1)
 
 
-def plot_melt_quench(trace_path: str, png_path: str, title: str) -> None:
+def plot_melt_quench(trace_path: str, report_path: str, png_path: str, title: str) -> None:
     from dpglass.meltquench import plot_trace
 
-    plot_trace(trace_path, png_path, title)
+    plot_trace(trace_path, png_path, title, read_json(report_path))
 
 
 def training_data(frames_path: str, type_map: list[str], validation_fraction: float,

@@ -70,7 +70,8 @@ def test_frames_trace_and_report(start, tmp_path):
     assert set(report["melt_memory"]["rms_displacement"]) == {"Li", "Al", "Cl", "O"}
     assert len(quenched) == 21 and quenched.calc is None
     plot_trace(tmp_path / "a.csv", tmp_path / "a.png", "LACO75")
-    assert (tmp_path / "a.png").stat().st_size > 10_000
+    plot_trace(tmp_path / "a.csv", tmp_path / "b.png", "LACO75", report)  # with the start density
+    assert (tmp_path / "a.png").stat().st_size > 10_000 and (tmp_path / "b.png").stat().st_size > 10_000
 
 
 def test_same_seed_same_run_other_seed_other_run(start, tmp_path):

@@ -48,7 +48,8 @@ rule label_frames:
 
 rule plot_melt_quench:
     input:
-        "results/{comp}/melt_quench/trace.csv",
+        trace="results/{comp}/melt_quench/trace.csv",
+        report="results/{comp}/melt_quench/melt_quench.json",
     output:
         report(
             "results/{comp}/melt_quench/trace.png",
