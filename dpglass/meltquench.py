@@ -465,7 +465,9 @@ def plot_trace(trace_path: str | Path, png_path: str | Path, title: str = "",
         for ax in axes:
             ax.axvspan(left, time_ps[last], color=f"C{k % 10}", alpha=0.08, lw=0)
         label = str(phases[first]).replace("sample_", "").replace("K", "")  # sampling runs: their T
-        axes[0].text((left + time_ps[last]) / 2, 1.01, label,
+        narrow = time_ps[last] - left < 0.08 * (time_ps[-1] - time_ps[0])
+        height = 1.01 + (0.05 * (k % 2) if narrow else 0.0)  # stagger short neighbours' labels
+        axes[0].text((left + time_ps[last]) / 2, height, label,
                      transform=axes[0].get_xaxis_transform(), ha="center", va="bottom", fontsize=7)
     if title:
         fig.suptitle(title)
