@@ -53,13 +53,20 @@ def test_dry_run_stops_on_bad_config_naming_the_key(tmp_path, body, key):
     assert not (tmp_path / "results").exists()
 
 
-@pytest.mark.slow
-def test_test_config_runs_the_whole_chain(tmp_path):
-    """formula -> CHGNet melt-quench -> DeePMD ensemble -> LAMMPS sweep -> D(T) -> Arrhenius."""
-    result = run_snakemake("--configfile", REPO / "config/test.yaml", "--directory", tmp_path,
-                           "--cores", "2", timeout=900)
+@pytest.fixture(scope="module")
+def test_run(tmp_path_factory):
+    """The test config, run once for the tests below: the whole chain on tiny sizes (minutes)."""
+    workdir = tmp_path_factory.mktemp("test_config_run")
+    result = run_snakemake("--configfile", REPO / "config/test.yaml", "--directory", workdir,
+                           "--cores", "2", timeout=1200)
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    comp = tmp_path / "results" / "LACO75"
+    return workdir
+
+
+@pytest.mark.slow
+def test_test_config_runs_the_whole_chain(test_run):
+    """formula -> CHGNet melt-quench -> DeePMD ensemble -> LAMMPS sweep -> D(T) -> Arrhenius."""
+    comp = test_run / "results" / "LACO75"
 
     # labelled frames carry energy, forces and stress
     from ase.io import read
@@ -91,14 +98,40 @@ def test_test_config_runs_the_whole_chain(tmp_path):
     assert sigma["unit"] == "mS/cm" and sigma["value"] > 0 and sigma["error"] > 0
     quality = summary["model_quality"]
     assert len(quality) == 2 and all(q["force_rmse"]["unit"] == "meV/Å" for q in quality)
+    assert summary["paper"]["Ea_md_303_378K"]["value"] == 0.30
     assert summary["provenance"]["packages"]["deepmd-kit"] == "3.2.0"
+    markdown = (comp / "summary.md").read_text()
+    assert f"{ea['value']:.3g} ± {ea['error']:.2g} eV" in markdown
 
     png = (comp / "arrhenius.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
-    assert (tmp_path / "logs" / "LACO75" / "melt_quench.log").read_text().count("ETA") >= 1
-    assert (tmp_path / "benchmarks" / "rules" / "LACO75" / "melt_quench.tsv").exists()
+    assert (test_run / "logs" / "LACO75" / "melt_quench.log").read_text().count("ETA") >= 1
+    assert (test_run / "benchmarks" / "rules" / "LACO75" / "melt_quench.tsv").exists()
+    rdf = json.loads((comp / "analysis" / "rdf.json").read_text())
+    assert set(rdf["g"]) == {"Li-Li", "Al-Al", "Al-O", "Al-Cl"}
+    table = json.loads((test_run / "results" / "compositions.json").read_text())
+    assert table["compositions"][0]["O_per_Al"]["value"] == 0.75
 
-    # resumability: a second call finds nothing to do
-    again = run_snakemake("--configfile", REPO / "config/test.yaml", "--directory", tmp_path,
+
+@pytest.mark.slow
+def test_rerun_finds_nothing_to_do(test_run):
+    again = run_snakemake("--configfile", REPO / "config/test.yaml", "--directory", test_run,
                           "--cores", "2", "-n")
+    assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+REPORT_PLOTS = ["trace.png", "lcurve.png", "msd_T303.png", "arrhenius.png", "rdf.png",
+                "compositions.png"]
+
+
+@pytest.mark.slow
+def test_report_contains_every_plot(test_run):
+    report = test_run / "report.html"
+    result = run_snakemake("--configfile", REPO / "config/test.yaml", "--directory", test_run,
+                           "--report", report)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    html = report.read_text()
+    for name in REPORT_PLOTS:
+        assert name in html, f"{name} missing from the report"
+    assert "Arrhenius plot for LACO75" in html  # captions are rendered

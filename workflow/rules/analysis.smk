@@ -28,7 +28,11 @@ rule summary:
         ),
     output:
         summary="results/{comp}/summary.json",
-        markdown="results/{comp}/summary.md",
+        markdown=report(
+            "results/{comp}/summary.md",
+            caption="../report/summary.rst",
+            category="Summary",
+        ),
         plot=report(
             "results/{comp}/arrhenius.png",
             caption="../report/arrhenius.rst",
