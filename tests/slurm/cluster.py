@@ -3,8 +3,15 @@
 Everything (config files, spool/state directories, logs, the MariaDB data
 directory, the munge key and socket) lives in one state directory, by default
 ``/tmp/dpglass-slurm`` (override with ``$DPGLASS_SLURM_STATE`` or ``--state``).
-Nothing under /etc is modified: the SLURM client commands find the cluster
-through ``SLURM_CONF=<state>/etc/slurm.conf``.
+The SLURM client commands find the cluster through
+``SLURM_CONF=<state>/etc/slurm.conf``. In addition, because
+snakemake-executor-plugin-slurm-jobstep removes every ``SLURM_*`` variable
+except a few job-identity ones (SLURM_CONF included) before it calls ``srun``
+inside the job, ``/etc/slurm/slurm.conf`` is made a symlink to that file while
+the cluster runs (only if no such file exists; it is removed again by ``stop``).
+The munge daemon listens on the default socket ``/run/munge/munge.socket.2``
+(``sacctmgr`` ignores ``AuthInfo=socket=...``); an already running munged there
+is reused.
 
 Daemons are started in the foreground (``-D``/``-F``) as children in their own
 session; their PIDs are recorded in ``<state>/pids.json`` and ``stop`` ends
@@ -46,6 +53,7 @@ ACCOUNT = "dpglass_test"
 PARTITION = "debug"
 # Non-default ports so that a system SLURM/MariaDB on the same host is not hit.
 PORTS = {"slurmctld": 16817, "slurmd": 16818, "slurmdbd": 16819, "mariadb": 13306}
+ETC_SLURM_CONF = Path("/etc/slurm/slurm.conf")
 MUNGE_SOCKET = Path("/run/munge/munge.socket.2")
 DB_USER, DB_PASS, DB_NAME = "slurm", "slurm-test-only", "slurm_acct_db"
 
@@ -156,6 +164,7 @@ InactiveLimit=0
 SlurmctldTimeout=30
 SlurmdTimeout=30
 {acct}JobCompType=jobcomp/none
+AccountingStoreFlags=job_comment
 {node}
 PartitionName={PARTITION} Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 """
@@ -292,6 +301,7 @@ StorageLoc={DB_NAME}
         self.state.mkdir(parents=True, exist_ok=True)
         self.pidfile.write_text("[]")
         self.write_config()
+        self._link_etc_conf()
         try:
             self._start_munge()
             if self.accounting:
@@ -306,6 +316,23 @@ StorageLoc={DB_NAME}
             self.stop()
             raise
         return time.monotonic() - t0
+
+    def _link_etc_conf(self) -> None:
+        if ETC_SLURM_CONF.is_symlink() or ETC_SLURM_CONF.exists():
+            if ETC_SLURM_CONF.resolve() == self.conf.resolve():
+                return
+            if ETC_SLURM_CONF.is_symlink() and not ETC_SLURM_CONF.exists():
+                ETC_SLURM_CONF.unlink()  # dangling link left by an earlier test cluster
+            else:
+                raise ClusterError(
+                    f"{ETC_SLURM_CONF} exists (a real SLURM installation?); the test cluster "
+                    "needs it for srun inside jobs and will not overwrite it")
+        ETC_SLURM_CONF.parent.mkdir(parents=True, exist_ok=True)
+        ETC_SLURM_CONF.symlink_to(self.conf)
+
+    def _unlink_etc_conf(self) -> None:
+        if ETC_SLURM_CONF.is_symlink() and Path(os.readlink(ETC_SLURM_CONF)) == self.conf:
+            ETC_SLURM_CONF.unlink()
 
     # ------------------------------------------------------------------ stop
     @staticmethod
@@ -344,6 +371,7 @@ StorageLoc={DB_NAME}
             stopped.append(f"{e['name']}[{e['pid']}]")
         if self.pidfile.exists():
             self.pidfile.write_text("[]")
+        self._unlink_etc_conf()
         return stopped
 
     @staticmethod
