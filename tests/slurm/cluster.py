@@ -83,6 +83,7 @@ class Cluster:
             accounting = bool(_which("slurmdbd") and _which("mariadbd") and _which("mariadb-install-db"))
         self.accounting = accounting
         self.hostname = socket.gethostname().split(".")[0]
+        self._procs: dict[int, subprocess.Popen] = {}  # daemons started by this process
 
     # ------------------------------------------------------------------ env
     def env(self) -> dict:
@@ -201,6 +202,7 @@ StorageLoc={DB_NAME}
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
         logf.close()
+        self._procs[p.pid] = p
         pids = self._pids()
         pids.append({"name": name, "pid": p.pid, "exe": Path(cmd[0]).name})
         self.pidfile.write_text(json.dumps(pids, indent=1))
@@ -337,9 +339,13 @@ StorageLoc={DB_NAME}
     # ------------------------------------------------------------------ stop
     @staticmethod
     def _alive(entry: dict) -> bool:
+        """True if the recorded PID still runs the recorded program (not a zombie)."""
         try:
+            stat = Path(f"/proc/{entry['pid']}/stat").read_text()
             cmdline = Path(f"/proc/{entry['pid']}/cmdline").read_bytes().split(b"\0")[0]
         except OSError:
+            return False
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
             return False
         return Path(cmdline.decode(errors="replace")).name == entry["exe"]
 
@@ -362,24 +368,17 @@ StorageLoc={DB_NAME}
             os.kill(e["pid"], signal.SIGTERM)
             t0 = time.monotonic()
             while self._alive(e) and time.monotonic() - t0 < grace:
-                self._reap(e["pid"])
                 time.sleep(0.1)
             if self._alive(e):
                 os.kill(e["pid"], signal.SIGKILL)
-                time.sleep(0.2)
-                self._reap(e["pid"])
+            proc = self._procs.pop(e["pid"], None)
+            if proc is not None:  # our child: reap it (no zombie left behind)
+                proc.wait(timeout=10)
             stopped.append(f"{e['name']}[{e['pid']}]")
         if self.pidfile.exists():
             self.pidfile.write_text("[]")
         self._unlink_etc_conf()
         return stopped
-
-    @staticmethod
-    def _reap(pid: int) -> None:
-        try:
-            os.waitpid(pid, os.WNOHANG)  # only succeeds for our own children
-        except ChildProcessError:
-            pass
 
     def status(self) -> dict:
         return {
