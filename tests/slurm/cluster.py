@@ -149,7 +149,7 @@ SlurmctldLogFile={self.log}/slurmctld.log
 SlurmdLogFile={self.log}/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
-ProctrackType=proctrack/linuxproc
+ProctrackType=proctrack/pgid
 TaskPlugin=task/none
 MpiDefault=none
 SwitchType=switch/none
@@ -361,7 +361,7 @@ StorageLoc={DB_NAME}
                 while time.monotonic() - t0 < 20 and self._run(
                         "squeue", "-h", "-o", "%i", check=False, timeout=10).stdout.strip():
                     time.sleep(0.5)
-        stopped = []
+        stopped = [f"job-process[{pid}]" for pid in self.kill_job_leftovers()]
         for e in reversed(entries):
             if not self._alive(e):
                 continue
@@ -379,6 +379,48 @@ StorageLoc={DB_NAME}
             self.pidfile.write_text("[]")
         self._unlink_etc_conf()
         return stopped
+
+    @staticmethod
+    def job_leftovers() -> list[int]:
+        """PIDs of processes started by jobs of this test cluster that outlived their job.
+
+        (With proctrack/linuxproc a job process whose parent died first is no
+        longer tracked by slurmstepd.) Recognised by SLURM_JOB_ID and
+        SLURM_CLUSTER_NAME=<ours> in their environment.
+        """
+        found = []
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit() or int(d.name) == os.getpid():
+                continue
+            try:
+                env = (d / "environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if f"SLURM_CLUSTER_NAME={CLUSTER_NAME}".encode() in env and any(
+                    v.startswith(b"SLURM_JOB_ID=") for v in env):
+                found.append(int(d.name))
+        return found
+
+    @staticmethod
+    def _pid_running(pid: int) -> bool:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+    def kill_job_leftovers(self, grace: float = 5) -> list[int]:
+        pids = self.job_leftovers()
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < grace and any(self._pid_running(p) for p in pids):
+                time.sleep(0.2)
+        return pids
 
     def status(self) -> dict:
         return {

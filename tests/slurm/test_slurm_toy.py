@@ -8,6 +8,7 @@ test-only speed settings; nothing test-specific lives in the user profiles.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -98,6 +99,9 @@ rule make:
 @pytest.mark.slurm
 def test_toy_workflow_completes_on_slurm(slurm_cluster, tmp_path, python_env):
     (tmp_path / "Snakefile").write_text(TOY)
+    # like the real workflow: <Snakefile dir>/profiles/default is applied automatically
+    # as workflow profile on top of --profile; it must not break SLURM execution
+    shutil.copytree(PROFILES / "default", tmp_path / "profiles" / "default")
     prof = make_test_profile(tmp_path, slurm_cluster)
     t0 = time.monotonic()
     p = snakemake(tmp_path, prof, python_env)
