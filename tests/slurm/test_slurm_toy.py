@@ -108,6 +108,7 @@ def test_toy_workflow_completes_on_slurm(slurm_cluster, tmp_path, python_env):
     dt = time.monotonic() - t0
     print(f"[slurm] toy workflow (3 jobs): {dt:.1f} s", file=sys.stderr)
     assert p.returncode == 0, log_of(p)
+    assert "workflow specific profile profiles/default" in p.logpath.read_text()
     ids = [int((tmp_path / f"out/{i}.txt").read_text().strip()) for i in range(3)]
     assert len(set(ids)) == 3, "each job must have run in its own SLURM job"
     if slurm_cluster.accounting:
