@@ -17,6 +17,10 @@ Daemons are started in the foreground (``-D``/``-F``) as children in their own
 session; their PIDs are recorded in ``<state>/pids.json`` and ``stop`` ends
 exactly those PIDs (SIGTERM, then SIGKILL after a grace period).
 
+The node has 2 fake GPUs (GRES gpu backed by /dev/null and /dev/zero) and is
+in two partitions, ``debug`` (default) and ``gpu``, so the slurm-gpu profile's
+partition routing and ``--gpus`` can be tested without a GPU.
+
 Accounting: if ``mariadbd`` and ``slurmdbd`` are installed, a private MariaDB
 (TCP on 127.0.0.1) and slurmdbd are started, and the cluster, the account
 ``dpglass_test`` and user ``root`` are registered, so ``sacct`` works and the
@@ -50,7 +54,10 @@ from pathlib import Path
 DEFAULT_STATE = Path(os.environ.get("DPGLASS_SLURM_STATE", "/tmp/dpglass-slurm"))
 CLUSTER_NAME = "dpglass"
 ACCOUNT = "dpglass_test"
-PARTITION = "debug"
+PARTITION = "debug"  # default partition (CPU jobs)
+GPU_PARTITION = "gpu"  # same node, but only this partition is meant for GPU jobs
+FAKE_GPU_FILES = ("/dev/null", "/dev/zero")  # fake GRES gpu: schedulable, nothing to compute on
+FAKE_GPUS = len(FAKE_GPU_FILES)
 # Non-default ports so that a system SLURM/MariaDB on the same host is not hit.
 PORTS = {"slurmctld": 16817, "slurmd": 16818, "slurmdbd": 16819, "mariadb": 13306}
 ETC_SLURM_CONF = Path("/etc/slurm/slurm.conf")
@@ -108,7 +115,7 @@ class Cluster:
         fields["RealMemory"] = str(max(512, int(fields["RealMemory"]) - 1024))
         self.cpus = int(fields["CPUs"])
         self.real_memory = int(fields["RealMemory"])
-        return " ".join(f"{k}={v}" for k, v in fields.items()) + " State=UNKNOWN"
+        return " ".join(f"{k}={v}" for k, v in fields.items()) + f" Gres=gpu:{FAKE_GPUS} State=UNKNOWN"
 
     def write_config(self) -> None:
         for d in (self.etc, self.log, self.state / "ctld", self.state / "spool", self.state / "munge"):
@@ -166,10 +173,17 @@ SlurmctldTimeout=30
 SlurmdTimeout=30
 {acct}JobCompType=jobcomp/none
 AccountingStoreFlags=job_comment
+GresTypes=gpu
+AccountingStorageTRES=gres/gpu
 {node}
 PartitionName={PARTITION} Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+PartitionName={GPU_PARTITION} Nodes=ALL Default=NO MaxTime=INFINITE State=UP
 """
         )
+        # slurmd ignores a gpu GRES without device files; any char devices do (task/none
+        # enforces nothing).
+        (self.etc / "gres.conf").write_text("".join(
+            f"NodeName={self.hostname} Name=gpu File={dev}\n" for dev in FAKE_GPU_FILES))
         if self.accounting:
             dbd = self.etc / "slurmdbd.conf"
             dbd.write_text(
@@ -289,7 +303,8 @@ StorageLoc={DB_NAME}
 
     def node_state(self) -> str:
         r = self._run("sinfo", "-h", "-N", "-n", self.hostname, "-o", "%T", check=False, timeout=10)
-        return r.stdout.strip() if r.returncode == 0 else ""
+        # one line per partition the node is in
+        return ",".join(sorted(set(r.stdout.split()))) if r.returncode == 0 else ""
 
     def start(self, timeout: float = 120, fresh: bool = True) -> float:
         """Start all daemons; returns the seconds it took until the node was idle."""

@@ -39,6 +39,12 @@ def make_test_profile(tmp_path: Path, cluster, name: str = "slurm-cpu", **extra)
     if "slurm_partition" in res:
         assert res["slurm_partition"].startswith("<"), "user profile must keep the placeholder"
         res["slurm_partition"] = C.PARTITION
+    if "slurm-partition-config" in cfg:
+        text = (REPO / cfg["slurm-partition-config"]).read_text()
+        assert "<YOUR_CPU_PARTITION>" in text and "<YOUR_GPU_PARTITION>" in text
+        text = text.replace("<YOUR_CPU_PARTITION>", C.PARTITION).replace("<YOUR_GPU_PARTITION>", C.GPU_PARTITION)
+        (tmp_path / "partitions.yaml").write_text(text)
+        cfg["slurm-partition-config"] = str(tmp_path / "partitions.yaml")
     cfg.update(TEST_SETTINGS)
     if not cluster.accounting:
         # no slurmdbd: sacct is useless, and the plugin's account check (sacctmgr/sshare) fails
@@ -79,11 +85,12 @@ def log_of(p) -> str:
 
 def sacct_jobs(cluster, jobids=None) -> list[dict]:
     """Allocation-level rows: jobid, comment (rule_<name>_wildcards_...), state, reqmem."""
-    cmd = ["sacct", "-X", "-n", "-P", "-a", "-o", "JobID,Comment,State,ReqMem,ReqCPUS,Account"]
+    cmd = ["sacct", "-X", "-n", "-P", "-a", "-o",
+           "JobID,Comment,State,ReqMem,ReqCPUS,Account,Partition,AllocTRES"]
     if jobids:
         cmd += ["-j", ",".join(map(str, jobids))]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=cluster._env()).stdout
-    keys = ["jobid", "comment", "state", "reqmem", "reqcpus", "account"]
+    keys = ["jobid", "comment", "state", "reqmem", "reqcpus", "account", "partition", "alloctres"]
     return [dict(zip(keys, l.split("|"))) for l in out.splitlines() if l.strip()]
 
 
@@ -257,6 +264,49 @@ def _end(p):
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait(10)
+
+
+GPU_TOY = """
+def gpu_resources():  # as in the real workflow's workflow/rules/common.smk
+    return {"gpu": 1} if config.get("device", "gpu") == "gpu" else {}
+
+rule all:
+    input: "train.txt"
+
+rule prep:
+    output: "prep.txt"
+    resources: mem_mb=300, runtime=5
+    shell: "echo $SLURM_JOB_ID > {output}"
+
+rule train:
+    input: "prep.txt"
+    output: "train.txt"
+    threads: 1
+    resources: mem_mb=300, runtime=5, **gpu_resources()
+    shell: "echo $SLURM_JOB_ID ${{CUDA_VISIBLE_DEVICES:-none}} > {output}"
+"""
+
+
+@pytest.mark.slurm
+def test_slurm_gpu_profile_routes_gpu_rules(slurm_cluster, tmp_path, python_env):
+    """slurm-gpu profile on the test cluster (2 fake GPUs, partitions debug + gpu):
+    the rule declaring gpu=1 gets --gpus=1 in the gpu partition, the other one
+    runs without GPU in the CPU partition."""
+    (tmp_path / "Snakefile").write_text(GPU_TOY)
+    prof = make_test_profile(tmp_path, slurm_cluster, name="slurm-gpu")
+    t0 = time.monotonic()
+    p = snakemake(tmp_path, prof, python_env)
+    print(f"[slurm] gpu-profile workflow: {time.monotonic() - t0:.1f} s", file=sys.stderr)
+    assert p.returncode == 0, log_of(p)
+    train_id, cuda = (tmp_path / "train.txt").read_text().split()
+    prep_id = (tmp_path / "prep.txt").read_text().strip()
+    assert cuda in ("0", "1"), "the GPU job must see its GPU"
+    if slurm_cluster.accounting:
+        rows = {r["jobid"]: r for r in sacct_jobs(slurm_cluster, [train_id, prep_id])}
+        assert rows[train_id]["partition"] == C.GPU_PARTITION, rows
+        assert "gres/gpu=1" in rows[train_id]["alloctres"], rows
+        assert rows[prep_id]["partition"] == C.PARTITION, rows
+        assert "gres/gpu" not in rows[prep_id]["alloctres"], rows
 
 
 # ---------------------------------------------------------------- GPU mapping
