@@ -28,7 +28,10 @@ def test_every_key_has_type_default_and_description():
             assert spec.get("description"), f"section {section} has no description"
             entries.update(leaves(spec["properties"], f"{section}."))
     optional_without_default = {"compositions.<name>.formula", "compositions.<name>.n_atoms",
-                                "compositions.<name>.density_g_cm3", "sweep.temperatures_K"}
+                                "compositions.<name>.density_g_cm3", "sweep.temperatures_K",
+                                "compositions.<name>.formula_units", "compositions.<name>.crystal_file",
+                                "structure.formula_units", "structure.crystal_file",
+                                "reference.relabel.calculator"}
     markdown = schema_markdown()
     for key, spec in entries.items():
         assert spec.get("description"), f"{key} has no description"
