@@ -4,8 +4,9 @@ Adding a code means adding one entry to REGISTRY, not touching the rules. The DF
 through ASE with a configurable run command, and start from PBE defaults close to the paper's
 (VASP, PBE, Γ-point AIMD); any key in the config's `kwargs` overrides a default.
 
-- ``vasp``: ``command`` kwarg, else $ASE_VASP_COMMAND (e.g. "mpirun -np 64 vasp_std"); POTCARs
-  from $VASP_PP_PATH.
+- ``vasp``: ``command`` kwarg, else ASE_VASP_COMMAND (e.g. "mpirun -np 64 vasp_std"); POTCARs
+  from VASP_PP_PATH. ASE 3.29 reads both from the [environment] section of its config file
+  (~/.config/ase/config.ini) and still accepts, with a deprecation warning, environment variables.
 - ``espresso``: ``command`` (default "pw.x") and ``pseudo_dir`` kwargs build the ASE 3.29
   EspressoProfile; ``pseudopotentials`` maps element -> UPF file.
 - ``cp2k``: ``command`` kwarg, else $ASE_CP2K_COMMAND (default "cp2k.psmp -s", the CP2K shell).
