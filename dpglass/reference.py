@@ -116,6 +116,27 @@ REGISTRY: dict[str, Callable[..., Any]] = {
 }
 
 
+# Registered calculators whose Python package is optional: (module, install hint).
+OPTIONAL_PACKAGES = {"chgnet": ("chgnet", "pip install chgnet"), "sevennet": ("sevenn", "pip install sevenn")}
+
+
+def check_available(name: str, key: str = "reference.calculator") -> None:
+    """Fail fast (no import, only a module lookup) when a registered calculator's package is missing,
+    e.g. before a long melt-quench whose frames a missing relabelling calculator could never label."""
+    import importlib.util
+
+    if name not in OPTIONAL_PACKAGES:
+        return
+    module, hint = OPTIONAL_PACKAGES[name]
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise CalculatorUnavailable(f"config key '{key}': calculator {name!r} needs the {module} "
+                                    f"package, which is not installed; install it with: {hint}")
+
+
 def check_calculator_name(name: str, key: str = "reference.calculator") -> None:
     """Cheap check (no imports) that `name` is registered or looks like 'package.module:Class'."""
     if name in REGISTRY:

@@ -51,8 +51,10 @@ def melt_quench(start_path: str, structure: dict, reference: dict, protocol: dic
     from ase.io import read, write
 
     from dpglass.meltquench import check_guards, prerelax, run_melt_quench
-    from dpglass.reference import make_calculator
+    from dpglass.reference import check_available, make_calculator
 
+    if reference["relabel"].get("calculator"):  # the labelling rule must be able to run later
+        check_available(reference["relabel"]["calculator"], "reference.relabel.calculator")
     _limit_torch_threads(threads)
     atoms = read(start_path)
     work_dir = Path(report_path).parent / "calc"

@@ -201,3 +201,18 @@ def test_rule_function_logs_density_and_memory_and_writes_the_report(start, tmp_
     assert report["melt_memory"]["threshold"] == {"value": 2.0, "error": None, "unit": "Å"}
     assert [run["target"]["value"] for run in report["sampling_runs"]] == [213, 393]
     assert len(read(paths["quenched.extxyz"])) == 21
+
+
+def test_missing_relabel_calculator_stops_before_any_md(tmp_path, monkeypatch):
+    import sys
+
+    from dpglass.reference import CalculatorUnavailable
+    from dpglass.steps import melt_quench
+
+    monkeypatch.setitem(sys.modules, "sevenn", None)
+    config = validate_config({**BASE, "reference": {"relabel": {"calculator": "sevennet"}}})
+    with pytest.raises(CalculatorUnavailable, match="pip install sevenn"):
+        melt_quench(str(tmp_path / "no-start.extxyz"), config["structure"], config["reference"],
+                    config["melt_quench"], "LiAlCl2.5O0.75", *(str(tmp_path / n) for n in "abcd"),
+                    threads=1)
+    assert not any(tmp_path.iterdir())

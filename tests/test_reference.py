@@ -120,3 +120,14 @@ def test_chgnet_default_gives_finite_energy_forces_stress():
     atoms.calc = make_calculator("chgnet")
     assert np.isfinite(atoms.get_potential_energy())
     assert atoms.get_forces().shape == (5, 3) and np.all(np.isfinite(atoms.get_stress()))
+
+
+def test_missing_relabel_package_is_caught_before_the_melt_quench(monkeypatch):
+    from dpglass.reference import check_available
+
+    monkeypatch.setitem(sys.modules, "sevenn", None)  # find_spec raises ValueError: as if absent
+    with pytest.raises(CalculatorUnavailable,
+                       match=r"'reference.relabel.calculator': calculator 'sevennet' .*pip install sevenn"):
+        check_available("sevennet", "reference.relabel.calculator")
+    check_available("vasp")  # ASE's own calculators need no extra package
+    check_available("chgnet")
