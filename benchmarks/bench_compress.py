@@ -1,0 +1,146 @@
+"""LAMMPS throughput of compressed vs uncompressed (frozen) DeePMD models, side by side in one run.
+
+For the default descriptor (se_e2_a) at two network sizes, the demo's (config/config.yaml) and the
+schema defaults (the paper-scale nets), it builds the same chain the workflow runs: a LACO75 start
+cell (dpglass.cells.random_packing, 42 atoms at 2.2 g/cm³, the demo cell), a few labelled frames of
+short Lennard-Jones MD from it (ASE; the labels only have to exist, throughput does not depend on
+them), `dp neighbor-stat` -> sel, a short `dp train`, `dp freeze`, `dp compress`; then the same
+in.lammps (dpglass.lammps_md.write_in_lammps, the sweep's NVT input, replicated cell) is run with the
+frozen and with the compressed model, and the LAMMPS "Loop time" of the production run is compared.
+
+The models are trained for only a few steps, so the MD uses a tiny timestep (atoms barely move):
+the cost per step of a DeePMD model does not depend on how well it was trained.
+
+Run from the repository root with the CPU stack installed:
+    python benchmarks/bench_compress.py [--md-steps 200] [--replicate 2 2 2] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FORMULA = "LiAlCl2.5O0.75"
+
+
+def labelled_frames(path: Path, n_frames: int, seed: int = 1):
+    """Start cell of the demo and `n_frames` Lennard-Jones-labelled frames of short MD from it."""
+    from ase import units
+    from ase.calculators.lj import LennardJones
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+    from ase.md.langevin import Langevin
+
+    from dpglass.cells import random_packing
+    from dpglass.composition import parse_formula
+
+    atoms = random_packing(parse_formula(FORMULA), 42, 2.2, 1.7, seed)
+    atoms.calc = LennardJones(sigma=2.2, epsilon=0.02, rc=6.0, smooth=True)
+    md = Langevin(atoms, 1 * units.fs, temperature_K=600, friction=0.02, fixcm=False)
+    frames = []
+    for _ in range(n_frames):
+        md.run(5)
+        frame = atoms.copy()
+        frame.calc = SinglePointCalculator(frame, energy=atoms.get_potential_energy(),
+                                           forces=atoms.get_forces(), stress=atoms.get_stress())
+        frames.append(frame)
+    write(str(path), frames, format="extxyz")
+    return atoms
+
+
+def loop_time(log_path: Path) -> float:
+    """Seconds of the last `run` (production) from LAMMPS's 'Loop time of X on N procs' line."""
+    times = re.findall(r"Loop time of ([0-9.eE+-]+) on", log_path.read_text())
+    if not times:
+        raise RuntimeError(f"{log_path}: no 'Loop time' line")
+    return float(times[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--md-steps", type=int, default=200, help="timed production steps")
+    parser.add_argument("--replicate", type=int, nargs=3, default=[2, 2, 2])
+    parser.add_argument("--train-steps", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workdir", help="keep the files here (default: a temporary directory)")
+    args = parser.parse_args()
+
+    threads = str(args.threads)
+    os.environ.update(OMP_NUM_THREADS=threads, DP_INTRA_OP_PARALLELISM_THREADS=threads,
+                      DP_INTER_OP_PARALLELISM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="2")
+    import yaml
+
+    from dpglass.config import model_type_map, validate_config
+    from dpglass.lammps_md import (MDSettings, run_in_lammps, throughput, write_data_file,
+                                   write_in_lammps)
+    from dpglass.training import build_datasets, dp, make_input, neighbor_stat, run_training
+
+    demo = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
+    defaults = validate_config({"compositions": {"LACO75": {"formula": FORMULA}}})
+    sizes = {"demo": demo["train"], "default": defaults["train"]}
+
+    root = Path(args.workdir or tempfile.mkdtemp(prefix="bench_compress_"))
+    root.mkdir(parents=True, exist_ok=True)
+    log = open(root / "dp.log", "a")
+    type_map = model_type_map(defaults, "LACO75")
+    start_cell = labelled_frames(root / "frames.extxyz", 12)
+    build_datasets(root / "frames.extxyz", type_map, 0.25, root / "data")
+    data_dirs = [str(root / "data" / "training"), str(root / "data" / "validation")]
+    write_data_file(start_cell, root / "data.lmp", type_map)
+
+    rows = []
+    for name, train_cfg in sizes.items():
+        train_cfg = copy.deepcopy(train_cfg)
+        train_cfg.update(numb_steps=args.train_steps, disp_freq=args.train_steps,
+                         save_freq=args.train_steps)
+        model_dir = root / name
+        stats = neighbor_stat(data_dirs, type_map, train_cfg, "tensorflow", args.threads,
+                              model_dir / "neighbor_stat.json", log)
+        work = model_dir / "work"
+        payload = make_input(train_cfg, type_map, stats, train_cfg["seed"],
+                             [os.path.relpath(data_dirs[0], work)],
+                             [os.path.relpath(data_dirs[1], work)])
+        print(f"[{name}] training {args.train_steps} steps, freeze, compress "
+              f"(descriptor {train_cfg['descriptor_neurons']}, fitting "
+              f"{train_cfg['fitting_neurons']}, sel {stats['blocks']['descriptor']['sel']})",
+              flush=True)
+        run_training(work, payload, "tensorflow", args.threads, log)
+        dp(["freeze", "-o", "../frozen.pb"], "tensorflow", work, args.threads, log)
+        dp(["compress", "-i", "../frozen.pb", "-o", "../compressed.pb", "-t", "input.json"],
+           "tensorflow", work, args.threads, log)
+        timings = {}
+        for stem in ("frozen", "compressed"):
+            run_dir = model_dir / f"md_{stem}"
+            run_dir.mkdir(exist_ok=True)
+            settings = MDSettings(300.0, 0.01, 20, args.md_steps, args.md_steps, args.md_steps,
+                                  0.1, 4928, tuple(args.replicate))
+            write_in_lammps(run_dir / "in.lammps", "../../data.lmp", [f"../{stem}.pb"], type_map,
+                            settings, title=f"bench {name} {stem}")
+            result = run_in_lammps(run_dir)
+            seconds = loop_time(run_dir / "log.lammps")
+            timings[stem] = (seconds, result["natoms"])
+        (t_frozen, natoms), (t_comp, _) = timings["frozen"], timings["compressed"]
+        rate = {stem: throughput(n, args.md_steps, 1.0, t)["katom_step_per_s"]["value"]
+                for stem, (t, n) in timings.items()}
+        rows.append((name, natoms, t_frozen, t_comp, rate["frozen"], rate["compressed"],
+                     t_frozen / t_comp))
+
+    print(f"\nLAMMPS pair_style deepmd, {args.md_steps} production steps, {args.threads} threads, "
+          f"TensorFlow backend, se_e2_a ({sys.platform}, {os.cpu_count()} cores visible)")
+    print(f"{'sizes':8} {'atoms':>6} {'frozen s':>9} {'compr. s':>9} {'frozen katom-step/s':>20} "
+          f"{'compr. katom-step/s':>20} {'speed-up':>9}")
+    for name, natoms, t_frozen, t_comp, r_frozen, r_comp, ratio in rows:
+        print(f"{name:8} {natoms:6d} {t_frozen:9.2f} {t_comp:9.2f} {r_frozen:20.2f} {r_comp:20.2f} "
+              f"{ratio:8.2f}x")
+    print(f"(files in {root})")
+
+
+if __name__ == "__main__":
+    main()
