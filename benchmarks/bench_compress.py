@@ -12,7 +12,7 @@ The models are trained for only a few steps, so the MD uses a tiny timestep (ato
 the cost per step of a DeePMD model does not depend on how well it was trained.
 
 Run from the repository root with the CPU stack installed:
-    python benchmarks/bench_compress.py [--md-steps 200] [--replicate 2 2 2] [--threads 2]
+    python benchmarks/bench_compress.py [--md-steps 100] [--repeats 3] [--replicate 2 2 2]
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import argparse
 import copy
 import os
 import re
-import sys
 import tempfile
 from pathlib import Path
 
@@ -65,10 +64,11 @@ def loop_time(log_path: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--md-steps", type=int, default=200, help="timed production steps")
+    parser.add_argument("--md-steps", type=int, default=100, help="timed production steps")
     parser.add_argument("--replicate", type=int, nargs=3, default=[2, 2, 2])
     parser.add_argument("--train-steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved runs per model")
     parser.add_argument("--workdir", help="keep the files here (default: a temporary directory)")
     args = parser.parse_args()
 
@@ -95,7 +95,7 @@ def main() -> None:
     data_dirs = [str(root / "data" / "training"), str(root / "data" / "validation")]
     write_data_file(start_cell, root / "data.lmp", type_map)
 
-    rows = []
+    models = {}
     for name, train_cfg in sizes.items():
         train_cfg = copy.deepcopy(train_cfg)
         train_cfg.update(numb_steps=args.train_steps, disp_freq=args.train_steps,
@@ -115,30 +115,40 @@ def main() -> None:
         dp(["freeze", "-o", "../frozen.pb"], "tensorflow", work, args.threads, log)
         dp(["compress", "-i", "../frozen.pb", "-o", "../compressed.pb", "-t", "input.json"],
            "tensorflow", work, args.threads, log)
-        timings = {}
-        for stem in ("frozen", "compressed"):
-            run_dir = model_dir / f"md_{stem}"
-            run_dir.mkdir(exist_ok=True)
-            settings = MDSettings(300.0, 0.01, 20, args.md_steps, args.md_steps, args.md_steps,
-                                  0.1, 4928, tuple(args.replicate))
-            write_in_lammps(run_dir / "in.lammps", "../../data.lmp", [f"../{stem}.pb"], type_map,
-                            settings, title=f"bench {name} {stem}")
-            result = run_in_lammps(run_dir)
-            seconds = loop_time(run_dir / "log.lammps")
-            timings[stem] = (seconds, result["natoms"])
-        (t_frozen, natoms), (t_comp, _) = timings["frozen"], timings["compressed"]
-        rate = {stem: throughput(n, args.md_steps, 1.0, t)["katom_step_per_s"]["value"]
-                for stem, (t, n) in timings.items()}
-        rows.append((name, natoms, t_frozen, t_comp, rate["frozen"], rate["compressed"],
-                     t_frozen / t_comp))
+        models[name] = model_dir
 
-    print(f"\nLAMMPS pair_style deepmd, {args.md_steps} production steps, {args.threads} threads, "
-          f"TensorFlow backend, se_e2_a ({sys.platform}, {os.cpu_count()} cores visible)")
-    print(f"{'sizes':8} {'atoms':>6} {'frozen s':>9} {'compr. s':>9} {'frozen katom-step/s':>20} "
-          f"{'compr. katom-step/s':>20} {'speed-up':>9}")
-    for name, natoms, t_frozen, t_comp, r_frozen, r_comp, ratio in rows:
-        print(f"{name:8} {natoms:6d} {t_frozen:9.2f} {t_comp:9.2f} {r_frozen:20.2f} {r_comp:20.2f} "
-              f"{ratio:8.2f}x")
+    # Interleaved repeats (frozen/compressed order alternating) and the best of each: the machine
+    # is shared, and a load spike during one run must not decide the ratio.
+    settings = MDSettings(300.0, 0.01, 20, args.md_steps, args.md_steps, args.md_steps, 0.1, 4928,
+                          tuple(args.replicate))
+    seconds: dict[tuple[str, str], list[float]] = {}
+    natoms = 0
+    for repeat in range(args.repeats):
+        for name, model_dir in models.items():
+            order = ("frozen", "compressed") if repeat % 2 == 0 else ("compressed", "frozen")
+            for stem in order:
+                run_dir = model_dir / f"md_{stem}_{repeat}"
+                run_dir.mkdir(exist_ok=True)
+                write_in_lammps(run_dir / "in.lammps", "../../data.lmp", [f"../{stem}.pb"],
+                                type_map, settings, title=f"bench {name} {stem}")
+                natoms = run_in_lammps(run_dir)["natoms"]
+                seconds.setdefault((name, stem), []).append(loop_time(run_dir / "log.lammps"))
+                print(f"[{name}] {stem:10} run {repeat + 1}/{args.repeats}: "
+                      f"{seconds[(name, stem)][-1]:.2f} s", flush=True)
+
+    print(f"\nLAMMPS pair_style deepmd, {natoms} atoms, {args.md_steps} timed steps after 20 warm-up "
+          f"steps, best of {args.repeats} interleaved runs, {args.threads} threads, TensorFlow "
+          f"backend, se_e2_a ({os.cpu_count()} cores visible)")
+    print(f"{'sizes':8} {'frozen s':>9} {'compr. s':>9} {'frozen katom-step/s':>20} "
+          f"{'compr. katom-step/s':>20} {'speed-up':>9}   all runs frozen | compressed (s)")
+    for name in models:
+        frozen, compressed = seconds[(name, "frozen")], seconds[(name, "compressed")]
+        rate = {key: throughput(natoms, args.md_steps, 1.0, min(times))["katom_step_per_s"]["value"]
+                for key, times in (("frozen", frozen), ("compressed", compressed))}
+        print(f"{name:8} {min(frozen):9.2f} {min(compressed):9.2f} {rate['frozen']:20.2f} "
+              f"{rate['compressed']:20.2f} {min(frozen) / min(compressed):8.2f}x   "
+              f"{' '.join(f'{t:.2f}' for t in frozen)} | "
+              f"{' '.join(f'{t:.2f}' for t in compressed)}")
     print(f"(files in {root})")
 
 

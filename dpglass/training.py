@@ -325,17 +325,25 @@ def dp(args: list[str], backend: str, cwd: str | Path, threads: int, log=None,
 
 
 def latest_checkpoint(work: str | Path, backend: str) -> str | None:
-    """The checkpoint `dp train --restart` takes, or None when training has not saved one yet.
+    """The newest complete checkpoint that `dp train --restart` can take, or None.
 
-    Both backends write a `checkpoint` file beside the checkpoints once the first one is complete:
-    TensorFlow restores from the prefix `model.ckpt`, PyTorch from the file named in `checkpoint`.
+    TensorFlow writes model.ckpt-N.data/.index, then its `checkpoint` state file, then .meta (which
+    deepmd's restart reads), then the model.ckpt.* links; a kill can land anywhere in that order,
+    so the newest prefix whose .index and .meta both exist is taken. PyTorch names its latest
+    model.ckpt-N.pt in `checkpoint` after writing it.
     """
     work = Path(work)
+    if backend == "tensorflow":
+        steps = []
+        for index in work.glob(f"{CHECKPOINT_PREFIX}-*.index"):
+            prefix = index.name[: -len(".index")]
+            step = prefix.rsplit("-", 1)[1]
+            if step.isdigit() and (work / f"{prefix}.meta").exists():
+                steps.append(int(step))
+        return f"{CHECKPOINT_PREFIX}-{max(steps)}" if steps else None
     marker = work / "checkpoint"
     if not marker.exists():
         return None
-    if backend == "tensorflow":
-        return CHECKPOINT_PREFIX if (work / f"{CHECKPOINT_PREFIX}.index").exists() else None
     name = marker.read_text().strip()
     return name if name and (work / name).exists() else None
 

@@ -233,7 +233,8 @@ elif args[0] == "train":
         f.write(f"{{steps}} 0.5\n")
     Path("checkpoint").write_text("model.ckpt-%d.pt" % steps)
     Path("model.ckpt-%d.pt" % steps).write_text("")
-    Path("model.ckpt.index").write_text("")
+    Path("model.ckpt-%d.index" % steps).write_text("")
+    Path("model.ckpt-%d.meta" % steps).write_text("")
 elif args[0] == "freeze":
     Path(args[args.index("-o") + 1]).write_text("model")
 '''
@@ -299,10 +300,13 @@ def _payload(steps=100, neurons=(4, 8)):
     return training.make_input(cfg, TYPE_MAP, stats_for("se_e2_a"), 1, ["../t"], ["../v"])
 
 
-@pytest.mark.parametrize("backend,restart_arg", [("tensorflow", "model.ckpt"),
+@pytest.mark.parametrize("backend,restart_arg", [("tensorflow", "model.ckpt-100"),
                                                   ("pytorch", "model.ckpt-100.pt")])
 def test_run_training_restarts_from_checkpoint(tmp_path, fake_dp, backend, restart_arg):
     work = tmp_path / "work"
+    (work).mkdir()
+    (work / "model.ckpt-50.index").write_text("")  # a checkpoint cut off by a kill: no .meta
+    assert training.latest_checkpoint(work, backend) is None
     first = training.run_training(work, _payload(100), backend, 2)
     assert first == {"restarted_from": None, "start_step": 0, "trained": True}
     # same model, more steps (or a rerun after a kill): dp train --restart
