@@ -67,6 +67,12 @@ def diffusion_results(wildcards):
     )
 
 
+def rdf_temperature():
+    """The sweep temperature closest to analysis.rdf_temperature_K, as it appears in paths."""
+    wanted = config["analysis"]["rdf_temperature_K"]
+    return min(TEMPERATURES, key=lambda t: abs(float(t) - wanted))
+
+
 def gpu_resources():
     """GPU rules ask for one GPU only when the config's execution device is gpu."""
     return {"gpu": 1} if ON_GPU else {}
@@ -76,10 +82,12 @@ def all_targets():
     return expand(
         [
             "results/{comp}/summary.json",
+            "results/{comp}/summary.md",
             "results/{comp}/arrhenius.png",
+            "results/{comp}/analysis/rdf.png",
             "results/{comp}/melt_quench/trace.png",
         ],
         comp=COMPOSITIONS,
     ) + expand(
         "results/{comp}/train/model_{i}/test.json", comp=COMPOSITIONS, i=MODELS
-    )
+    ) + ["results/compositions.json", "results/compositions.png"]
