@@ -205,3 +205,31 @@ def test_killed_training_resumes_from_checkpoint(data, tmp_path):
     assert step_column[-1] == steps_total
     assert (model / "frozen.pb").exists()
     assert training.lcurve_last_step(model / "lcurve.out") == steps_total
+
+
+def test_dpa1_trains_freezes_and_compresses_with_tensorflow(tmp_path):
+    """DPA-1 (attention-free, strip type embedding) runs the same chain on the TF backend."""
+    lj_frames(tmp_path / "frames.extxyz", 20)
+    cfg = train_config(descriptor="dpa1", numb_steps=20, disp_freq=10, save_freq=20)
+    steps.training_data(str(tmp_path / "frames.extxyz"), TYPE_MAP, cfg,
+                        str(tmp_path / "data" / "split.json"))
+    training_dirs, validation_dirs = [str(tmp_path / "data" / "training")], \
+        [str(tmp_path / "data" / "validation")]
+    model = tmp_path / "X" / "train" / "model_0"
+    model.mkdir(parents=True)
+    with open(tmp_path / "dpa1.log", "w") as log:
+        steps.neighbor_stat(training_dirs + validation_dirs, TYPE_MAP, cfg, "tensorflow", 2,
+                            str(tmp_path / "X" / "neighbor_stat.json"), log)
+        steps.train_model(training_dirs, validation_dirs, str(tmp_path / "X" / "neighbor_stat.json"),
+                          TYPE_MAP, cfg, 0, "tensorflow", "cpu", 2, str(model / "input.json"),
+                          str(model / "lcurve.out"), str(model / "frozen.pb"),
+                          str(model / "lcurve.png"), log)
+        steps.compress_model(str(model / "frozen.pb"), validation_dirs, "tensorflow", 2, 1.0,
+                             str(model / "compressed.pb"), str(model / "compress_check.json"), log)
+    stats = json.loads((tmp_path / "X" / "neighbor_stat.json").read_text())
+    block = stats["blocks"]["descriptor"]
+    assert block["mixed_type"] and len(block["max_nbor_size"]) == 1  # all types counted together
+    used = json.loads((model / "input.json").read_text())["model"]["descriptor"]
+    assert used["type"] == "dpa1" and used["sel"] == block["sel"]
+    check = json.loads((model / "compress_check.json").read_text())
+    assert check["max_force_deviation"]["value"] <= 1.0 and check["frames"] == 4
