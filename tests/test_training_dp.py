@@ -233,3 +233,48 @@ def test_dpa1_trains_freezes_and_compresses_with_tensorflow(tmp_path):
     assert used["type"] == "dpa1" and used["sel"] == block["sel"]
     check = json.loads((model / "compress_check.json").read_text())
     assert check["max_force_deviation"]["value"] <= 1.0 and check["frames"] == 4
+
+
+def test_snakemake_rerun_incomplete_resumes_a_killed_training_job(tmp_path):
+    """Kill the whole Snakemake process group mid-training (as a node failure or a wall-time limit
+    would); `snakemake --rerun-incomplete` reruns the job, which resumes from the checkpoint that
+    survived in model_0/work/ (not an output, so Snakemake's clean-up leaves it)."""
+    repo = Path(__file__).resolve().parent.parent
+    snakemake = str(Path(sys.executable).with_name("snakemake"))
+    lj_frames_dir = tmp_path / "results" / "LACO75" / "melt_quench"
+    lj_frames_dir.mkdir(parents=True)
+    lj_frames(lj_frames_dir / "frames.extxyz", 40)  # Li, Al, Cl, O: the species of LACO75
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({
+        "compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},
+        "train": {**TINY, "n_models": 1, "numb_steps": 600, "save_freq": 50, "disp_freq": 10}}))
+    target = "results/LACO75/train/model_0/frozen.pb"
+    command = [snakemake, "-s", str(repo / "Snakefile"), "--configfile", str(config),
+               "--directory", str(tmp_path), "--cores", "2", target]
+    work = tmp_path / "results" / "LACO75" / "train" / "model_0" / "work"
+    with open(tmp_path / "first.out", "w") as out:
+        job = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+        deadline = time.monotonic() + 900
+        try:
+            while not training.latest_checkpoint(work, "tensorflow"):
+                assert job.poll() is None, (tmp_path / "first.out").read_text()[-3000:]
+                assert time.monotonic() < deadline, "no checkpoint within 15 min"
+                time.sleep(0.05)
+        finally:
+            os.killpg(job.pid, signal.SIGKILL)
+            job.wait()
+    killed_at = training.lcurve_last_step(work / "lcurve.out")
+    assert killed_at < 600 and not (tmp_path / target).exists()
+
+    # the killed Snakemake left its lock: the usual recovery is --unlock, then --rerun-incomplete
+    subprocess.run(command[:-1] + ["--unlock"], capture_output=True, timeout=300, check=True)
+    again = subprocess.run(command[:-1] + ["--rerun-incomplete", target], capture_output=True,
+                           text=True, timeout=900)
+    assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
+    log = (tmp_path / "logs" / "LACO75" / "train_model_0.log").read_text()
+    assert "training: restarting from checkpoint model.ckpt-" in log
+    steps_done = training.read_lcurve(tmp_path / "results" / "LACO75" / "train" / "model_0" /
+                                      "lcurve.out")["step"].astype(int)
+    assert list(steps_done).count(0) == 1 and steps_done[-1] == 600
+    assert (tmp_path / target).exists()
