@@ -20,6 +20,12 @@ include: "workflow/rules/sweep.smk"
 include: "workflow/rules/analysis.smk"
 
 
+# Bookkeeping rules run where snakemake runs, never queued on a cluster.
+localrules:
+    all,
+    compare_compositions,
+
+
 rule all:
     input:
         all_targets(),

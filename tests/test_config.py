@@ -8,7 +8,7 @@ import yaml
 from dpglass import config as dpconfig
 from dpglass.config import ConfigError, validate_config
 
-from conftest import REPO
+from workflow_helpers import REPO
 
 
 def load(name):

