@@ -149,6 +149,22 @@ def config_hash(config: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# The train.* keys each training rule's outputs depend on. Rules get only these as params, so a
+# change of, e.g., a quality-gate threshold reruns dp test, not the training.
+TRAIN_KEYS = {
+    "training_data": ("validation_fraction", "validation_blocks", "split_gap_frames"),
+    "neighbor_stat": ("descriptor", "rcut_A", "sel_safety_factor"),
+    "train_model": ("seed", "descriptor", "rcut_A", "rcut_smth_A", "descriptor_neurons",
+                    "axis_neuron", "fitting_neurons", "numb_steps", "start_lr", "stop_lr",
+                    "batch_size", "disp_freq", "save_freq"),
+}
+
+
+def train_settings(config: dict, rule: str) -> dict:
+    """The part of config['train'] that rule `rule` uses (see TRAIN_KEYS)."""
+    return {key: config["train"][key] for key in TRAIN_KEYS[rule]}
+
+
 def train_scope(config: dict, composition: str) -> str:
     """Where a composition's models live: its own name, or 'shared' with train.shared_model."""
     return SHARED_SCOPE if config["train"]["shared_model"] else composition

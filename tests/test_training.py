@@ -459,3 +459,30 @@ def test_plan_per_composition_pytorch_and_uncompressed(tmp_path):
     assert "results/NACO75/train/model_0/frozen.pth" in plan
     assert "compress_model" not in plan and ".pb" not in plan
     assert "input: results/LACO75/sweep/data.lmp, results/LACO75/train/model_0/frozen.pth" in plan
+
+
+def test_training_rules_see_only_the_keys_they_use(tmp_path, fake_dp):
+    """Each rule gets a subset of train.* as params (a gate threshold change must not retrain);
+    the step functions work from exactly that subset."""
+    from dpglass import steps
+    from dpglass.config import train_settings
+
+    full = config(numb_steps=10)
+    lj_frames(tmp_path / "frames.extxyz", 10)
+    steps.training_data(str(tmp_path / "frames.extxyz"), TYPE_MAP,
+                        train_settings(full, "training_data"), str(tmp_path / "d" / "split.json"))
+    training.neighbor_stat([str(tmp_path / "d" / "training")], TYPE_MAP,
+                           train_settings(full, "neighbor_stat"), "tensorflow", 1,
+                           tmp_path / "neighbor_stat.json")
+    model = tmp_path / "model_0"
+    model.mkdir()
+    steps.train_model([str(tmp_path / "d" / "training")], [str(tmp_path / "d" / "validation")],
+                      str(tmp_path / "neighbor_stat.json"), TYPE_MAP,
+                      train_settings(full, "train_model"), 0, "tensorflow", "cpu", 1,
+                      str(model / "input.json"), str(model / "lcurve.out"),
+                      str(model / "frozen.pb"), str(model / "lcurve.png"), sys.stdout)
+    assert json.loads((model / "input.json").read_text())["training"]["numb_steps"] == 10
+    gate_keys = {"max_energy_rmse_meV_per_atom", "max_force_rmse_meV_per_A",
+                 "compress_tolerance_meV_per_A", "n_models", "compress"}
+    for rule in ("training_data", "neighbor_stat", "train_model"):
+        assert not gate_keys & set(train_settings(full, rule))

@@ -24,7 +24,7 @@ rule training_data:
         split="results/{comp}/train/data/split.json",
     params:
         type_map=model_type_map_of,
-        train=config["train"],
+        train=dpconfig.train_settings(config, "training_data"),
     log:
         "logs/{comp}/training_data.log",
     script:
@@ -39,7 +39,7 @@ rule neighbor_stat:
         "results/{scope}/train/neighbor_stat.json",
     params:
         type_map=model_type_map_of,
-        train=config["train"],
+        train=dpconfig.train_settings(config, "neighbor_stat"),
         backend=BACKEND,
     threads: 2
     log:
@@ -66,7 +66,7 @@ rule train_model:
         ),
     params:
         type_map=model_type_map_of,
-        train=config["train"],
+        train=dpconfig.train_settings(config, "train_model"),
         backend=BACKEND,
         device=config["execution"]["device"],
     threads: 2
