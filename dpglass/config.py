@@ -16,6 +16,7 @@ import yaml
 
 from dpglass.composition import FormulaError, check_neutral, parse_formula, type_map
 
+SHARED_SCOPE = "shared"  # results/shared/train/... holds the ensemble of train.shared_model
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
 
 
@@ -87,6 +88,13 @@ def _check_consistency(config: dict) -> None:
                           f"train.rcut_A = {train['rcut_A']}")
     if train["stop_lr"] > train["start_lr"]:
         raise ConfigError(f"config key 'train.stop_lr': {train['stop_lr']} is above train.start_lr")
+    if train["descriptor"] == "dpa2" and backend(config) != "pytorch":
+        raise ConfigError("config key 'train.descriptor': dpa2 needs the PyTorch backend "
+                          "(train.backend: pytorch, or execution.device: gpu); DeePMD-kit's "
+                          "TensorFlow backend has no DPA-2")
+    if train["shared_model"] and SHARED_SCOPE in config["compositions"]:
+        raise ConfigError(f"config key 'compositions.{SHARED_SCOPE}': the name is reserved for "
+                          f"the shared model's results when train.shared_model is true")
     batch = train["batch_size"]
     if not (batch == "auto" or (isinstance(batch, int) and not isinstance(batch, bool) and batch > 0)):
         raise ConfigError(f"config key 'train.batch_size': {batch!r} must be a positive integer or 'auto'")
@@ -168,3 +176,34 @@ def config_hash(config: dict) -> str:
     """Stable hash of the effective (validated, defaulted) config, for provenance."""
     text = json.dumps(config, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# The train.* keys each training rule's outputs depend on. Rules get only these as params, so a
+# change of, e.g., a quality-gate threshold reruns dp test, not the training.
+TRAIN_KEYS = {
+    "training_data": ("validation_fraction", "validation_blocks", "split_gap_frames"),
+    "neighbor_stat": ("descriptor", "rcut_A", "sel_safety_factor"),
+    "train_model": ("seed", "descriptor", "rcut_A", "rcut_smth_A", "descriptor_neurons",
+                    "axis_neuron", "fitting_neurons", "numb_steps", "start_lr", "stop_lr",
+                    "batch_size", "disp_freq", "save_freq"),
+}
+
+
+def train_settings(config: dict, rule: str) -> dict:
+    """The part of config['train'] that rule `rule` uses (see TRAIN_KEYS)."""
+    return {key: config["train"][key] for key in TRAIN_KEYS[rule]}
+
+
+def train_scope(config: dict, composition: str) -> str:
+    """Where a composition's models live: its own name, or 'shared' with train.shared_model."""
+    return SHARED_SCOPE if config["train"]["shared_model"] else composition
+
+
+def model_type_map(config: dict, composition: str | None = None) -> list[str]:
+    """DeePMD type_map: the composition's species, or the union over all compositions when the
+    model is shared (or composition is None)."""
+    if composition is None or config["train"]["shared_model"]:
+        names = list(config["compositions"])
+    else:
+        names = [composition]
+    return type_map([parse_formula(config["compositions"][n]["formula"]) for n in names])

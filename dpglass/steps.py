@@ -101,56 +101,98 @@ def plot_melt_quench(trace_path: str, report_path: str, png_path: str, title: st
     plot_trace(trace_path, png_path, title, read_json(report_path))
 
 
-def training_data(frames_path: str, type_map: list[str], validation_fraction: float,
-                  split_path: str) -> None:
+def training_data(frames_path: str, type_map: list[str], train_cfg: dict, split_path: str) -> None:
     from dpglass.training import build_datasets
 
-    split = build_datasets(frames_path, type_map, validation_fraction, Path(split_path).parent)
+    split = build_datasets(frames_path, type_map, train_cfg["validation_fraction"],
+                           Path(split_path).parent, train_cfg["validation_blocks"],
+                           train_cfg["split_gap_frames"])
     print(json.dumps(split, indent=2))
 
 
-def train_model(training_dir: str, validation_dir: str, type_map: list[str], train_cfg: dict,
-                index: int, backend: str, threads: int, input_json: str, lcurve: str, frozen: str,
+def neighbor_stat(data_dirs: list[str], type_map: list[str], train_cfg: dict, backend: str,
+                  threads: int, out_json: str, log) -> None:
+    """`dp neighbor-stat` on all data the model(s) will see -> sel with headroom, recorded in JSON."""
+    from dpglass.training import neighbor_stat as run_neighbor_stat
+
+    run_neighbor_stat(data_dirs, type_map, train_cfg, backend, threads, out_json, log)
+
+
+def train_model(training_dirs: list[str], validation_dirs: list[str], stats_json: str,
+                type_map: list[str], train_cfg: dict, index: int, backend: str, device: str,
+                threads: int, input_json: str, lcurve: str, frozen: str, lcurve_png: str,
                 log) -> None:
-    from dpglass.training import dp, make_input, write_input
+    """Train ensemble member `index` (seed = train.seed + index) in work/, resuming from its last
+    checkpoint, freeze it, and copy input.json and lcurve.out next to the frozen model."""
+    from dpglass.training import dp, make_input, plot_lcurve, run_training
 
-    work = Path(input_json).parent
+    model_dir = Path(frozen).parent
+    work = model_dir / "work"  # not a Snakemake output: checkpoints survive a failed or killed job
     seed = train_cfg["seed"] + index
-    payload = make_input(train_cfg, type_map, seed, os.path.relpath(training_dir, work),
-                         os.path.relpath(validation_dir, work))
-    write_input(input_json, payload)
+    payload = make_input(train_cfg, type_map, read_json(stats_json), seed,
+                         [os.path.relpath(d, work) for d in training_dirs],
+                         [os.path.relpath(d, work) for d in validation_dirs])
     start = time.perf_counter()
-    dp(["train", "input.json"], backend, work, threads, log)
-    print(f"training: {train_cfg['numb_steps']} steps in {time.perf_counter() - start:.1f} s",
-          file=log, flush=True)
-    dp(["freeze", "-o", Path(frozen).name], backend, work, threads, log)
-    if not Path(lcurve).exists():
-        raise RuntimeError(f"training wrote no {lcurve}")
+    run_training(work, payload, backend, threads, log, device)
+    print(f"training: done in {time.perf_counter() - start:.1f} s", file=log, flush=True)
+    dp(["freeze", "-o", os.path.relpath(frozen, work)], backend, work, threads, log, device=device)
+    shutil.copyfile(work / "input.json", input_json)
+    shutil.copyfile(work / "lcurve.out", lcurve)
+    plot_lcurve(lcurve, lcurve_png, title=f"model {index} (seed {seed})")
 
 
-def compress_model(frozen: str, backend: str, threads: int, compressed: str, log) -> None:
-    """Tabulate the embedding nets; input.json beside the model gives the training data's neighbour stats."""
-    from dpglass.training import dp
+def compress_model(frozen: str, validation_dirs: list[str], backend: str, threads: int,
+                   tolerance_meV_per_A: float, compressed: str, check_json: str, log) -> None:
+    """Tabulate the embedding nets, then check the compressed model against the frozen one on the
+    validation frames (DeepPot inference); a deviation above the tolerance fails the rule."""
+    from dpglass.training import check_compression, compare_models, dp
 
-    work = Path(compressed).parent
-    dp(["compress", "-i", Path(frozen).name, "-o", Path(compressed).name, "-t", "input.json"],
-       backend, work, threads, log)
+    work = Path(frozen).parent / "work"  # input.json there gives the training data's neighbour stats
+    dp(["compress", "-i", os.path.relpath(frozen, work), "-o", os.path.relpath(compressed, work),
+        "-t", "input.json"], backend, work, threads, log)
+    os.environ.update(OMP_NUM_THREADS=str(threads), DP_INTRA_OP_PARALLELISM_THREADS=str(threads),
+                      DP_INTER_OP_PARALLELISM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="2")
+    deviation = compare_models(frozen, compressed, validation_dirs)
+    deviation["tolerance"] = quantity(tolerance_meV_per_A, unit="meV/Å")
+    print(f"compressed vs frozen on {deviation['frames']} validation frames: max |dF| = "
+          f"{deviation['max_force_deviation']['value']:.3g} meV/Å (tolerance "
+          f"{tolerance_meV_per_A:g}), max |dE| = {deviation['max_energy_deviation']['value']:.3g} "
+          f"meV/atom", file=log, flush=True)
+    try:
+        check_compression(deviation, tolerance_meV_per_A)
+    except Exception:
+        Path(compressed).unlink(missing_ok=True)
+        raise
+    write_json(check_json, deviation)
 
 
 def test_model(model: str, validation_dir: str, lcurve: str, backend: str, threads: int,
-               result_path: str, lcurve_png: str, log) -> None:
-    from dpglass.training import dp, parse_dp_test, plot_lcurve
+               max_energy_rmse: float | None, max_force_rmse: float | None, result_path: str,
+               parity_energy_png: str, parity_force_png: str, log) -> None:
+    """`dp test` on the validation block: RMSEs, parity plots, and the quality gate."""
+    from dpglass.training import dp, parse_dp_test, plot_parity, quality_gate, read_lcurve
 
     work = Path(result_path).parent
+    work.mkdir(parents=True, exist_ok=True)
     test_log = work / "dp_test.log"
     test_log.unlink(missing_ok=True)
-    dp(["test", "-m", Path(model).name, "-s", os.path.relpath(validation_dir, work), "-d",
-        "parity", "-l", test_log.name], backend, work, threads, log)
+    dp(["test", "-m", os.path.relpath(model, work), "-s", os.path.relpath(validation_dir, work),
+        "-d", "parity", "-l", test_log.name], backend, work, threads, log)
     metrics = parse_dp_test(test_log.read_text())
-    metrics["model"] = Path(model).name
-    metrics["validation_system"] = validation_dir
-    write_json(result_path, metrics)
-    plot_lcurve(lcurve, lcurve_png)
+    plot_parity(work / "parity", parity_energy_png, parity_force_png, title=Path(model).name)
+    curve = read_lcurve(lcurve)
+    result = {
+        **metrics,
+        "model": model,
+        "validation_system": validation_dir,
+        "training_steps": int(curve["step"][-1]),
+        "thresholds": {"energy_rmse": quantity(max_energy_rmse, unit="meV/atom"),
+                       "force_rmse": quantity(max_force_rmse, unit="meV/Å")},
+    }
+    print(f"dp test: energy RMSE {metrics['energy_rmse']['value']:.3g} meV/atom, force RMSE "
+          f"{metrics['force_rmse']['value']:.3g} meV/Å", file=log, flush=True)
+    quality_gate(metrics, max_energy_rmse, max_force_rmse)
+    write_json(result_path, result)
 
 
 def lammps_data(quenched_path: str, type_map: list[str], out_path: str) -> None:

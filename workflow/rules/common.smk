@@ -14,6 +14,8 @@ config.update(_validated)
 COMPOSITIONS = list(config["compositions"])
 TEMPERATURES = [dpconfig.temperature_label(t) for t in dpconfig.temperatures(config)]
 MODELS = [str(i) for i in range(config["train"]["n_models"])]
+# Train scopes: one per composition, or the single shared ensemble (train.shared_model).
+TRAIN_SCOPES = sorted({dpconfig.train_scope(config, comp) for comp in COMPOSITIONS})
 BACKEND = dpconfig.backend(config)
 MODEL_EXT = {"tensorflow": "pb", "pytorch": "pth"}[BACKEND]
 ON_GPU = config["execution"]["device"] == "gpu"
@@ -23,6 +25,7 @@ wildcard_constraints:
     comp="|".join(COMPOSITIONS),
     T=r"[0-9]+(\.[0-9]+)?",
     i=r"[0-9]+",
+    scope="|".join(TRAIN_SCOPES),
 
 
 def type_map_of(wildcards):
@@ -30,9 +33,28 @@ def type_map_of(wildcards):
     return parse_formula(config["compositions"][wildcards.comp]["formula"]).elements
 
 
+def model_dir(comp, i):
+    """Directory of ensemble member i used by composition comp (its own, or the shared one)."""
+    return f"results/{dpconfig.train_scope(config, comp)}/train/model_{i}"
+
+
 def deployed_model(comp, i):
+    """The model file the sweep of `comp` runs: compressed (train.compress) or frozen."""
     stem = "compressed" if config["train"]["compress"] else "frozen"
-    return f"results/{comp}/train/model_{i}/{stem}.{MODEL_EXT}"
+    return f"{model_dir(comp, i)}/{stem}.{MODEL_EXT}"
+
+
+def scope_compositions(scope):
+    """Compositions whose data a train scope learns from."""
+    return COMPOSITIONS if scope == dpconfig.SHARED_SCOPE else [scope]
+
+
+def model_type_map_of(wildcards):
+    """DeePMD type_map of the model a rule trains or converts data for (union when shared)."""
+    comp = wildcards.get("comp", None)
+    if comp is None and wildcards.scope != dpconfig.SHARED_SCOPE:
+        comp = wildcards.scope
+    return dpconfig.model_type_map(config, comp)
 
 
 def ensemble_models(wildcards):

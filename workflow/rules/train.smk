@@ -1,3 +1,20 @@
+# DeePMD-kit: labelled frames -> deepmd/npy (time-block split) -> neighbour statistics (sel) ->
+# ensemble of n_models trained with different seeds (per composition, or one shared ensemble under
+# results/shared/) -> freeze -> compress (checked against the frozen model) -> dp test + quality gate.
+
+
+def scope_data(kind):
+    """Input function: the `kind` (training|validation) systems of every composition in a scope."""
+
+    def inputs(wildcards):
+        return [
+            f"results/{comp}/train/data/{kind}"
+            for comp in scope_compositions(wildcards.scope)
+        ]
+
+    return inputs
+
+
 rule training_data:
     input:
         "results/{comp}/melt_quench/frames.extxyz",
@@ -6,55 +23,84 @@ rule training_data:
         validation=directory("results/{comp}/train/data/validation"),
         split="results/{comp}/train/data/split.json",
     params:
-        type_map=type_map_of,
-        validation_fraction=config["train"]["validation_fraction"],
+        type_map=model_type_map_of,
+        train=dpconfig.train_settings(config, "training_data"),
     log:
         "logs/{comp}/training_data.log",
     script:
         "../../scripts/training_data.py"
 
 
+rule neighbor_stat:
+    input:
+        training=scope_data("training"),
+        validation=scope_data("validation"),
+    output:
+        "results/{scope}/train/neighbor_stat.json",
+    params:
+        type_map=model_type_map_of,
+        train=dpconfig.train_settings(config, "neighbor_stat"),
+        backend=BACKEND,
+    threads: 2
+    log:
+        "logs/{scope}/neighbor_stat.log",
+    script:
+        "../../scripts/neighbor_stat.py"
+
+
+# Checkpoints and lcurve.out live in model_{i}/work/, which is not an output: Snakemake deletes
+# the outputs of a failed or killed job, and the rerun (--rerun-incomplete) resumes from there.
 rule train_model:
     input:
-        training="results/{comp}/train/data/training",
-        validation="results/{comp}/train/data/validation",
+        training=scope_data("training"),
+        validation=scope_data("validation"),
+        neighbor_stat="results/{scope}/train/neighbor_stat.json",
     output:
-        input_json="results/{comp}/train/model_{i}/input.json",
-        lcurve="results/{comp}/train/model_{i}/lcurve.out",
-        frozen=f"results/{{comp}}/train/model_{{i}}/frozen.{MODEL_EXT}",
+        input_json="results/{scope}/train/model_{i}/input.json",
+        lcurve="results/{scope}/train/model_{i}/lcurve.out",
+        frozen=f"results/{{scope}}/train/model_{{i}}/frozen.{MODEL_EXT}",
+        lcurve_png=report(
+            "results/{scope}/train/model_{i}/lcurve.png",
+            caption="../report/lcurve.rst",
+            category="Training",
+        ),
     params:
-        type_map=type_map_of,
-        train=config["train"],
+        type_map=model_type_map_of,
+        train=dpconfig.train_settings(config, "train_model"),
         backend=BACKEND,
+        device=config["execution"]["device"],
     threads: 2
     resources:
         runtime=lambda wc, attempt: 720 * attempt,
         mem_mb=8000,
         **gpu_resources(),
     log:
-        "logs/{comp}/train_model_{i}.log",
+        "logs/{scope}/train_model_{i}.log",
     benchmark:
-        "benchmarks/rules/{comp}/train_model_{i}.tsv"
+        "benchmarks/rules/{scope}/train_model_{i}.tsv"
     script:
         "../../scripts/train_model.py"
 
 
 rule compress_model:
     input:
-        frozen=f"results/{{comp}}/train/model_{{i}}/frozen.{MODEL_EXT}",
-        input_json="results/{comp}/train/model_{i}/input.json",
+        frozen=f"results/{{scope}}/train/model_{{i}}/frozen.{MODEL_EXT}",
+        input_json="results/{scope}/train/model_{i}/input.json",
+        validation=scope_data("validation"),
     output:
-        compressed=f"results/{{comp}}/train/model_{{i}}/compressed.{MODEL_EXT}",
+        compressed=f"results/{{scope}}/train/model_{{i}}/compressed.{MODEL_EXT}",
+        check="results/{scope}/train/model_{i}/compress_check.json",
     params:
         backend=BACKEND,
+        tolerance=config["train"]["compress_tolerance_meV_per_A"],
     threads: 2
     resources:
         runtime=60,
         mem_mb=8000,
     log:
-        "logs/{comp}/compress_model_{i}.log",
+        "logs/{scope}/compress_model_{i}.log",
     benchmark:
-        "benchmarks/rules/{comp}/compress_model_{i}.tsv"
+        "benchmarks/rules/{scope}/compress_model_{i}.tsv"
     script:
         "../../scripts/compress_model.py"
 
@@ -63,16 +109,23 @@ rule test_model:
     input:
         model=lambda wc: deployed_model(wc.comp, wc.i),
         validation="results/{comp}/train/data/validation",
-        lcurve="results/{comp}/train/model_{i}/lcurve.out",
+        lcurve=lambda wc: f"{model_dir(wc.comp, wc.i)}/lcurve.out",
     output:
         result="results/{comp}/train/model_{i}/test.json",
-        lcurve_png=report(
-            "results/{comp}/train/model_{i}/lcurve.png",
-            caption="../report/lcurve.rst",
+        parity_energy=report(
+            "results/{comp}/train/model_{i}/parity_energy.png",
+            caption="../report/parity.rst",
+            category="Training",
+        ),
+        parity_force=report(
+            "results/{comp}/train/model_{i}/parity_force.png",
+            caption="../report/parity.rst",
             category="Training",
         ),
     params:
         backend=BACKEND,
+        max_energy_rmse=config["train"]["max_energy_rmse_meV_per_atom"],
+        max_force_rmse=config["train"]["max_force_rmse_meV_per_A"],
     threads: 2
     log:
         "logs/{comp}/test_model_{i}.log",

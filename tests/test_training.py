@@ -1,0 +1,488 @@
+"""Training stage, fast parts: split, neighbour statistics -> sel, input.json for every descriptor
+and backend, the `dp` environment and commands, restart decisions, dp test parsing, quality gate,
+plots, and the workflow plan (per-composition and shared models, .pb/.pth)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dpglass import training
+from dpglass.config import ConfigError, model_type_map, train_scope, validate_config
+from labelled_frames import lj_frames
+
+ROOT = Path(__file__).resolve().parent.parent
+TYPE_MAP = ["Li", "Al", "Cl", "O"]
+
+
+def config(**train):
+    return validate_config({"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},
+                            "train": train})
+
+
+def stats_for(descriptor, max_nbor=(4, 3, 8, 3), factor=1.2):
+    """A neighbor_stat.json record as the neighbor_stat rule writes it."""
+    cfg = config(descriptor=descriptor, backend="pytorch")["train"]
+    blocks = {}
+    for run in training.neighbor_stat_runs(cfg):
+        counts = [sum(max_nbor)] if run["mixed_type"] else list(max_nbor)
+        sel = training.sel_from_counts(counts, factor)
+        blocks[run["block"]] = {"rcut_A": run["rcut"], "mixed_type": run["mixed_type"],
+                                "max_nbor_size": counts, "min_nbor_dist_A": 1.8,
+                                "sel": sel[0] if run["mixed_type"] else sel}
+    return {"descriptor": descriptor, "type_map": TYPE_MAP, "safety_factor": factor,
+            "blocks": blocks}
+
+
+# --------------------------------------------------------------------------------- split
+
+
+def test_time_block_split_is_contiguous_and_leaves_a_gap():
+    train, valid = training.time_block_split(40, 0.2, n_blocks=1, gap=2)
+    assert valid == list(range(32, 40))  # the last contiguous block
+    assert train == list(range(30))  # frames 30, 31 are the decorrelation gap
+    assert not set(train) & set(valid)
+
+
+def test_time_block_split_several_blocks_cover_the_trajectory():
+    train, valid = training.time_block_split(100, 0.2, n_blocks=4, gap=1)
+    ranges = training.index_ranges(valid)
+    assert len(ranges) == 4 and all(stop - start == 5 for start, stop in ranges)
+    assert ranges[-1][1] == 100 and ranges[0][0] < 25  # spread over the run, last ends at the end
+    for start, stop in ranges:  # no training frame touches a validation block
+        assert start - 1 not in train and stop not in train
+    assert len(train) == 100 - 20 - 7  # 4 blocks x 2 gap frames, minus the one past the end
+
+
+def test_time_block_split_rejects_too_few_frames():
+    with pytest.raises(ValueError, match="too few"):
+        training.time_block_split(3, 0.5, n_blocks=1, gap=2)
+
+
+def test_build_datasets_keeps_time_order_and_records_split(tmp_path):
+    frames = lj_frames(tmp_path / "frames.extxyz", 30)
+    union = ["Li", "Na", "Al", "Cl", "O"]  # a shared model's type map: Na absent from this data
+    split = training.build_datasets(tmp_path / "frames.extxyz", union, 0.2, tmp_path / "data",
+                                    validation_blocks=1, gap_frames=1)
+    recorded = json.loads((tmp_path / "data" / "split.json").read_text())
+    assert recorded == split
+    assert split["validation_frames"] == [[24, 30]] and split["training_frames"] == [[0, 23]]
+    assert split["method"] == "contiguous time blocks" and split["has_virial"]
+    valid_e = np.load(tmp_path / "data" / "validation" / "set.000" / "energy.npy").ravel()
+    train_e = np.load(tmp_path / "data" / "training" / "set.000" / "energy.npy").ravel()
+    assert np.allclose(valid_e, [f.get_potential_energy() for f in frames[24:]])
+    assert np.allclose(train_e, [f.get_potential_energy() for f in frames[:23]])
+    type_map_raw = (tmp_path / "data" / "training" / "type_map.raw").read_text().split()
+    assert type_map_raw == union
+
+
+def test_build_datasets_rejects_species_outside_type_map(tmp_path):
+    lj_frames(tmp_path / "frames.extxyz", 5)
+    with pytest.raises(ValueError, match=r"species \['O'\] are not in type_map"):
+        training.build_datasets(tmp_path / "frames.extxyz", ["Li", "Al", "Cl"], 0.2, tmp_path)
+
+
+# ------------------------------------------------------------------- neighbour statistics
+
+
+NEIGHBOR_STAT_OUTPUT = """\
+[2026-11-25 15:08:45,505] DEEPMD INFO    Neighbor statistics: training data with minimal neighbor distance: 1.860455
+[2026-11-25 15:08:45,506] DEEPMD INFO    Neighbor statistics: training data with maximum neighbor size: [4 3 8 3 0] (cutoff radius: 4.000000)
+[2026-11-25 15:08:45,506] DEEPMD INFO    min_nbor_dist: 1.860455
+[2026-11-25 15:08:45,506] DEEPMD INFO    max_nbor_size: [ 4  3 18  3  0]
+"""
+
+
+def test_parse_neighbor_stat_and_sel():
+    dist, counts = training.parse_neighbor_stat(NEIGHBOR_STAT_OUTPUT)
+    assert dist == pytest.approx(1.860455) and counts == [4, 3, 18, 3, 0]
+    # ceil(n x 1.2); a type without neighbours still gets one slot
+    assert training.sel_from_counts(counts, 1.2) == [5, 4, 22, 4, 1]
+    assert training.sel_from_counts([10], 1.0) == [10]
+    with pytest.raises(ValueError, match="max_nbor_size"):
+        training.parse_neighbor_stat("no statistics here")
+
+
+def test_neighbor_stat_runs_per_descriptor():
+    assert [r["mixed_type"] for r in training.neighbor_stat_runs(config()["train"])] == [False]
+    assert [r["mixed_type"] for r in
+            training.neighbor_stat_runs(config(descriptor="dpa1")["train"])] == [True]
+    dpa2 = training.neighbor_stat_runs(config(descriptor="dpa2", backend="pytorch")["train"])
+    assert [r["block"] for r in dpa2] == ["repinit", "repformer"]
+    assert dpa2[1]["rcut"] < dpa2[0]["rcut"] == 6.0
+
+
+def test_neighbor_stat_runs_dp_per_data_dir_and_takes_the_max(tmp_path, fake_dp):
+    cfg = config(rcut_A=4.5, sel_safety_factor=1.5)["train"]
+    fake_dp.neighbor_counts = {"a": "[4 3 8 3]", "b": "[6 1 8 2]"}
+    record = training.neighbor_stat([str(tmp_path / "a"), str(tmp_path / "b")], TYPE_MAP, cfg,
+                                    "tensorflow", 2, tmp_path / "ns" / "neighbor_stat.json")
+    calls = fake_dp.calls()
+    assert [c["argv"][:2] for c in calls] == [["--tf", "neighbor-stat"]] * 2
+    assert calls[0]["argv"][2:] == ["-s", "../a", "-r", "4.5", "-t", *TYPE_MAP]
+    block = record["blocks"]["descriptor"]
+    assert block["max_nbor_size"] == [6, 3, 8, 3] and block["sel"] == [9, 5, 12, 5]
+    assert json.loads((tmp_path / "ns" / "neighbor_stat.json").read_text()) == record
+
+
+# ------------------------------------------------------------------------------ input.json
+
+
+@pytest.mark.parametrize("descriptor", ["se_e2_a", "dpa1", "dpa2"])
+def test_make_input_is_valid_deepmd_input(descriptor):
+    from deepmd.utils.argcheck import normalize
+
+    cfg = config(descriptor=descriptor, backend="pytorch", rcut_A=5.0, rcut_smth_A=0.8,
+                 descriptor_neurons=[4, 8], fitting_neurons=[16, 16])["train"]
+    stats = stats_for(descriptor)
+    payload = training.make_input(cfg, TYPE_MAP, stats, 7, ["../t"], ["../v"])
+    normalized = normalize(json.loads(json.dumps(payload)))  # what dp train checks first
+    model = normalized["model"]
+    assert model["type_map"] == TYPE_MAP
+    desc = model["descriptor"]
+    assert desc["type"] == {"dpa1": "se_atten"}.get(descriptor, descriptor)  # dpa1 is an alias
+    if descriptor == "se_e2_a":
+        assert desc["sel"] == [5, 4, 10, 4] and desc["rcut"] == 5.0 and desc["rcut_smth"] == 0.8
+        assert desc["resnet_dt"] is False  # required by dp compress
+    elif descriptor == "dpa1":
+        assert desc["sel"] == 22 and desc["attn_layer"] == 0 and desc["tebd_input_mode"] == "strip"
+    else:
+        assert desc["repinit"]["nsel"] == 22 and desc["repinit"]["rcut"] == 5.0
+        assert desc["repformer"]["rcut"] < 5.0 and desc["repformer"]["nsel"] >= 1
+        assert desc["repformer"]["rcut_smth"] < desc["repformer"]["rcut"]
+    assert normalized["training"]["save_ckpt"] == "model.ckpt"
+    assert normalized["training"]["training_data"]["systems"] == ["../t"]
+
+
+def test_ensemble_members_differ_by_seed_only():
+    cfg = config()["train"]
+    a = training.make_input(cfg, TYPE_MAP, stats_for("se_e2_a"), 1, ["t"], ["v"])
+    b = training.make_input(cfg, TYPE_MAP, stats_for("se_e2_a"), 2, ["t"], ["v"])
+    assert a != b
+    for payload in (a, b):
+        seed = payload["training"]["seed"]
+        payload["training"]["seed"] = payload["model"]["descriptor"]["seed"] = None
+        payload["model"]["fitting_net"]["seed"] = None
+        assert seed in (1, 2)
+    assert a == b
+
+
+def test_make_input_refuses_stats_of_another_descriptor():
+    with pytest.raises(ValueError, match="train.descriptor"):
+        training.make_input(config(descriptor="dpa1")["train"], TYPE_MAP, stats_for("se_e2_a"),
+                            1, ["t"], ["v"])
+
+
+# ----------------------------------------------------------------------------------- config
+
+
+def test_config_descriptor_backend_and_shared_checks():
+    with pytest.raises(ConfigError, match="'train.descriptor': dpa2 needs the PyTorch backend"):
+        config(descriptor="dpa2")
+    assert config(descriptor="dpa2", backend="pytorch")["train"]["descriptor"] == "dpa2"
+    assert validate_config({"compositions": {"X": {"formula": "LiCl"}},
+                            "execution": {"device": "gpu"}, "train": {"descriptor": "dpa2"}})
+    with pytest.raises(ConfigError, match="'compositions.shared'"):
+        validate_config({"compositions": {"shared": {"formula": "LiCl"}},
+                         "train": {"shared_model": True}})
+    with pytest.raises(ConfigError, match="compress_tolerance_meV_per_A"):
+        config(compress_tolerance_meV_per_A=0)
+    cfg = config()["train"]
+    assert cfg["max_energy_rmse_meV_per_atom"] is None and cfg["max_force_rmse_meV_per_A"] is None
+
+
+def test_shared_model_type_map_is_the_union():
+    comps = {"LACO75": {"formula": "LiAlCl2.5O0.75"}, "NACO75": {"formula": "NaAlCl2.5O0.75"}}
+    shared = validate_config({"compositions": comps, "train": {"shared_model": True}})
+    own = validate_config({"compositions": comps})
+    assert model_type_map(shared, "LACO75") == ["Li", "Na", "Al", "Cl", "O"]
+    assert model_type_map(own, "LACO75") == ["Li", "Al", "Cl", "O"]
+    assert train_scope(shared, "LACO75") == "shared" and train_scope(own, "LACO75") == "LACO75"
+
+
+# --------------------------------------------------------------------- dp process and commands
+
+
+FAKE_DP = r'''#!{python}
+"""Stands in for `dp`: records argv, cwd and environment, mimics what dp writes."""
+import json, os, sys
+from pathlib import Path
+log = Path(os.environ["FAKE_DP_LOG"])
+with log.open("a") as f:
+    f.write(json.dumps({{"argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.environ)}}) + "\n")
+args = sys.argv[2:]
+if args[0] == "neighbor-stat":
+    counts = json.loads(os.environ.get("FAKE_DP_COUNTS", "{{}}"))
+    name = Path(args[args.index("-s") + 1]).name
+    print("min_nbor_dist: 1.9\nmax_nbor_size: " + counts.get(name, "[1 1 1 1]"))
+elif args[0] == "train":
+    steps = json.load(open("input.json"))["training"]["numb_steps"]
+    start = 0
+    if "--restart" in args:
+        start = int(Path("lcurve.out").read_text().splitlines()[-1].split()[0])
+    with open("lcurve.out", "a") as f:
+        if not start:
+            f.write("#  step  rmse_val\n")
+        f.write(f"{{steps}} 0.5\n")
+    Path("checkpoint").write_text("model.ckpt-%d.pt" % steps)
+    Path("model.ckpt-%d.pt" % steps).write_text("")
+    Path("model.ckpt-%d.index" % steps).write_text("")
+    Path("model.ckpt-%d.meta" % steps).write_text("")
+elif args[0] == "freeze":
+    Path(args[args.index("-o") + 1]).write_text("model")
+'''
+
+
+class FakeDp:
+    """Handle on the fake `dp`: the calls it recorded, and the neighbour counts it reports."""
+
+    def __init__(self, record: Path, monkeypatch):
+        self.record, self._monkeypatch = record, monkeypatch
+
+    @property
+    def neighbor_counts(self) -> dict:
+        return json.loads(os.environ.get("FAKE_DP_COUNTS", "{}"))
+
+    @neighbor_counts.setter
+    def neighbor_counts(self, counts: dict) -> None:
+        self._monkeypatch.setenv("FAKE_DP_COUNTS", json.dumps(counts))
+
+    def calls(self) -> list[dict]:
+        if not self.record.exists():
+            return []
+        return [json.loads(line) for line in self.record.read_text().splitlines()]
+
+
+@pytest.fixture
+def fake_dp(tmp_path, monkeypatch):
+    exe = tmp_path / "fake_dp"
+    exe.write_text(FAKE_DP.format(python=sys.executable))
+    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("DPGLASS_DP", str(exe))
+    monkeypatch.setenv("FAKE_DP_LOG", str(tmp_path / "dp_calls.jsonl"))
+    return FakeDp(tmp_path / "dp_calls.jsonl", monkeypatch)
+
+
+def test_dp_subprocess_gets_the_rule_threads_and_keeps_gpu_selection(tmp_path, fake_dp,
+                                                                     monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")  # as SLURM sets it
+    monkeypatch.setenv("OMP_NUM_THREADS", "64")  # whatever the login shell had
+    training.dp(["freeze", "-o", "x.pb"], "tensorflow", tmp_path, 3)
+    training.dp(["freeze", "-o", "x.pth"], "pytorch", tmp_path, 8, device="gpu")
+    cpu, gpu = fake_dp.calls()
+    for call, threads in ((cpu, "3"), (gpu, "8")):
+        env = call["env"]
+        assert env["OMP_NUM_THREADS"] == threads
+        assert env["DP_INTRA_OP_PARALLELISM_THREADS"] == threads
+        assert env["DP_INTER_OP_PARALLELISM_THREADS"] == "1"
+        assert env["CUDA_VISIBLE_DEVICES"] == "3"
+    assert cpu["argv"][0] == "--tf" and gpu["argv"][0] == "--pt"
+    assert cpu["env"]["DEVICE"] == "cpu"  # the PyTorch backend stays off a visible GPU on CPU
+    assert "DEVICE" not in gpu["env"]
+    assert Path(cpu["cwd"]) == tmp_path
+
+
+def test_dp_failure_names_the_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("DPGLASS_DP", "/bin/false")
+    with pytest.raises(training.TrainingError, match=r"`dp --pt train input.json` failed"):
+        training.dp(["train", "input.json"], "pytorch", tmp_path, 1)
+
+
+def _payload(steps=100, neurons=(4, 8)):
+    cfg = config(numb_steps=steps, descriptor_neurons=list(neurons))["train"]
+    return training.make_input(cfg, TYPE_MAP, stats_for("se_e2_a"), 1, ["../t"], ["../v"])
+
+
+@pytest.mark.parametrize("backend,restart_arg", [("tensorflow", "model.ckpt-100"),
+                                                  ("pytorch", "model.ckpt-100.pt")])
+def test_run_training_restarts_from_checkpoint(tmp_path, fake_dp, backend, restart_arg):
+    work = tmp_path / "work"
+    (work).mkdir()
+    (work / "model.ckpt-50.index").write_text("")  # a checkpoint cut off by a kill: no .meta
+    assert training.latest_checkpoint(work, backend) is None
+    first = training.run_training(work, _payload(100), backend, 2)
+    assert first == {"restarted_from": None, "start_step": 0, "trained": True}
+    # same model, more steps (or a rerun after a kill): dp train --restart
+    second = training.run_training(work, _payload(300), backend, 2)
+    assert second["restarted_from"] == restart_arg and second["start_step"] == 100
+    argv = [c["argv"] for c in fake_dp.calls() if c["argv"][1] == "train"]
+    assert argv[0] == [training.BACKEND_FLAG[backend], "train", "input.json",
+                       "--skip-neighbor-stat"]
+    assert argv[1][-2:] == ["--restart", restart_arg]
+    assert training.lcurve_last_step(work / "lcurve.out") == 300
+    # finished: not trained again
+    third = training.run_training(work, _payload(300), backend, 2)
+    assert third["trained"] is False and len(argv) == 2 == len(
+        [c for c in fake_dp.calls() if c["argv"][1] == "train"])
+    # a different network: the old checkpoint is not resumed
+    fourth = training.run_training(work, _payload(300, neurons=(8, 16)), backend, 2)
+    assert fourth["restarted_from"] is None
+    assert fake_dp.calls()[-1]["argv"][-1] == "--skip-neighbor-stat"
+    assert (work / "lcurve.out").read_text().count("# ") == 1
+
+
+def test_pytorch_commands_and_suffixes(tmp_path, fake_dp):
+    """dp --pt cannot run here (deepmd-kit 3.2's PyTorch op library is built for torch 2.11, this
+    environment has torch 2.13 for CHGNet), so the PyTorch path is checked by its commands and files."""
+    from dpglass import steps
+
+    train_dirs, valid_dirs = [str(tmp_path / "t")], [str(tmp_path / "v")]
+    stats = tmp_path / "neighbor_stat.json"
+    stats.write_text(json.dumps(stats_for("dpa2")))
+    cfg = config(descriptor="dpa2", backend="pytorch", numb_steps=50)["train"]
+    model = tmp_path / "shared" / "train" / "model_1"
+    model.mkdir(parents=True)
+    steps.train_model(train_dirs, valid_dirs, str(stats), TYPE_MAP, cfg, 1, "pytorch", "gpu", 4,
+                      str(model / "input.json"), str(model / "lcurve.out"),
+                      str(model / "frozen.pth"), str(model / "lcurve.png"), sys.stdout)
+    calls = [c["argv"] for c in fake_dp.calls()]
+    assert calls == [["--pt", "train", "input.json", "--skip-neighbor-stat"],
+                     ["--pt", "freeze", "-o", "../frozen.pth"]]
+    written = json.loads((model / "input.json").read_text())
+    assert written["model"]["descriptor"]["type"] == "dpa2"
+    assert written["model"]["descriptor"]["seed"] == cfg["seed"] + 1
+    assert written["training"]["training_data"]["systems"] == ["../../../../t"]
+    assert (model / "frozen.pth").exists() and (model / "lcurve.png").stat().st_size > 0
+    assert training.model_file(model, "compressed", "pytorch").name == "compressed.pth"
+
+
+# --------------------------------------------------------------------- dp test and the gate
+
+
+DP_TEST_ONE = """\
+DEEPMD INFO    # number of test data : 8
+DEEPMD INFO    Energy MAE         : 1.0e-02 eV
+DEEPMD INFO    Energy RMSE        : 1.2e-02 eV
+DEEPMD INFO    Energy MAE/Natoms  : 8.3e-04 eV
+DEEPMD INFO    Energy RMSE/Natoms : 1.0e-03 eV
+DEEPMD INFO    Force  MAE         : 4.0e-02 eV/Å
+DEEPMD INFO    Force  RMSE        : 5.5e-02 eV/Å
+DEEPMD INFO    Virial RMSE        : 2.4e-02 eV
+DEEPMD INFO    Virial RMSE/Natoms : 2.0e-03 eV
+"""
+
+
+def test_parse_dp_test_single_and_weighted_average():
+    metrics = training.parse_dp_test(DP_TEST_ONE)
+    assert metrics["energy_rmse"] == {"value": pytest.approx(1.0), "error": None,
+                                      "unit": "meV/atom"}
+    assert metrics["force_rmse"]["value"] == pytest.approx(55.0)
+    assert metrics["virial_rmse"]["value"] == pytest.approx(2.0)
+    average = DP_TEST_ONE + "# ----------weighted average of errors-----------\n" + \
+        DP_TEST_ONE.replace("5.5e-02", "7.0e-02").replace("1.0e-03", "3.0e-03")
+    metrics = training.parse_dp_test(average)
+    assert metrics["force_rmse"]["value"] == pytest.approx(70.0)
+    assert metrics["energy_rmse"]["value"] == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="force"):
+        training.parse_dp_test("Energy RMSE/Natoms : 1.0e-03 eV")
+
+
+def test_quality_gate_names_measured_value_and_threshold():
+    metrics = training.parse_dp_test(DP_TEST_ONE)  # 1.0 meV/atom, 55 meV/Å
+    training.quality_gate(metrics, None, None)
+    training.quality_gate(metrics, 2.0, 60.0)
+    with pytest.raises(training.TrainingError) as err:
+        training.quality_gate(metrics, 2.0, 50.0)
+    assert "force rmse 55 meV/Å exceeds config key 'train.max_force_rmse_meV_per_A' = 50" in \
+        str(err.value)
+    assert "energy" not in str(err.value)
+    with pytest.raises(training.TrainingError, match="max_energy_rmse_meV_per_atom' = 0.5"):
+        training.quality_gate(metrics, 0.5, None)
+
+
+def test_check_compression_message():
+    deviation = {"frames": 8, "max_force_deviation": {"value": 7.5, "error": None,
+                                                       "unit": "meV/Å"}}
+    training.check_compression(deviation, 10.0)
+    with pytest.raises(training.TrainingError, match=r"max force deviation 7.5 meV/Å on 8 "
+                       r"validation frames exceeds config key 'train.compress_tolerance_meV_per_A'"
+                       r" = 5 meV/Å"):
+        training.check_compression(deviation, 5.0)
+
+
+def test_parity_and_lcurve_plots(tmp_path):
+    rng = np.random.default_rng(0)
+    e = rng.normal(-3, 0.01, 10)
+    np.savetxt(tmp_path / "p.e_peratom.out", np.c_[e, e + 1e-3], header="sys: data_e pred_e")
+    f = rng.normal(0, 1, (40, 3))
+    np.savetxt(tmp_path / "p.f.out", np.c_[f, f + 0.05], header="sys: data_f pred_f")
+    training.plot_parity(tmp_path / "p", tmp_path / "e.png", tmp_path / "f.png")
+    assert (tmp_path / "e.png").stat().st_size > 1000 and (tmp_path / "f.png").stat().st_size > 1000
+    (tmp_path / "lcurve.out").write_text(
+        "# step rmse_val rmse_trn rmse_e_val rmse_e_trn rmse_f_val rmse_f_trn lr\n"
+        "0 1 1 0.1 0.1 0.5 0.5 1e-3\n100 0.5 0.5 0.05 0.05 0.2 0.2 1e-4\n")
+    training.plot_lcurve(tmp_path / "lcurve.out", tmp_path / "lcurve.png")
+    assert (tmp_path / "lcurve.png").stat().st_size > 1000
+
+
+# ------------------------------------------------------------------------------ workflow plan
+
+
+def dry_run(tmp_path, cfg: dict) -> str:
+    path = tmp_path / "config.yaml"
+    path.write_text(json.dumps(cfg))
+    result = subprocess.run([str(Path(sys.executable).with_name("snakemake")), "-n", "-p",
+                             "--configfile", str(path), "--cores", "2", "-d", str(ROOT)],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr + result.stdout
+    return result.stdout
+
+
+TWO = {"LACO75": {"formula": "LiAlCl2.5O0.75"}, "NACO75": {"formula": "NaAlCl2.5O0.75"}}
+
+
+def test_plan_shared_model_used_by_every_composition(tmp_path):
+    plan = dry_run(tmp_path, {"compositions": TWO, "train": {"shared_model": True, "n_models": 2},
+                              "sweep": {"temperatures_K": [303]}})
+    assert "output: results/shared/train/neighbor_stat.json" in plan
+    assert plan.count("rule train_model:") == 2  # one ensemble, not one per composition
+    assert "results/shared/train/model_1/frozen.pb" in plan
+    for comp in TWO:
+        assert (f"input: results/{comp}/sweep/data.lmp, results/shared/train/model_0/"
+                f"compressed.pb, results/shared/train/model_1/compressed.pb") in plan
+        assert f"results/{comp}/train/model_1/test.json" in plan
+    assert "results/LACO75/train/model_0/frozen.pb" not in plan
+
+
+def test_plan_per_composition_pytorch_and_uncompressed(tmp_path):
+    plan = dry_run(tmp_path, {"compositions": TWO, "sweep": {"temperatures_K": [303]},
+                              "train": {"backend": "pytorch", "compress": False, "n_models": 1}})
+    assert plan.count("rule train_model:") == 2
+    assert "results/LACO75/train/model_0/frozen.pth" in plan
+    assert "results/NACO75/train/model_0/frozen.pth" in plan
+    assert "compress_model" not in plan and ".pb" not in plan
+    assert "input: results/LACO75/sweep/data.lmp, results/LACO75/train/model_0/frozen.pth" in plan
+
+
+def test_training_rules_see_only_the_keys_they_use(tmp_path, fake_dp):
+    """Each rule gets a subset of train.* as params (a gate threshold change must not retrain);
+    the step functions work from exactly that subset."""
+    from dpglass import steps
+    from dpglass.config import train_settings
+
+    full = config(numb_steps=10)
+    lj_frames(tmp_path / "frames.extxyz", 10)
+    steps.training_data(str(tmp_path / "frames.extxyz"), TYPE_MAP,
+                        train_settings(full, "training_data"), str(tmp_path / "d" / "split.json"))
+    training.neighbor_stat([str(tmp_path / "d" / "training")], TYPE_MAP,
+                           train_settings(full, "neighbor_stat"), "tensorflow", 1,
+                           tmp_path / "neighbor_stat.json")
+    model = tmp_path / "model_0"
+    model.mkdir()
+    steps.train_model([str(tmp_path / "d" / "training")], [str(tmp_path / "d" / "validation")],
+                      str(tmp_path / "neighbor_stat.json"), TYPE_MAP,
+                      train_settings(full, "train_model"), 0, "tensorflow", "cpu", 1,
+                      str(model / "input.json"), str(model / "lcurve.out"),
+                      str(model / "frozen.pb"), str(model / "lcurve.png"), sys.stdout)
+    assert json.loads((model / "input.json").read_text())["training"]["numb_steps"] == 10
+    gate_keys = {"max_energy_rmse_meV_per_atom", "max_force_rmse_meV_per_A",
+                 "compress_tolerance_meV_per_A", "n_models", "compress"}
+    for rule in ("training_data", "neighbor_stat", "train_model"):
+        assert not gate_keys & set(train_settings(full, rule))
