@@ -1,0 +1,141 @@
+"""The workflow's LAMMPS runner against bare `lmp -in in.lammps`, on the same in.lammps, side by side.
+
+Both run the file the sweep rule writes (dpglass.sweep.prepare_run) in the same run directory, with
+the same environment (dpglass.lammps_md.child_env), alternating A/B for several repeats; the state of
+the previous run (restart/, chunks/, model_devi/) is removed before each so both do the full run.
+
+Throughput is katom-step/s from LAMMPS's own "Loop time" lines (the MD loops, same accounting for
+both), and, separately, from the whole process wall time (start-up included). The ratio printed is
+runner / bare; >= 0.97 means the runner costs at most 3 %.
+
+Models: --models/--data, else the test config's workflow results (results/LACO75/...), else a tiny
+ensemble trained on the spot (tests/lammps_fixtures.py). Run from the repository root:
+    .venv/bin/python benchmarks/bench_runner.py [--repeats 5] [--steps 2000] [--replicate 2 2 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from dpglass.config import validate_config
+from dpglass.lammps_md import child_env, read_data_header, runner_command
+from dpglass.sweep import RunSpec, md_settings, prepare_run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def find_models(args) -> tuple[list[str], str, list[str]]:
+    if args.models:
+        return args.models, args.data, args.type_map
+    trained = sorted(ROOT.glob("results/LACO75/train/model_*/compressed.pb"))
+    data = ROOT / "results/LACO75/sweep/data.lmp"
+    if len(trained) >= 2 and data.exists():
+        return [str(m) for m in trained], str(data), ["Li", "Al", "Cl", "O"]
+    sys.path.insert(0, str(ROOT / "tests"))
+    from lammps_fixtures import build_tiny_ensemble
+
+    built = build_tiny_ensemble(Path(tempfile.mkdtemp(prefix="bench_runner_")))
+    return built["models"], built["data"], built["type_map"]
+
+
+def loop_time(log: Path) -> tuple[float, int]:
+    """Sum of 'Loop time of X on P procs for N steps' over the runs in a LAMMPS log."""
+    seconds = steps = 0
+    for value, n in re.findall(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps", log.read_text()):
+        seconds += float(value)
+        steps += int(n)
+    return seconds, steps
+
+
+def reset(run_dir: Path) -> None:
+    for name in ("restart", "chunks", "model_devi"):
+        shutil.rmtree(run_dir / name, ignore_errors=True)
+    for name in ("progress.txt", "log.lammps", "timing.json", "failure.txt"):
+        (run_dir / name).unlink(missing_ok=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=2000, help="production steps (plus 10 %% equilibration)")
+    parser.add_argument("--chunks", type=int, default=4, help="production chunks (restart files)")
+    parser.add_argument("--replicate", type=int, nargs=3, default=[2, 2, 2])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--models", nargs="*")
+    parser.add_argument("--data")
+    parser.add_argument("--type-map", nargs="*")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks/results/runner_vs_lmp.md"))
+    args = parser.parse_args()
+
+    models, data, type_map = find_models(args)
+    dt = 1.0
+    sweep = validate_config({"compositions": {"X": {"formula": "LiCl"}}, "sweep": {
+        "timestep_fs": dt, "equilibration_ps": args.steps * dt / 10000, "production_ps": args.steps * dt / 1000,
+        "chunk_ps": args.steps * dt / 1000 / args.chunks, "dump_every_steps": 50, "thermo_every_steps": 100,
+        "replicate": args.replicate}})["sweep"]
+    run_dir = Path(tempfile.mkdtemp(prefix="bench_runner_run_"))
+    spec = RunSpec(333.0, 0, str(run_dir / "run.json"), None)
+    settings = md_settings(sweep, 333.0, 0, tuple(args.replicate))
+    plan = prepare_run(spec, data, models, type_map, settings)
+    env = child_env(threads=args.threads)
+    commands = {
+        "runner": runner_command(run_dir, plan.total_steps),
+        "lmp": [str(Path(sys.executable).with_name("lmp")), "-in", "in.lammps", "-log", "log.lammps",
+                "-screen", "none", "-nocite"],
+    }
+    natoms = read_data_header(data)[0] * args.replicate[0] * args.replicate[1] * args.replicate[2]
+    rows = {name: [] for name in commands}
+    for repeat in range(args.repeats):
+        order = list(commands) if repeat % 2 == 0 else list(commands)[::-1]
+        for name in order:
+            reset(run_dir)
+            start = time.perf_counter()
+            done = subprocess.run(commands[name], cwd=run_dir, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+            wall = time.perf_counter() - start
+            if done.returncode != 0:
+                raise SystemExit(f"{name} failed: {done.stderr[-2000:]}")
+            seconds, steps = loop_time(run_dir / "log.lammps")
+            rows[name].append((natoms * steps / seconds / 1000.0, natoms * steps / wall / 1000.0))
+            print(f"repeat {repeat + 1} {name:6s}: {rows[name][-1][0]:8.2f} katom-step/s (MD loops), "
+                  f"{rows[name][-1][1]:8.2f} (process wall {wall:.1f} s)", flush=True)
+
+    def median(name, i):
+        return statistics.median(r[i] for r in rows[name])
+
+    loop_ratio = median("runner", 0) / median("lmp", 0)
+    wall_ratio = median("runner", 1) / median("lmp", 1)
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor())
+    report = f"""# Workflow runner vs bare `lmp -in in.lammps`
+
+Same in.lammps ({natoms} atoms, {plan.total_steps} steps in {len(plan.chunks)} chunks with restart files,
+{len(models)}-model ensemble with model deviation), same environment, {args.repeats} alternating repeats,
+{args.threads} thread(s), 1 MPI rank. Machine: {cpu}, {__import__('os').cpu_count()} cores (shared).
+Command: `{' '.join(sys.argv)}`
+
+| | runner (python -m dpglass.lammps_md) | bare lmp | ratio runner/lmp |
+|---|---|---|---|
+| MD loops, katom-step/s (median) | {median('runner', 0):.2f} | {median('lmp', 0):.2f} | **{loop_ratio:.3f}** |
+| whole process, katom-step/s (median) | {median('runner', 1):.2f} | {median('lmp', 1):.2f} | {wall_ratio:.3f} |
+
+All repeats (MD loops / whole process, katom-step/s):
+""" + "\n".join(f"- {name}: " + ", ".join(f"{a:.2f}/{b:.2f}" for a, b in rows[name]) for name in rows) + "\n"
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(report)
+    print(report)
+    print(f"throughput ratio runner/lmp = {loop_ratio:.3f} (MD loops), {wall_ratio:.3f} (whole process)")
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
