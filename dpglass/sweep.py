@@ -158,10 +158,12 @@ def process_plan(runs: list[RunSpec], devices: list[str] | None, threads: int,
 
 
 def launch(runs: list[RunSpec], plans: dict, threads: int, tasks: int, mpi: str | None,
-           devices: list[str] | None) -> list[str]:
-    """Start one runner process per run (concurrently), wait, return the failure messages."""
+           devices: list[str] | None) -> tuple[list[str], dict]:
+    """Start one runner process per run (concurrently), wait; returns failure messages, devices."""
     children = []
+    assigned = {}
     for item in process_plan(runs, devices, threads, tasks):
+        assigned[item["run"]] = item["cuda_device"]
         spec = item["run"]
         command = runner_command(spec.run_dir, plans[spec].total_steps, tasks, mpi)
         env = child_env(threads=item["threads"], cuda_device=item["cuda_device"])
@@ -180,11 +182,12 @@ def launch(runs: list[RunSpec], plans: dict, threads: int, tasks: int, mpi: str 
         codes = [(spec, child.wait()) for spec, child in children]
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return [f"{spec.run_dir}: {last_lammps_error(spec.run_dir)}" for spec, code in codes if code != 0]
+    failures = [f"{spec.run_dir}: {last_lammps_error(spec.run_dir)}" for spec, code in codes if code != 0]
+    return failures, assigned
 
 
 def finish_run(spec: RunSpec, plan: Plan, settings: MDSettings, models: list[str], type_map: list[str],
-               sweep: dict, preflight: bool) -> dict:
+               sweep: dict, preflight: bool, cuda_device: str | None = None) -> dict:
     """Check and join the chunk dumps, read the model deviation, write run.json (last)."""
     run_dir = spec.run_dir
     timing = read_json(run_dir / "timing.json")
@@ -213,7 +216,7 @@ def finish_run(spec: RunSpec, plan: Plan, settings: MDSettings, models: list[str
         "models": [os.path.relpath(m, run_dir) for m in models],
         "type_map": type_map,
         "mpi_ranks": timing["mpi_ranks"],
-        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "cuda_visible_devices": cuda_device,
         "wall_time": quantity(timing["wall_s"], unit="s"),
         "steps_this_process": ran,
         **(throughput(timing["natoms"], ran, settings.timestep_fs, timing["wall_s"]) if ran else {}),
@@ -247,18 +250,18 @@ def run_sweep_job(data_path: str, models: list[str], type_map: list[str], sweep:
                 for spec in runs}
     plans = {spec: prepare_run(spec, data_path, models, type_map, settings[spec]) for spec in runs}
     if execution["device"] == "gpu":
-        pool, assigned = visible_gpus(os.environ, execution["gpu_ids"])
-        lease = contextlib.nullcontext(pool) if assigned else gpu_lease(pool, lock_dir)
+        pool, by_scheduler = visible_gpus(os.environ, execution["gpu_ids"])
+        lease = contextlib.nullcontext(pool) if by_scheduler else gpu_lease(pool, lock_dir)
     else:
         lease = contextlib.nullcontext(None)
     with lease as leased:
         devices = None if leased is None else ([leased] if isinstance(leased, str) else leased)
-        failures = launch(runs, plans, threads, tasks, mpi, devices)
+        failures, assigned = launch(runs, plans, threads, tasks, mpi, devices)
     if failures:
         sample = settings[runs[0]]
         explained = [diagnose(f, models, type_map, sample.temperature_K, sample.halt_temperature_factor)
                      for f in failures]
         what = "preflight" if preflight else "sweep run"
         raise SweepError(f"{what} failed:\n  " + "\n  ".join(explained))
-    return [finish_run(spec, plans[spec], settings[spec], models, type_map, sweep, preflight)
+    return [finish_run(spec, plans[spec], settings[spec], models, type_map, sweep, preflight, assigned[spec])
             for spec in runs]

@@ -150,3 +150,18 @@ def test_two_mpi_ranks(ensemble, tmp_path):
     assert result["frames"] == 3
     log = (tmp_path / "mpi" / "log.lammps").read_text()
     assert "2 MPI processor" in log or "on 2 procs" in log
+
+
+def test_gpu_packing_runs_several_temperatures_in_one_job(ensemble, tmp_path, monkeypatch):
+    """The GPU profile's packed job, on CPU here: two LAMMPS processes at once, each pinned by
+    CUDA_VISIBLE_DEVICES to the GPU the job leased (TensorFlow falls back to the CPU)."""
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    sweep, execution = sweep_config(npt_equilibration_ps=0, production_ps=0.04, chunk_ps=0)
+    execution = dict(execution, device="gpu", gpu_ids=[3], temperatures_per_gpu_job=2)
+    runs = [spec(tmp_path, "T300", 300.0), spec(tmp_path, "T400", 400.0)]
+    results = run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
+                            runs, False, 2, lock_dir=tmp_path / "locks")
+    assert [r["temperature"]["value"] for r in results] == [300.0, 400.0]
+    assert [r["cuda_visible_devices"] for r in results] == ["3", "3"]
+    assert all(Path(r.dump).exists() for r in runs)
+    assert (tmp_path / "locks" / "gpu3.lock").exists()
