@@ -16,8 +16,10 @@ ensemble trained on the spot (tests/lammps_fixtures.py). Run from the repository
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -47,13 +49,20 @@ def find_models(args) -> tuple[list[str], str, list[str]]:
     return built["models"], built["data"], built["type_map"]
 
 
-def loop_time(log: Path) -> tuple[float, int]:
-    """Sum of 'Loop time of X on P procs for N steps' over the runs in a LAMMPS log."""
-    seconds = steps = 0
-    for value, n in re.findall(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps", log.read_text()):
-        seconds += float(value)
-        steps += int(n)
-    return seconds, steps
+def loop_time(log: Path) -> tuple[float, float, int]:
+    """Wall and CPU seconds of the MD loops, and their steps, summed over the runs in a LAMMPS log.
+
+    Wall from 'Loop time of X on P procs for N steps'; CPU = wall x the '% CPU use' LAMMPS reports
+    for the same loop, which a shared machine's load does not inflate.
+    """
+    text = log.read_text()
+    loops = re.findall(r"Loop time of ([0-9.eE+-]+) on \d+ procs for (\d+) steps", text)
+    usage = re.findall(r"([0-9.]+)% CPU use", text)
+    if len(loops) != len(usage):
+        raise ValueError(f"{log}: {len(loops)} loop times but {len(usage)} CPU-use lines")
+    wall = sum(float(w) for w, _ in loops)
+    cpu = sum(float(w) * float(u) / 100.0 for (w, _), u in zip(loops, usage))
+    return wall, cpu, sum(int(n) for _, n in loops)
 
 
 def reset(run_dir: Path) -> None:
@@ -99,43 +108,54 @@ def main() -> None:
         for name in order:
             reset(run_dir)
             start = time.perf_counter()
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             done = subprocess.run(commands[name], cwd=run_dir, env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, text=True)
             wall = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            process_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
             if done.returncode != 0:
                 raise SystemExit(f"{name} failed: {done.stderr[-2000:]}")
-            seconds, steps = loop_time(run_dir / "log.lammps")
-            rows[name].append((natoms * steps / seconds / 1000.0, natoms * steps / wall / 1000.0))
-            print(f"repeat {repeat + 1} {name:6s}: {rows[name][-1][0]:8.2f} katom-step/s (MD loops), "
-                  f"{rows[name][-1][1]:8.2f} (process wall {wall:.1f} s)", flush=True)
+            loop_wall, loop_cpu, steps = loop_time(run_dir / "log.lammps")
+            work = natoms * steps / 1000.0
+            rows[name].append((work / loop_wall, work / wall, work / loop_cpu, work / process_cpu))
+            print(f"repeat {repeat + 1} {name:6s}: katom-step/s per wall s {rows[name][-1][0]:7.2f} (MD loops) "
+                  f"{rows[name][-1][1]:7.2f} (process); per CPU s {rows[name][-1][2]:7.2f} (MD loops) "
+                  f"{rows[name][-1][3]:7.2f} (process)", flush=True)
 
     def median(name, i):
         return statistics.median(r[i] for r in rows[name])
 
     # Each repeat's runner/lmp pair ran back to back, so its ratio cancels the slow drift of a
     # shared machine's load; the median over repeats is the number reported.
-    loop_ratio = statistics.median(r[0] / b[0] for r, b in zip(rows["runner"], rows["lmp"]))
-    wall_ratio = statistics.median(r[1] / b[1] for r, b in zip(rows["runner"], rows["lmp"]))
+    def ratio(i):
+        return statistics.median(r[i] / b[i] for r, b in zip(rows["runner"], rows["lmp"]))
+
+    labels = ["MD loops, per wall second", "whole process, per wall second",
+              "MD loops, per CPU second", "whole process, per CPU second"]
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                platform.processor())
+    table = "\n".join(f"| {label} | {median('runner', i):.2f} | {median('lmp', i):.2f} | **{ratio(i):.3f}** |"
+                      for i, label in enumerate(labels))
     report = f"""# Workflow runner vs bare `lmp -in in.lammps`
 
 Same in.lammps ({natoms} atoms, {plan.total_steps} steps in {len(plan.chunks)} chunks with restart files,
 {len(models)}-model ensemble with model deviation), same environment, {args.repeats} alternating repeats,
-{args.threads} thread(s), 1 MPI rank. Machine: {cpu}, {__import__('os').cpu_count()} cores (shared).
-Command: `{' '.join(sys.argv)}`
+{args.threads} thread(s), 1 MPI rank. Machine: {cpu}, {os.cpu_count()} cores, shared (load average
+{os.getloadavg()[0]:.1f} at the end): wall-clock numbers carry the other users' load, CPU-second numbers
+much less so. Command: `{' '.join(sys.argv)}`
 
-| | runner (python -m dpglass.lammps_md) | bare lmp | ratio runner/lmp (median of paired ratios) |
+| throughput, katom-step/s (median) | runner (python -m dpglass.lammps_md) | bare lmp | runner/lmp (median of paired ratios) |
 |---|---|---|---|
-| MD loops, katom-step/s (median) | {median('runner', 0):.2f} | {median('lmp', 0):.2f} | **{loop_ratio:.3f}** |
-| whole process, katom-step/s (median) | {median('runner', 1):.2f} | {median('lmp', 1):.2f} | {wall_ratio:.3f} |
+{table}
 
-All repeats (MD loops / whole process, katom-step/s):
-""" + "\n".join(f"- {name}: " + ", ".join(f"{a:.2f}/{b:.2f}" for a, b in rows[name]) for name in rows) + "\n"
+All repeats (katom-step/s: loops per wall s / process per wall s / loops per CPU s / process per CPU s):
+""" + "\n".join(f"- {name}: " + "; ".join("/".join(f"{v:.2f}" for v in row) for row in rows[name])
+                for name in rows) + "\n"
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(report)
     print(report)
-    print(f"throughput ratio runner/lmp = {loop_ratio:.3f} (MD loops), {wall_ratio:.3f} (whole process)")
+    print("throughput ratio runner/lmp: " + ", ".join(f"{ratio(i):.3f} ({label})" for i, label in enumerate(labels)))
     shutil.rmtree(run_dir, ignore_errors=True)
 
 

@@ -175,6 +175,11 @@ def launch(runs: list[RunSpec], plans: dict, threads: int, tasks: int, mpi: str 
         for _, child in children:
             if child.poll() is None:
                 child.send_signal(signum)
+        for _, child in children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
         raise SystemExit(128 + signum)
 
     previous = signal.signal(signal.SIGTERM, forward)
