@@ -162,15 +162,6 @@ def launch(runs: list[RunSpec], plans: dict, threads: int, tasks: int, mpi: str 
     """Start one runner process per run (concurrently), wait; returns failure messages, devices."""
     children = []
     assigned = {}
-    for item in process_plan(runs, devices, threads, tasks):
-        assigned[item["run"]] = item["cuda_device"]
-        spec = item["run"]
-        command = runner_command(spec.run_dir, tasks, mpi)
-        env = child_env(threads=item["threads"], cuda_device=item["cuda_device"])
-        print("$ " + (f"CUDA_VISIBLE_DEVICES={item['cuda_device']} " if item["cuda_device"] else "")
-              + " ".join(command), flush=True)
-        children.append((spec, subprocess.Popen(command, env=env)))
-    watchers = [ProgressWatcher(spec.run_dir, plans[spec].total_steps) for spec, _ in children]
 
     def forward(signum, _frame):  # walltime SIGTERM: stop the runs; their restarts stay for resume
         for _, child in children:
@@ -185,10 +176,22 @@ def launch(runs: list[RunSpec], plans: dict, threads: int, tasks: int, mpi: str 
 
     previous = signal.signal(signal.SIGTERM, forward)
     try:
-        while any(child.poll() is None for _, child in children):
+        for item in process_plan(runs, devices, threads, tasks):
+            spec = item["run"]
+            assigned[spec] = item["cuda_device"]
+            command = runner_command(spec.run_dir, tasks, mpi)
+            env = child_env(threads=item["threads"], cuda_device=item["cuda_device"])
+            print("$ " + (f"CUDA_VISIBLE_DEVICES={item['cuda_device']} " if item["cuda_device"] else "")
+                  + " ".join(command), flush=True)
+            children.append((spec, subprocess.Popen(command, env=env)))
+        watchers = [ProgressWatcher(spec.run_dir, plans[spec].total_steps) for spec, _ in children]
+        while alive := [child for _, child in children if child.poll() is None]:
+            try:
+                alive[0].wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                pass
             for watcher in watchers:
                 watcher.poll()
-            time.sleep(2.0)
         for watcher in watchers:
             watcher.poll()
         codes = [(spec, child.returncode) for spec, child in children]
