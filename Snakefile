@@ -9,12 +9,21 @@ min_version("9.20")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/structure.smk"
 include: "workflow/rules/melt_quench.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/sweep.smk"
 include: "workflow/rules/analysis.smk"
+
+
+# Bookkeeping rules run where snakemake runs, never queued on a cluster.
+localrules:
+    all,
+    compare_compositions,
 
 
 rule all:

@@ -166,20 +166,22 @@ def extrapolation_flags(run_paths: list[str]) -> list[dict]:
 
 
 def summary(composition: str, formula: str, diffusion_paths: list[str], test_paths: list[str],
-            window: list[float], config: dict, summary_path: str, plot_path: str,
-            run_paths: list[str] = ()) -> None:
+            window: list[float], config: dict, summary_path: str, markdown_path: str,
+            plot_path: str, run_paths: list[str] = ()) -> None:
     """The composition's headline numbers: D(T), σ(T), Ea, σ(303 K), model quality, provenance."""
     from dpglass.analysis import fit_arrhenius
     from dpglass.analysis.plots import plot_arrhenius
+    from dpglass.paper import paper_values
     from dpglass.provenance import provenance
+    from dpglass.report import summary_markdown
+    from dpglass.units import write_text
 
     results = [read_json(p) for p in diffusion_paths]
     table = [{key: r[key] for key in ("temperature", "D", "sigma_tracer", "sigma_collective",
-                                      "haven_ratio", "diffusive", "fit_window") if key in r}
+                                      "haven_ratio", "diffusive", "fit_window", "note") if key in r}
              for r in results]
     try:
-        fit = fit_arrhenius(results, window=tuple(window))
-        fit_error = None
+        fit, fit_error = fit_arrhenius(results, window=tuple(window)), None
     except ValueError as err:
         fit, fit_error = None, str(err)
         print(f"WARNING: no Arrhenius fit: {err}")
@@ -187,16 +189,60 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
         "composition": composition,
         "formula": formula,
         "ion": results[0].get("ion") if results else None,
-        "transport": table,
-        "arrhenius": fit if fit is not None else {"error": fit_error},
         "Ea": fit["Ea"] if fit else None,
         "sigma_303K": fit["sigma_303K"] if fit else None,
+        "arrhenius": fit if fit is not None else {"error": fit_error},
+        "transport": table,
         "model_quality": [read_json(p) for p in test_paths],
         "extrapolation": extrapolation_flags(run_paths),
+        "paper": paper_values(formula),
         "provenance": provenance(config),
     }
-    plot_arrhenius(results, fit, plot_path)
+    plot_arrhenius(results, fit, plot_path, note=f"no Arrhenius fit: {fit_error}" if fit_error else "")
     write_json(summary_path, out)
+    write_text(markdown_path, summary_markdown(out))
     if fit:
         print(f"{composition}: Ea = {fit['Ea']['value']:.3f} ± {fit['Ea']['error']:.3f} eV; "
               f"σ(303 K) = {fit['sigma_303K']['value']:.3g} ± {fit['sigma_303K']['error']:.2g} mS/cm")
+
+
+def compare_compositions(summary_paths: list[str], json_path: str, markdown_path: str,
+                         png_path: str) -> None:
+    from dpglass.report import cross_composition, cross_composition_markdown, plot_cross_composition
+    from dpglass.units import write_text
+
+    table = cross_composition([read_json(p) for p in summary_paths])
+    plot_cross_composition(table, png_path)
+    write_json(json_path, table)
+    write_text(markdown_path, cross_composition_markdown(table))
+
+
+def rdf(dump_path: str, run_json: str, type_map: list[str], pair_names: list[str], r_max_A: float,
+        result_path: str, png_path: str) -> None:
+    """Partial RDFs, first peaks, Al coordination and bridging-O fraction of one production run."""
+    import numpy as np
+
+    from dpglass.analysis import compute_rdfs, iter_frames
+    from dpglass.analysis.plots import plot_rdf
+
+    run = read_json(run_json)
+    pairs = [tuple(name.split("-")) for name in pair_names]
+    present = [p for p in pairs if set(p) <= set(type_map)]
+    skipped = [f"{a}-{b}" for a, b in pairs if (a, b) not in present]
+    if not present:
+        raise ValueError(f"analysis.rdf_pairs {pair_names}: no pair has both species in {type_map}")
+    first = next(iter_frames(dump_path, fmt="lammps-dump", type_map=type_map,
+                             timestep_fs=run["timestep_fs"]))
+    cell = np.asarray(first.cell)
+    half_width = 0.5 * abs(np.linalg.det(cell)) / max(
+        np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3])) for i in range(3))
+    r_max = min(r_max_A, 0.999 * half_width)
+    if r_max < r_max_A:
+        print(f"RDF r_max capped at {r_max:.2f} Å (half the smallest cell width)")
+    frames = iter_frames(dump_path, fmt="lammps-dump", type_map=type_map, timestep_fs=run["timestep_fs"])
+    result = compute_rdfs(frames, present, r_max_A=r_max)
+    result["skipped_pairs"] = skipped
+    plot_rdf(result, png_path)
+    write_json(result_path, result)
+    for name, peak in result["first_peak"].items():
+        print(f"{name}: first peak {peak['value']} Å")

@@ -67,8 +67,8 @@ def nernst_einstein_mS_per_cm(n_ions: int, charge_e: float, D_cm2_per_s: float,
                                            volume_A3, temperature_K)
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write JSON atomically: a temp file in the same directory, then os.replace.
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write a result file atomically: a temp file in the same directory, then os.replace.
 
     A reader (or Snakemake) never sees a half-written result file.
     """
@@ -78,12 +78,16 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
                                          suffix=".tmp")
     try:
         with os.fdopen(handle, "w") as stream:
-            json.dump(obj, stream, indent=2, allow_nan=False)
-            stream.write("\n")
+            stream.write(text)
         os.replace(temp_name, target)
     except BaseException:
         os.unlink(temp_name)
         raise
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """The one way results are written as JSON: indented, no NaN, atomic."""
+    write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
 
 
 def read_json(path: str | os.PathLike) -> Any:

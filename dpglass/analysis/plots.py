@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from dpglass.analysis.arrhenius import (PAPER_EA_MD_EV, PAPER_SIGMA_303K_MS_PER_CM,  # noqa: E402
-                                        REFERENCE_TEMPERATURE_K)
+                                        PAPER_WINDOW_K, REFERENCE_TEMPERATURE_K)
 from dpglass.units import ANGSTROM2_PER_PS_IN_CM2_PER_S, BOLTZMANN_EV_PER_K  # noqa: E402
 
 
@@ -45,9 +45,13 @@ def plot_msd(result: dict, path: str | Path) -> None:
     _save(figure, path)
 
 
-def plot_arrhenius(results: list[dict], fit: dict, path: str | Path) -> None:
-    """ln(σT) or ln D against 1000/T with error bars, the fit, and the paper's numbers."""
-    name = fit["quantity"]
+def plot_arrhenius(results: list[dict], fit: dict | None, path: str | Path,
+                   quantity_name: str = "sigma_tracer", note: str = "") -> None:
+    """ln(σT) or ln D against 1000/T with error bars, the fit, and the paper's numbers.
+
+    With ``fit=None`` (too few diffusive points) the points are drawn and ``note`` says why.
+    """
+    name = fit["quantity"] if fit else quantity_name
     conductivity = name.startswith("sigma")
     figure, axes = plt.subplots(figsize=(5, 4))
     for diffusive, marker in ((True, "o"), (False, "x")):
@@ -59,14 +63,15 @@ def plot_arrhenius(results: list[dict], fit: dict, path: str | Path) -> None:
         errors = np.array([r[name]["error"] or 0.0 for r in chosen])
         axes.errorbar(1000 / temperatures, values, yerr=errors, fmt=marker, capsize=3,
                       label="MD" if diffusive else "MD, not diffusive (excluded)")
-    low, high = fit["window"]["value"]
+    low, high = fit["window"]["value"] if fit else PAPER_WINDOW_K
     temperatures = np.linspace(low, high, 50)
-    prefactor, Ea = fit["prefactor"]["value"], fit["Ea"]["value"]
-    line = prefactor * np.exp(-Ea / (BOLTZMANN_EV_PER_K * temperatures))
-    if conductivity:
-        line = line / temperatures
-    axes.plot(1000 / temperatures, line, "r-",
-              label=f"Arrhenius Ea = {Ea:.3f} ± {fit['Ea']['error']:.3f} eV")
+    if fit:
+        prefactor, Ea = fit["prefactor"]["value"], fit["Ea"]["value"]
+        line = prefactor * np.exp(-Ea / (BOLTZMANN_EV_PER_K * temperatures))
+        if conductivity:
+            line = line / temperatures
+        axes.plot(1000 / temperatures, line, "r-",
+                  label=f"Arrhenius Ea = {Ea:.3f} ± {fit['Ea']['error']:.3f} eV")
     if conductivity:
         paper_line = PAPER_SIGMA_303K_MS_PER_CM * REFERENCE_TEMPERATURE_K / temperatures * np.exp(
             -PAPER_EA_MD_EV / BOLTZMANN_EV_PER_K * (1 / temperatures - 1 / REFERENCE_TEMPERATURE_K))
@@ -76,10 +81,12 @@ def plot_arrhenius(results: list[dict], fit: dict, path: str | Path) -> None:
                   label="paper σ(303 K), experiment")
     axes.set_yscale("log")
     axes.set_xlabel("1000 / T (1/K)")
-    axes.set_ylabel(f"{name} ({fit[('sigma_303K' if conductivity else 'D_303K')]['unit']})")
-    comparison = fit.get("model_comparison")
+    axes.set_ylabel(f"{name} ({'mS/cm' if conductivity else 'cm²/s'})")
+    comparison = fit.get("model_comparison") if fit else None
     if comparison:
         axes.set_title(comparison["verdict"], fontsize=8)
+    elif note:
+        axes.set_title(note, fontsize=7, wrap=True)
     axes.legend(fontsize=7)
     _save(figure, path)
 

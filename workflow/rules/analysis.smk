@@ -29,6 +29,11 @@ rule summary:
         ),
     output:
         summary="results/{comp}/summary.json",
+        markdown=report(
+            "results/{comp}/summary.md",
+            caption="../report/summary.rst",
+            category="Summary",
+        ),
         plot=report(
             "results/{comp}/arrhenius.png",
             caption="../report/arrhenius.rst",
@@ -44,3 +49,41 @@ rule summary:
         "logs/{comp}/summary.log",
     script:
         "../../scripts/summary.py"
+
+
+rule compare_compositions:
+    input:
+        expand("results/{comp}/summary.json", comp=COMPOSITIONS),
+    output:
+        table="results/compositions.json",
+        markdown="results/compositions.md",
+        plot=report(
+            "results/compositions.png",
+            caption="../report/compositions.rst",
+            category="Compositions",
+        ),
+    log:
+        "logs/compare_compositions.log",
+    script:
+        "../../scripts/compare_compositions.py"
+
+
+rule rdf:
+    input:
+        dump=f"results/{{comp}}/sweep/T{rdf_temperature()}/r0/dump.lammpstrj",
+        run=f"results/{{comp}}/sweep/T{rdf_temperature()}/r0/run.json",
+    output:
+        result="results/{comp}/analysis/rdf.json",
+        plot=report(
+            "results/{comp}/analysis/rdf.png",
+            caption="../report/rdf.rst",
+            category="Structure",
+        ),
+    params:
+        type_map=type_map_of,
+        pairs=config["analysis"]["rdf_pairs"],
+        r_max=config["analysis"]["rdf_r_max_A"],
+    log:
+        "logs/{comp}/rdf.log",
+    script:
+        "../../scripts/rdf.py"

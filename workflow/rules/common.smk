@@ -76,6 +76,12 @@ def sweep_mpi_resources():
     return {"tasks": tasks, "mpi": config["execution"]["mpi_launcher"]} if tasks > 1 else {}
 
 
+def rdf_temperature():
+    """The sweep temperature closest to analysis.rdf_temperature_K, as it appears in paths."""
+    wanted = config["analysis"]["rdf_temperature_K"]
+    return min(TEMPERATURES, key=lambda t: abs(float(t) - wanted))
+
+
 def gpu_resources():
     """GPU rules ask for one GPU only when the config's execution device is gpu."""
     return {"gpu": 1} if ON_GPU else {}
@@ -85,10 +91,12 @@ def all_targets():
     return expand(
         [
             "results/{comp}/summary.json",
+            "results/{comp}/summary.md",
             "results/{comp}/arrhenius.png",
+            "results/{comp}/analysis/rdf.png",
             "results/{comp}/melt_quench/trace.png",
         ],
         comp=COMPOSITIONS,
     ) + expand(
         "results/{comp}/train/model_{i}/test.json", comp=COMPOSITIONS, i=MODELS
-    )
+    ) + ["results/compositions.json", "results/compositions.png"]

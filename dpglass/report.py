@@ -1,0 +1,116 @@
+"""What a scientist reads: summary.md per composition and the cross-composition table and plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dpglass.paper import oxygen_per_al
+
+
+def fmt(q: dict | None, digits: int = 3) -> str:
+    """'0.301 ± 0.012 eV' from a quantity dict; '—' when missing."""
+    if not q or q.get("value") is None:
+        return "—"
+    value, error, unit = q["value"], q.get("error"), q.get("unit", "")
+    unit = "" if unit in ("1", None) else f" {unit}"
+    if isinstance(value, list):
+        return ", ".join(f"{v:.{digits}g}" for v in value) + unit
+    if isinstance(value, bool):
+        return str(value)
+    text = f"{value:.{digits}g}"
+    if error is not None:
+        text += f" ± {error:.2g}"
+    return text + unit
+
+
+def summary_markdown(summary: dict) -> str:
+    """Human-readable summary of one composition's summary.json."""
+    lines = [f"# {summary['composition']} ({summary['formula']})", ""]
+    fit = summary.get("arrhenius") or {}
+    lines += ["## Headline numbers", "",
+              f"- Activation energy Ea ({_window(fit)}): **{fmt(summary.get('Ea'))}**",
+              f"- σ(303 K) from the Arrhenius fit: **{fmt(summary.get('sigma_303K'))}**"]
+    if "error" in fit:
+        lines.append(f"- No Arrhenius fit: {fit['error']}")
+    comparison = fit.get("model_comparison") or {}
+    if comparison:
+        lines.append(f"- Arrhenius vs VFT over {fmt(comparison.get('range'))}: {comparison.get('verdict')}")
+    lines += ["", "## Transport per temperature", "",
+              "| T (K) | D (cm²/s) | σ tracer (mS/cm) | σ collective (mS/cm) | Haven ratio | diffusive | extrapolation |",
+              "|---|---|---|---|---|---|---|"]
+    flags = {f["temperature"]["value"]: f for f in summary.get("extrapolation", [])}
+    for row in summary["transport"]:
+        temperature = row["temperature"]["value"]
+        flag = flags.get(temperature, {})
+        lines.append(f"| {temperature:g} | {fmt(row.get('D'))} | {fmt(row.get('sigma_tracer'))} | "
+                     f"{fmt(row.get('sigma_collective'))} | {fmt(row.get('haven_ratio'))} | "
+                     f"{row.get('diffusive')} | {flag.get('verdict', '—')} |")
+    lines += ["", "## Model quality (validation set)", "", "| model | energy RMSE | force RMSE |", "|---|---|---|"]
+    for index, quality in enumerate(summary.get("model_quality", [])):
+        lines.append(f"| {index} | {fmt(quality.get('energy_rmse'))} | {fmt(quality.get('force_rmse'))} |")
+    paper = summary.get("paper") or {}
+    if paper:
+        lines += ["", "## The paper's values (Dai et al., Nature Energy 2023)", "",
+                  "| quantity | paper | this run |", "|---|---|---|"]
+        ours = {"Ea_md_303_378K": summary.get("Ea"), "sigma_303K_experiment": summary.get("sigma_303K")}
+        for key, value in paper.items():
+            lines.append(f"| {key} | {fmt(value)} | {fmt(ours.get(key))} |")
+    prov = summary.get("provenance", {})
+    lines += ["", "## Provenance", "",
+              f"- dpglass {prov.get('dpglass_version')}, commit {prov.get('git_commit')}, "
+              f"config hash {prov.get('config_sha256_16')}",
+              "- " + ", ".join(f"{k} {v}" for k, v in prov.get("packages", {}).items() if v),
+              f"- seeds: {prov.get('seeds')}", ""]
+    return "\n".join(lines)
+
+
+def _window(fit: dict) -> str:
+    window = (fit.get("window") or {}).get("value")
+    return f"{window[0]:g}–{window[1]:g} K" if window else "window"
+
+
+def cross_composition(summaries: list[dict]) -> dict:
+    """One row per composition: O per Al, Ea, σ(303 K)."""
+    rows = []
+    for s in summaries:
+        rows.append({"composition": s["composition"], "formula": s["formula"],
+                     "O_per_Al": {"value": oxygen_per_al(s["formula"]), "error": None, "unit": "1"},
+                     "Ea": s.get("Ea"), "sigma_303K": s.get("sigma_303K")})
+    rows.sort(key=lambda r: r["O_per_Al"]["value"])
+    return {"compositions": rows}
+
+
+def cross_composition_markdown(table: dict) -> str:
+    lines = ["# All compositions", "", "| composition | formula | O/Al | Ea | σ(303 K) |", "|---|---|---|---|---|"]
+    for r in table["compositions"]:
+        lines.append(f"| {r['composition']} | {r['formula']} | {r['O_per_Al']['value']:.3g} | "
+                     f"{fmt(r['Ea'])} | {fmt(r['sigma_303K'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_cross_composition(table: dict, png: str | Path) -> None:
+    """σ(303 K) and Ea against O content (x in MAlCl(4-2x)Ox), with error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in table["compositions"] if r["Ea"] and r["sigma_303K"]]
+    fig, (ax_sigma, ax_ea) = plt.subplots(1, 2, figsize=(9, 3.8))
+    for r in rows:
+        x = r["O_per_Al"]["value"]
+        ax_sigma.errorbar(x, r["sigma_303K"]["value"], yerr=r["sigma_303K"]["error"], fmt="o", capsize=3)
+        ax_sigma.annotate(r["composition"], (x, r["sigma_303K"]["value"]), fontsize=7)
+        ax_ea.errorbar(x, r["Ea"]["value"], yerr=r["Ea"]["error"], fmt="s", capsize=3)
+        ax_ea.annotate(r["composition"], (x, r["Ea"]["value"]), fontsize=7)
+    ax_sigma.set_yscale("log")
+    ax_sigma.set_xlabel("O per Al (x)")
+    ax_sigma.set_ylabel("σ(303 K) (mS/cm)")
+    ax_ea.set_xlabel("O per Al (x)")
+    ax_ea.set_ylabel("Ea (eV)")
+    if not rows:
+        ax_sigma.text(0.5, 0.5, "no composition has an Arrhenius fit", transform=ax_sigma.transAxes,
+                      ha="center")
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,37 @@
+"""The config reference is generated from the schema, and the schema documents every key."""
+
+from dpglass.config import load_schema
+from dpglass.docs import schema_markdown
+
+from workflow_helpers import REPO
+
+
+def leaves(properties, prefix=""):
+    for name, spec in properties.items():
+        if spec.get("type") == "object" and "properties" in spec:
+            yield from leaves(spec["properties"], f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", spec
+
+
+def test_config_readme_is_generated_from_the_current_schema():
+    assert (REPO / "config" / "README.md").read_text() == schema_markdown(), \
+        "config/README.md is stale: run .venv/bin/python -m dpglass.docs > config/README.md"
+
+
+def test_every_key_has_type_default_and_description():
+    schema = load_schema()
+    entries = dict(leaves(schema["properties"]["compositions"]["additionalProperties"]["properties"],
+                          "compositions.<name>."))
+    for section, spec in schema["properties"].items():
+        if section != "compositions":
+            assert spec.get("description"), f"section {section} has no description"
+            entries.update(leaves(spec["properties"], f"{section}."))
+    optional_without_default = {"compositions.<name>.formula", "compositions.<name>.n_atoms",
+                                "compositions.<name>.density_g_cm3", "sweep.temperatures_K"}
+    markdown = schema_markdown()
+    for key, spec in entries.items():
+        assert spec.get("description"), f"{key} has no description"
+        assert "type" in spec or "enum" in spec or key == "train.batch_size", f"{key} has no type"
+        assert "default" in spec or key in optional_without_default, f"{key} has no default"
+        assert f"`{key}`" in markdown

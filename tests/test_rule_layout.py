@@ -1,0 +1,32 @@
+"""Every rule logs; heavy rules are benchmarked; scripts stay thin (STYLE.md)."""
+
+import re
+
+from workflow_helpers import REPO
+
+HEAVY = {"melt_quench", "train_model", "compress_model", "sweep_md"}
+
+
+def rule_blocks():
+    for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        text = smk.read_text()
+        for match in re.finditer(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", text, re.M):
+            yield match.group(1), match.group(2)
+
+
+def test_every_rule_has_a_log_and_heavy_rules_a_benchmark():
+    blocks = dict(rule_blocks())
+    assert HEAVY <= set(blocks), set(blocks)
+    for name, body in blocks.items():
+        assert re.search(r"^    log:", body, re.M), f"rule {name} has no log:"
+    for name in HEAVY:
+        assert re.search(r"^    benchmark:\n\s+\"benchmarks/rules/", blocks[name], re.M), \
+            f"heavy rule {name} has no benchmark: under benchmarks/rules/"
+
+
+def test_scripts_only_feed_the_package():
+    for script in sorted((REPO / "scripts").glob("*.py")):
+        code = [line for line in script.read_text().splitlines() if line.strip() and not line.startswith("#")]
+        imports = [line for line in code if line.startswith(("import ", "from "))]
+        assert all(line.startswith("from dpglass") for line in imports), f"{script.name}: {imports}"
+        assert len(code) <= 20, f"{script.name} holds logic ({len(code)} lines); move it into dpglass/"
