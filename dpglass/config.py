@@ -78,6 +78,12 @@ def _check_consistency(config: dict) -> None:
     if "temperatures_K" not in sweep and sweep["T_max_K"] < sweep["T_min_K"]:
         raise ConfigError(f"config key 'sweep.T_max_K': {sweep['T_max_K']} is below "
                           f"sweep.T_min_K = {sweep['T_min_K']}")
+    low, high = sweep["trust_level_eV_per_A"]
+    if high < low:
+        raise ConfigError(f"config key 'sweep.trust_level_eV_per_A': [{low}, {high}] must be [low, high]")
+    if sweep["chunk_ps"] and sweep["chunk_ps"] * 1000.0 < sweep["timestep_fs"]:
+        raise ConfigError(f"config key 'sweep.chunk_ps': {sweep['chunk_ps']} ps is shorter than one "
+                          f"timestep ({sweep['timestep_fs']} fs)")
     mq = config["melt_quench"]
     if mq["t_final_K"] > mq["t_melt_K"]:
         raise ConfigError(f"config key 'melt_quench.t_final_K': {mq['t_final_K']} is above "
@@ -152,6 +158,14 @@ def temperatures(config: dict) -> list[float]:
     t_min, t_max, step = sweep["T_min_K"], sweep["T_max_K"], sweep["T_step_K"]
     count = int((t_max - t_min) / step + 1e-9) + 1
     return [round(t_min + i * step, 6) for i in range(count)]
+
+
+def sweep_packs(config: dict) -> list[list[tuple[str, str]]]:
+    """(temperature label, replica) runs in groups of execution.temperatures_per_gpu_job."""
+    size = config["execution"]["temperatures_per_gpu_job"]
+    runs = [(temperature_label(t), str(r)) for t in temperatures(config)
+            for r in range(config["sweep"]["replicas"])]
+    return [runs[i:i + size] for i in range(0, len(runs), size)]
 
 
 def temperature_label(temperature: float) -> str:

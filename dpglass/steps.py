@@ -203,46 +203,15 @@ def lammps_data(quenched_path: str, type_map: list[str], out_path: str) -> None:
     write_data_file(read(quenched_path), out_path, type_map)
 
 
-def sweep_md(data_path: str, models: list[str], type_map: list[str], sweep: dict,
-             temperature_K: float, run_json: str, preflight: bool, threads: int) -> None:
-    from dpglass.lammps_md import MDSettings, run_in_lammps, steps_for, throughput, write_in_lammps
+def sweep_md(data_path: str, models: list[str], type_map: list[str], sweep: dict, execution: dict,
+             runs: list[dict], preflight: bool, threads: int, tasks: int = 1,
+             mpi: str | None = None) -> None:
+    """One sweep job: one or several (temperature, replica) LAMMPS runs; see dpglass.sweep."""
+    from dpglass.sweep import RunSpec, run_sweep_job
 
-    os.environ.update(OMP_NUM_THREADS=str(threads), DP_INTRA_OP_PARALLELISM_THREADS=str(threads),
-                      DP_INTER_OP_PARALLELISM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="2")
-    run_dir = Path(run_json).parent
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if preflight:
-        settings = MDSettings(temperature_K, sweep["timestep_fs"], 0, 10, 10, 1, sweep["tdamp_ps"],
-                              sweep["seed"], (1, 1, 1))
-    else:
-        settings = MDSettings(temperature_K, sweep["timestep_fs"],
-                              steps_for(sweep["equilibration_ps"], sweep["timestep_fs"]),
-                              steps_for(sweep["production_ps"], sweep["timestep_fs"]),
-                              sweep["dump_every_steps"], sweep["thermo_every_steps"], sweep["tdamp_ps"],
-                              sweep["seed"], tuple(sweep["replicate"]))
-    rel = [os.path.relpath(m, run_dir) for m in models]
-    write_in_lammps(run_dir / "in.lammps", os.path.relpath(data_path, run_dir), rel, type_map, settings,
-                    title=f"{temperature_K:g} K")
-    for stale in ("dump.lammpstrj", "model_devi.out"):
-        (run_dir / stale).unlink(missing_ok=True)
-    print(f"LAMMPS: {settings.equilibration_steps} + {settings.production_steps} steps at "
-          f"{temperature_K:g} K in {run_dir}", flush=True)
-    timing = run_in_lammps(run_dir)
-    total_steps = settings.equilibration_steps + settings.production_steps
-    result = {
-        "temperature": quantity(temperature_K, unit="K"),
-        "natoms": timing["natoms"],
-        "timestep_fs": settings.timestep_fs,
-        "equilibration_steps": settings.equilibration_steps,
-        "production_steps": settings.production_steps,
-        "dump_every_steps": settings.dump_every_steps,
-        "models": rel,
-        "type_map": type_map,
-        "wall_time": quantity(timing["wall_s"], unit="s"),
-        **throughput(timing["natoms"], total_steps, settings.timestep_fs, timing["wall_s"]),
-    }
-    print(json.dumps(result, indent=2))
-    write_json(run_json, result)
+    specs = [RunSpec(float(r["temperature_K"]), int(r["replica"]), r["run_json"], r.get("dump"))
+             for r in runs]
+    run_sweep_job(data_path, models, type_map, sweep, execution, specs, preflight, threads, tasks, mpi)
 
 
 def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temperature_K: float,
@@ -259,9 +228,26 @@ def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temp
           f"{result['D']['error'] or float('nan'):.1e} cm^2/s, diffusive: {result['diffusive']}")
 
 
+def extrapolation_flags(run_paths: list[str]) -> list[dict]:
+    """Per sweep run: the ensemble's model-deviation verdict (flagged runs extrapolate)."""
+    flags = []
+    for path in run_paths:
+        run = read_json(path)
+        deviation = run.get("model_deviation") or {}
+        flags.append({"temperature": run["temperature"], "replica": run.get("replica", 0),
+                      "extrapolating": run.get("extrapolating"),
+                      "fraction_above_hi": deviation.get("fraction_above_hi"),
+                      "fraction_above_lo": deviation.get("fraction_above_lo")})
+        if run.get("extrapolating"):
+            print(f"WARNING: the potential extrapolates at {run['temperature']['value']:g} K "
+                  f"(replica {run.get('replica', 0)}): {deviation['fraction_above_hi']['value']:.1%} "
+                  f"of frames above the high trust level")
+    return flags
+
+
 def summary(composition: str, formula: str, diffusion_paths: list[str], test_paths: list[str],
             window: list[float], config: dict, summary_path: str, markdown_path: str,
-            plot_path: str) -> None:
+            plot_path: str, run_paths: list[str] = ()) -> None:
     """The composition's headline numbers: D(T), σ(T), Ea, σ(303 K), model quality, provenance."""
     from dpglass.analysis import fit_arrhenius
     from dpglass.analysis.plots import plot_arrhenius
@@ -288,6 +274,7 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
         "arrhenius": fit if fit is not None else {"error": fit_error},
         "transport": table,
         "model_quality": [read_json(p) for p in test_paths],
+        "extrapolation": extrapolation_flags(run_paths),
         "paper": paper_values(formula),
         "provenance": provenance(config),
     }

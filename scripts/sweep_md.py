@@ -2,8 +2,13 @@ from dpglass.rulelog import rule_log
 from dpglass.steps import sweep_md
 
 with rule_log(snakemake.log[0]):
-    preflight = snakemake.params.preflight
-    temperature = 300.0 if preflight else float(snakemake.wildcards.T)
+    outputs = list(snakemake.output)
+    runs = [
+        {"temperature_K": T, "replica": rep, "run_json": outputs[2 * i],
+         "dump": outputs[2 * i + 1] if len(outputs) > 2 * i + 1 else None}
+        for i, (T, rep) in enumerate(snakemake.params.runs)
+    ]
     sweep_md(snakemake.input.data, list(snakemake.input.models), snakemake.params.type_map,
-             snakemake.params.sweep, temperature, snakemake.output[0], preflight,
-             snakemake.threads)
+             snakemake.params.sweep, snakemake.params.execution, runs, snakemake.params.preflight,
+             snakemake.threads, getattr(snakemake.resources, "tasks", 1),
+             getattr(snakemake.resources, "mpi", None))

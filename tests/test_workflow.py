@@ -78,14 +78,18 @@ def test_test_config_runs_the_whole_chain(test_run):
 
     # the sweep ran the generated in.lammps with the deepmd ensemble and model deviation
     for temperature in (303, 333, 363):
-        run_dir = comp / "sweep" / f"T{temperature}"
+        run_dir = comp / "sweep" / f"T{temperature}" / "r0"
         in_lammps = (run_dir / "in.lammps").read_text()
-        assert "pair_style      deepmd" in in_lammps and "out_file model_devi.out" in in_lammps
-        assert f"velocity        all create {temperature} " in in_lammps
+        assert "pair_style deepmd" in in_lammps and "out_file model_devi/chunk" in in_lammps
+        assert f'"velocity all create {temperature} ' in in_lammps
         run = json.loads((run_dir / "run.json").read_text())
         assert run["natoms"] == 42  # 21 atoms replicated 2x1x1
         assert run["katom_step_per_s"]["value"] > 0 and run["katom_step_per_s"]["unit"] == "katom-step/s"
-        assert (run_dir / "model_devi.out").stat().st_size > 0
+        assert run["frames"] == 151 and run["chunks"] == 4  # 0.5 ps equilibration + 3 x 1 ps
+        assert run["model_deviation"]["frames"] == 31 and isinstance(run["extrapolating"], bool)
+        assert all(p.stat().st_size > 0 for p in (run_dir / "model_devi").glob("chunk*.out"))
+    sweep_log = (test_run / "logs" / "LACO75" / "sweep_md_T303_r0.log").read_text()
+    assert "ETA" in sweep_log and "chunk 4/4 (production) done" in sweep_log
 
     summary = json.loads((comp / "summary.json").read_text())
     assert summary["formula"] == "LiAlCl2.5O0.75"
@@ -96,6 +100,8 @@ def test_test_config_runs_the_whole_chain(test_run):
     ea, sigma = summary["Ea"], summary["sigma_303K"]
     assert ea["unit"] == "eV" and np.isfinite(ea["value"]) and ea["error"] > 0
     assert sigma["unit"] == "mS/cm" and sigma["value"] > 0 and sigma["error"] > 0
+    assert [f["temperature"]["value"] for f in summary["extrapolation"]] == [303, 333, 363]
+    assert all(isinstance(f["extrapolating"], bool) for f in summary["extrapolation"])
     quality = summary["model_quality"]
     assert len(quality) == 2 and all(q["force_rmse"]["unit"] == "meV/Å" for q in quality)
     assert summary["paper"]["Ea_md_303_378K"]["value"] == 0.30
@@ -121,7 +127,7 @@ def test_rerun_finds_nothing_to_do(test_run):
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
-REPORT_PLOTS = ["trace.png", "lcurve.png", "msd_T303.png", "arrhenius.png", "rdf.png",
+REPORT_PLOTS = ["trace.png", "lcurve.png", "msd_T303_r0.png", "arrhenius.png", "rdf.png",
                 "compositions.png"]
 
 

@@ -1,11 +1,11 @@
 rule diffusion:
     input:
-        dump="results/{comp}/sweep/T{T}/dump.lammpstrj",
-        run="results/{comp}/sweep/T{T}/run.json",
+        dump="results/{comp}/sweep/T{T}/r{rep}/dump.lammpstrj",
+        run="results/{comp}/sweep/T{T}/r{rep}/run.json",
     output:
-        result="results/{comp}/analysis/diffusion_T{T}.json",
+        result="results/{comp}/analysis/diffusion_T{T}_r{rep}.json",
         msd_png=report(
-            "results/{comp}/analysis/msd_T{T}.png",
+            "results/{comp}/analysis/msd_T{T}_r{rep}.png",
             caption="../report/msd.rst",
             category="Transport",
             subcategory="MSD",
@@ -15,7 +15,7 @@ rule diffusion:
         type_map=type_map_of,
         timestep_fs=config["sweep"]["timestep_fs"],
     log:
-        "logs/{comp}/diffusion_T{T}.log",
+        "logs/{comp}/diffusion_T{T}_r{rep}.log",
     script:
         "../../scripts/diffusion.py"
 
@@ -23,6 +23,7 @@ rule diffusion:
 rule summary:
     input:
         diffusion=diffusion_results,
+        runs=sweep_runs,
         tests=lambda wc: expand(
             "results/{comp}/train/model_{i}/test.json", comp=wc.comp, i=MODELS
         ),
@@ -69,8 +70,8 @@ rule compare_compositions:
 
 rule rdf:
     input:
-        dump=f"results/{{comp}}/sweep/T{rdf_temperature()}/dump.lammpstrj",
-        run=f"results/{{comp}}/sweep/T{rdf_temperature()}/run.json",
+        dump=f"results/{{comp}}/sweep/T{rdf_temperature()}/r0/dump.lammpstrj",
+        run=f"results/{{comp}}/sweep/T{rdf_temperature()}/r0/run.json",
     output:
         result="results/{comp}/analysis/rdf.json",
         plot=report(

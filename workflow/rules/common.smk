@@ -19,6 +19,11 @@ TRAIN_SCOPES = sorted({dpconfig.train_scope(config, comp) for comp in COMPOSITIO
 BACKEND = dpconfig.backend(config)
 MODEL_EXT = {"tensorflow": "pb", "pytorch": "pth"}[BACKEND]
 ON_GPU = config["execution"]["device"] == "gpu"
+REPLICAS = [str(r) for r in range(config["sweep"]["replicas"])]
+# GPU profile: (T, replica) runs packed several to a GPU job; None = one job per run.
+SWEEP_PACKS = (
+    dpconfig.sweep_packs(config) if ON_GPU and config["execution"]["temperatures_per_gpu_job"] > 1 else None
+)
 
 
 wildcard_constraints:
@@ -26,6 +31,7 @@ wildcard_constraints:
     T=r"[0-9]+(\.[0-9]+)?",
     i=r"[0-9]+",
     scope="|".join(TRAIN_SCOPES),
+    rep=r"[0-9]+",
 
 
 def type_map_of(wildcards):
@@ -63,8 +69,33 @@ def ensemble_models(wildcards):
 
 def diffusion_results(wildcards):
     return expand(
-        "results/{comp}/analysis/diffusion_T{T}.json", comp=wildcards.comp, T=TEMPERATURES
+        "results/{comp}/analysis/diffusion_T{T}_r{rep}.json",
+        comp=wildcards.comp,
+        T=TEMPERATURES,
+        rep=REPLICAS,
     )
+
+
+def sweep_runs(wildcards):
+    """run.json of every (temperature, replica): throughput and the extrapolation flags."""
+    return expand(
+        "results/{comp}/sweep/T{T}/r{rep}/run.json",
+        comp=wildcards.comp,
+        T=TEMPERATURES,
+        rep=REPLICAS,
+    )
+
+
+def sweep_threads(wildcards):
+    """One core per MPI rank (CPU), per packed run (GPU)."""
+    packed = config["execution"]["temperatures_per_gpu_job"] if SWEEP_PACKS else 1
+    return config["execution"]["mpi_tasks"] * packed
+
+
+def sweep_mpi_resources():
+    """MPI ranks of one sweep run: snakemake's `tasks` and `mpi` resources (SLURM reads them too)."""
+    tasks = config["execution"]["mpi_tasks"]
+    return {"tasks": tasks, "mpi": config["execution"]["mpi_launcher"]} if tasks > 1 else {}
 
 
 def rdf_temperature():

@@ -12,7 +12,7 @@ rule lammps_data:
 
 
 rule sweep_preflight:
-    """A few steps with the deployed ensemble, so a broken plugin or model fails in seconds."""
+    """A few steps with the deployed ensemble, so a broken plugin, model or type_map fails in seconds."""
     input:
         data="results/{comp}/sweep/data.lmp",
         models=ensemble_models,
@@ -21,6 +21,9 @@ rule sweep_preflight:
     params:
         type_map=type_map_of,
         sweep=config["sweep"],
+        # 10 steps: on the CPU, so the check never waits for a GPU
+        execution=dict(config["execution"], device="cpu"),
+        runs=[[300.0, 0]],
         preflight=True,
     log:
         "logs/{comp}/sweep_preflight.log",
@@ -28,26 +31,70 @@ rule sweep_preflight:
         "../../scripts/sweep_md.py"
 
 
+# One job per composition x temperature x replica; in.lammps, restart/ and chunks/ live beside
+# run.json (undeclared, so a failed or killed job's restart state survives for the rerun).
 rule sweep_md:
     input:
         data="results/{comp}/sweep/data.lmp",
         models=ensemble_models,
         preflight="results/{comp}/sweep/preflight/run.json",
     output:
-        run="results/{comp}/sweep/T{T}/run.json",
-        dump="results/{comp}/sweep/T{T}/dump.lammpstrj",
+        run="results/{comp}/sweep/T{T}/r{rep}/run.json",
+        dump="results/{comp}/sweep/T{T}/r{rep}/dump.lammpstrj",
+    wildcard_constraints:
+        # With GPU packing the sweep_md_pack rules below produce every run instead.
+        T=r"(?!)" if SWEEP_PACKS else r"[0-9]+(\.[0-9]+)?",
     params:
         type_map=type_map_of,
         sweep=config["sweep"],
+        execution=config["execution"],
+        runs=lambda wc: [[float(wc.T), int(wc.rep)]],
         preflight=False,
-    threads: 1
+    threads: sweep_threads
     resources:
         runtime=lambda wc, attempt: 1440 * attempt,
         mem_mb=4000,
+        **sweep_mpi_resources(),
         **gpu_resources(),
     log:
-        "logs/{comp}/sweep_md_T{T}.log",
+        "logs/{comp}/sweep_md_T{T}_r{rep}.log",
     benchmark:
-        "benchmarks/rules/{comp}/sweep_md_T{T}.tsv"
+        "benchmarks/rules/{comp}/sweep_md_T{T}_r{rep}.tsv"
     script:
         "../../scripts/sweep_md.py"
+
+
+# GPU profile with execution.temperatures_per_gpu_job > 1: one job (one GPU) per pack of runs,
+# each run its own LAMMPS process on that GPU.
+for _index, _pack in enumerate(SWEEP_PACKS or []):
+
+    rule:
+        name:
+            f"sweep_md_pack{_index}"
+        input:
+            data="results/{comp}/sweep/data.lmp",
+            models=ensemble_models,
+            preflight="results/{comp}/sweep/preflight/run.json",
+        output:
+            [
+                f"results/{{comp}}/sweep/T{T}/r{rep}/{name}"
+                for T, rep in _pack
+                for name in ("run.json", "dump.lammpstrj")
+            ],
+        params:
+            type_map=type_map_of,
+            sweep=config["sweep"],
+            execution=config["execution"],
+            runs=[[float(T), int(rep)] for T, rep in _pack],
+            preflight=False,
+        threads: sweep_threads
+        resources:
+            runtime=lambda wc, attempt: 1440 * attempt,
+            mem_mb=4000 * len(_pack),
+            **gpu_resources(),
+        log:
+            f"logs/{{comp}}/sweep_md_pack{_index}.log",
+        benchmark:
+            f"benchmarks/rules/{{comp}}/sweep_md_pack{_index}.tsv"
+        script:
+            "../../scripts/sweep_md.py"

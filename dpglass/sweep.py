@@ -1,0 +1,282 @@
+"""The temperature sweep job: settings from config, launching LAMMPS runs (MPI, GPU packing), results.
+
+One sweep job runs one or several (temperature, replica) LAMMPS runs, each in its own directory
+with its own in.lammps. Several runs in one job share the job's GPU (execution.temperatures_per_gpu_job).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from dpglass.lammps_md import (
+    MDSettings, Plan, ProgressWatcher, choose_replication, clean_run_state, completed_step, deviation_summary,
+    diagnose, join_dumps, last_lammps_error, plan_steps, read_data_header, read_model_deviation,
+    runner_command, child_env, steps_for, throughput, write_in_lammps,
+)
+from dpglass.units import quantity, read_json, write_json
+
+PREFLIGHT_STEPS = 10
+
+
+class SweepError(RuntimeError):
+    """A sweep run failed; the message says which run and what to fix."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    temperature_K: float
+    replica: int
+    run_json: str
+    dump: str | None  # None for the preflight (its trajectory is not an output)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.run_json).parent
+
+
+def replica_seed(sweep: dict, replica: int) -> int:
+    """Replicas differ only by the velocity seed."""
+    return sweep["seed"] + 1000 * replica
+
+
+def replication(sweep: dict, data_path: str) -> tuple[int, int, int]:
+    if sweep.get("target_atoms"):
+        natoms, lengths = read_data_header(data_path)
+        return choose_replication(natoms, lengths, sweep["target_atoms"])
+    return tuple(sweep["replicate"])
+
+
+def md_settings(sweep: dict, temperature_K: float, replica: int, replicate: tuple[int, int, int],
+                preflight: bool = False) -> MDSettings:
+    dt = sweep["timestep_fs"]
+    common = dict(temperature_K=temperature_K, timestep_fs=dt, tdamp_ps=sweep["tdamp_ps"],
+                  seed=replica_seed(sweep, replica),
+                  halt_temperature_factor=sweep["halt_temperature_factor"])
+    if preflight:  # a few steps on the unreplicated cell: does the plugin load the models at all?
+        return MDSettings(equilibration_steps=0, production_steps=PREFLIGHT_STEPS,
+                          dump_every_steps=PREFLIGHT_STEPS, thermo_every_steps=1, replicate=(1, 1, 1),
+                          deviation_every_steps=1, **common)
+    return MDSettings(equilibration_steps=steps_for(sweep["equilibration_ps"], dt),
+                      production_steps=steps_for(sweep["production_ps"], dt),
+                      dump_every_steps=sweep["dump_every_steps"],
+                      thermo_every_steps=sweep["thermo_every_steps"], replicate=replicate,
+                      npt_steps=steps_for(sweep["npt_equilibration_ps"], dt),
+                      pressure_bar=sweep["pressure_bar"], pdamp_ps=sweep["pdamp_ps"],
+                      chunk_steps=steps_for(sweep["chunk_ps"], dt) if sweep["chunk_ps"] else 0,
+                      deviation_every_steps=sweep["deviation_every_steps"], **common)
+
+
+def prepare_run(spec: RunSpec, data_path: str, models: list[str], type_map: list[str],
+                settings: MDSettings) -> Plan:
+    """Write the run's in.lammps; keep its restart state only if the input is unchanged."""
+    run_dir = spec.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    in_file = run_dir / "in.lammps"
+    old = in_file.read_text() if in_file.exists() else None
+    rel_models = [os.path.relpath(m, run_dir) for m in models]
+    title = f"{spec.temperature_K:g} K, replica {spec.replica}"
+    text = write_in_lammps(in_file, os.path.relpath(data_path, run_dir), rel_models, type_map,
+                           settings, title=title)
+    if old != text:  # different settings: a restart from the old input would mix two runs
+        clean_run_state(run_dir)
+    resume = completed_step(run_dir)
+    if resume == 0:
+        import shutil
+
+        shutil.rmtree(run_dir / "model_devi", ignore_errors=True)
+    for stale in ["dump.lammpstrj", "timing.json", "failure.txt"]:
+        (run_dir / stale).unlink(missing_ok=True)
+    plan = plan_steps(settings)
+    print(f"{run_dir}: {title}; {plan.total_steps} steps in {len(plan.chunks)} chunks "
+          f"(production from step {plan.production_start})"
+          + (f"; resuming from the restart at step {resume}" if resume else ""), flush=True)
+    return plan
+
+
+# ----------------------------------------------------------------------------------------------
+# GPUs
+
+
+def visible_gpus(env: dict, gpu_ids: list[int]) -> tuple[list[str], bool]:
+    """The devices this job may use, and whether the scheduler already assigned them.
+
+    A scheduler (SLURM --gpus, a snakemake cluster profile) sets CUDA_VISIBLE_DEVICES to the job's
+    GPUs; on a local multi-GPU node nobody does, so the job leases one of `gpu_ids` itself.
+    """
+    assigned = env.get("CUDA_VISIBLE_DEVICES", "").strip()
+    if assigned:
+        return [d for d in assigned.split(",") if d], True
+    return [str(i) for i in (gpu_ids or [0])], False
+
+
+@contextlib.contextmanager
+def gpu_lease(pool: list[str], lock_dir: str | Path, poll_s: float = 5.0):
+    """Hold an exclusive lock on one device of `pool` (flock, released when the job ends)."""
+    lock_dir = Path(lock_dir)
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    while True:
+        for device in pool:
+            handle = open(lock_dir / f"gpu{device}.lock", "w")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            try:
+                yield device
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                handle.close()
+            return
+        time.sleep(poll_s)
+
+
+def process_plan(runs: list[RunSpec], devices: list[str] | None, threads: int,
+                 tasks: int = 1) -> list[dict]:
+    """Per LAMMPS process: its device (round robin over the job's GPUs) and its share of threads.
+
+    The job's threads are split over its runs and their MPI ranks, so ranks x threads never
+    oversubscribes the cores the rule was given.
+    """
+    per_process = max(1, threads // (max(1, len(runs)) * max(1, tasks)))
+    plan = []
+    for i, spec in enumerate(runs):
+        plan.append({"run": spec, "threads": per_process,
+                     "cuda_device": devices[i % len(devices)] if devices else None})
+    return plan
+
+
+# ----------------------------------------------------------------------------------------------
+# Launching
+
+
+def launch(runs: list[RunSpec], plans: dict, threads: int, tasks: int, mpi: str | None,
+           devices: list[str] | None) -> tuple[list[str], dict]:
+    """Start one runner process per run (concurrently), wait; returns failure messages, devices."""
+    children = []
+    assigned = {}
+
+    def forward(signum, _frame):  # walltime SIGTERM: stop the runs; their restarts stay for resume
+        for _, child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+        for _, child in children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        for item in process_plan(runs, devices, threads, tasks):
+            spec = item["run"]
+            assigned[spec] = item["cuda_device"]
+            command = runner_command(spec.run_dir, tasks, mpi)
+            env = child_env(threads=item["threads"], cuda_device=item["cuda_device"])
+            print("$ " + (f"CUDA_VISIBLE_DEVICES={item['cuda_device']} " if item["cuda_device"] else "")
+                  + " ".join(command), flush=True)
+            children.append((spec, subprocess.Popen(command, env=env)))
+        watchers = [ProgressWatcher(spec.run_dir, plans[spec].total_steps) for spec, _ in children]
+        while alive := [child for _, child in children if child.poll() is None]:
+            try:
+                alive[0].wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                pass
+            for watcher in watchers:
+                watcher.poll()
+        for watcher in watchers:
+            watcher.poll()
+        codes = [(spec, child.returncode) for spec, child in children]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    failures = [f"{spec.run_dir}: {last_lammps_error(spec.run_dir)}" for spec, code in codes if code != 0]
+    return failures, assigned
+
+
+def finish_run(spec: RunSpec, plan: Plan, settings: MDSettings, models: list[str], type_map: list[str],
+               sweep: dict, preflight: bool, cuda_device: str | None = None) -> dict:
+    """Check and join the chunk dumps, read the model deviation, write run.json (last)."""
+    run_dir = spec.run_dir
+    timing = read_json(run_dir / "timing.json")
+    if timing["last_step"] != plan.total_steps:
+        raise SweepError(f"{run_dir}: LAMMPS stopped at step {timing['last_step']}, expected "
+                         f"{plan.total_steps}")
+    dump = spec.dump or str(run_dir / "dump.lammpstrj")
+    frames = join_dumps(run_dir, plan, dump)
+    ran = timing["last_step"] - timing["first_step"]
+    result = {
+        "temperature": quantity(spec.temperature_K, unit="K"),
+        "replica": spec.replica,
+        "velocity_seed": settings.seed,
+        "natoms": timing["natoms"],
+        "replicate": list(settings.replicate),
+        "timestep_fs": settings.timestep_fs,
+        "npt_equilibration_steps": settings.npt_steps,
+        "pressure": quantity(settings.pressure_bar, unit="bar") if settings.npt_steps else None,
+        "production_start_step": plan.production_start,
+        "production_steps": plan.total_steps - plan.production_start,
+        "equilibration_steps": plan.production_start,
+        "dump_every_steps": settings.dump_every_steps,
+        "frames": frames,
+        "chunks": len(plan.chunks),
+        "resumed_from_step": timing["first_step"],
+        "models": [os.path.relpath(m, run_dir) for m in models],
+        "type_map": type_map,
+        "mpi_ranks": timing["mpi_ranks"],
+        "cuda_visible_devices": cuda_device,
+        "wall_time": quantity(timing["wall_s"], unit="s"),
+        "steps_this_process": ran,
+        **(throughput(timing["natoms"], ran, settings.timestep_fs, timing["wall_s"]) if ran else {}),
+    }
+    if len(models) > 1:
+        _, devi = read_model_deviation(run_dir, from_step=0 if preflight else plan.production_start)
+        result["model_deviation"] = deviation_summary(devi, sweep["trust_level_eV_per_A"],
+                                                      sweep["max_extrapolating_fraction"])
+        result["extrapolating"] = result["model_deviation"]["extrapolating"]
+    else:
+        result["model_deviation"] = None
+        result["extrapolating"] = None
+    clean_run_state(run_dir)
+    write_json(spec.run_json, result)
+    flag = " EXTRAPOLATING" if result["extrapolating"] else ""
+    print(f"{run_dir}: {frames} frames, {result.get('ns_per_day', {}).get('value', float('nan')):.3g} "
+          f"ns/day{flag}", flush=True)
+    return result
+
+
+def run_sweep_job(data_path: str, models: list[str], type_map: list[str], sweep: dict, execution: dict,
+                  runs: list[RunSpec], preflight: bool, threads: int, tasks: int = 1,
+                  mpi: str | None = None, lock_dir: str | Path = ".snakemake/dpglass-gpu-locks") -> list[dict]:
+    """Run the job's LAMMPS runs side by side (on its GPU when execution.device is gpu)."""
+    unreadable = [m for m in models if not os.access(m, os.R_OK) or os.path.getsize(m) == 0]
+    if unreadable:
+        raise SweepError(f"model file unreadable or empty: {', '.join(unreadable)}; rerun the train "
+                         f"rules (dp freeze / dp compress)")
+    replicate = replication(sweep, data_path)
+    settings = {spec: md_settings(sweep, spec.temperature_K, spec.replica, replicate, preflight)
+                for spec in runs}
+    plans = {spec: prepare_run(spec, data_path, models, type_map, settings[spec]) for spec in runs}
+    if execution["device"] == "gpu":
+        pool, by_scheduler = visible_gpus(os.environ, execution["gpu_ids"])
+        lease = contextlib.nullcontext(pool) if by_scheduler else gpu_lease(pool, lock_dir)
+    else:
+        lease = contextlib.nullcontext(None)
+    with lease as leased:
+        devices = None if leased is None else ([leased] if isinstance(leased, str) else leased)
+        failures, assigned = launch(runs, plans, threads, tasks, mpi, devices)
+    if failures:
+        sample = settings[runs[0]]
+        explained = [diagnose(f, models, type_map, sample.temperature_K, sample.halt_temperature_factor)
+                     for f in failures]
+        what = "preflight" if preflight else "sweep run"
+        raise SweepError(f"{what} failed:\n  " + "\n  ".join(explained))
+    return [finish_run(spec, plans[spec], settings[spec], models, type_map, sweep, preflight, assigned[spec])
+            for spec in runs]

@@ -1,0 +1,179 @@
+"""Real LAMMPS + pair_style deepmd runs on a tiny ensemble trained here (see lammps_fixtures)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from lammps_fixtures import build_tiny_ensemble  # noqa: E402
+
+from dpglass.config import validate_config
+from dpglass.sweep import RunSpec, SweepError, run_sweep_job
+
+pytestmark = pytest.mark.slow
+VENV_BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def ensemble(tmp_path_factory):
+    return build_tiny_ensemble(tmp_path_factory.mktemp("ensemble"))
+
+
+def sweep_config(**sweep):
+    base = {"timestep_fs": 2.0, "npt_equilibration_ps": 0.02, "equilibration_ps": 0.02,
+            "production_ps": 0.24, "chunk_ps": 0.04, "dump_every_steps": 10,
+            "thermo_every_steps": 10, "replicate": [1, 1, 1], "trust_level_eV_per_A": [0.2, 0.35]}
+    base.update(sweep)
+    cfg = validate_config({"compositions": {"X": {"formula": "LiCl"}}, "sweep": base})
+    return cfg["sweep"], cfg["execution"]
+
+
+def spec(root: Path, name: str, temperature=300.0, replica=0, dump=True):
+    run_dir = root / name
+    return RunSpec(temperature, replica, str(run_dir / "run.json"),
+                   str(run_dir / "dump.lammpstrj") if dump else None)
+
+
+def frames(path):
+    steps, positions = [], []
+    lines = Path(path).read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        if lines[i].startswith("ITEM: TIMESTEP"):
+            steps.append(int(lines[i + 1]))
+            n = int(lines[i + 3])
+            block = lines[i + 9:i + 9 + n]
+            positions.append(np.array([[float(x) for x in row.split()[2:5]] for row in block]))
+            i += 9 + n
+        else:
+            i += 1
+    return steps, np.array(positions)
+
+
+def test_preflight_passes_and_names_what_to_fix(ensemble, tmp_path):
+    sweep, execution = sweep_config()
+    result = run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
+                           [spec(tmp_path, "ok", dump=False)], True, 1)[0]
+    assert result["model_deviation"]["frames"] == 11  # steps 0..10, out_freq 1
+    assert (tmp_path / "ok" / "run.json").exists()
+
+    corrupt = tmp_path / "corrupt.pb"
+    corrupt.write_bytes(b"this is not a frozen graph" * 10)
+    with pytest.raises(SweepError, match="model file is unreadable"):
+        run_sweep_job(ensemble["data"], [str(corrupt), ensemble["models"][1]], ensemble["type_map"],
+                      sweep, execution, [spec(tmp_path, "corrupt", dump=False)], True, 1)
+    assert not (tmp_path / "corrupt" / "run.json").exists()
+
+    # pair_coeff names a species the models do not know (the data file has the same 2 types)
+    with pytest.raises(SweepError, match="do not match the model's type_map"):
+        run_sweep_job(ensemble["data"], ensemble["models"], ["Li", "Br"], sweep, execution,
+                      [spec(tmp_path, "species", dump=False)], True, 1)
+    assert "pair_coeff * * Li Br" in (tmp_path / "species" / "in.lammps").read_text()
+
+
+def test_chunked_run_is_rerunnable_by_hand_and_resumes_after_sigterm(ensemble, tmp_path):
+    sweep, execution = sweep_config()
+    reference = spec(tmp_path, "reference")
+    result = run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
+                           [reference], False, 1)[0]
+    # 10 NPT + 10 NVT steps, then 120 production steps dumped every 10 -> 13 frames;
+    # chunks of 20 steps: 1 NPT + 1 NVT + 6 production
+    assert result["production_start_step"] == 20 and result["production_steps"] == 120
+    assert result["frames"] == 13 and result["chunks"] == 8
+    assert result["katom_step_per_s"]["value"] > 0 and result["ns_per_day"]["value"] > 0
+    deviation = result["model_deviation"]
+    assert deviation["frames"] == 13 and 0 <= deviation["fraction_above_hi"]["value"] <= 1
+    assert result["extrapolating"] == (deviation["fraction_above_hi"]["value"] > 0.01)
+    steps, ref_positions = frames(reference.dump)
+    assert steps == list(range(20, 141, 10))
+    run_dir = reference.run_dir
+    assert not (run_dir / "restart").exists()  # cleaned, so a rerun by hand starts over
+
+    # the exact in.lammps, rerun by hand with the console lmp: same frames, bit for bit
+    hand = subprocess.run([str(VENV_BIN / "lmp"), "-in", "in.lammps", "-log", "hand.log", "-screen", "none"],
+                          cwd=run_dir, capture_output=True, text=True)
+    assert hand.returncode == 0, hand.stdout[-2000:] + hand.stderr[-2000:]
+    joined = b"".join(p.read_bytes() for p in sorted((run_dir / "chunks").glob("dump.*.lammpstrj")))
+    assert joined == Path(reference.dump).read_bytes()
+
+    # SIGTERM a job after two chunks, as a walltime limit would; rerun: it resumes from the restart
+    killed = spec(tmp_path, "killed")
+    code = (f"from dpglass.steps import sweep_md; sweep_md({ensemble['data']!r}, {ensemble['models']!r}, "
+            f"{ensemble['type_map']!r}, {sweep!r}, {execution!r}, [{{'temperature_K': 300.0, 'replica': 0, "
+            f"'run_json': {killed.run_json!r}, 'dump': {killed.dump!r}}}], False, 1)")
+    job = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    progress = killed.run_dir / "progress.txt"
+    deadline = time.time() + 300
+    while time.time() < deadline and job.poll() is None:
+        if progress.exists() and len(progress.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.2)
+    assert job.poll() is None, "the run finished before it could be killed"
+    job.send_signal(signal.SIGTERM)
+    assert job.wait(60) != 0
+    assert (killed.run_dir / "restart" / "last.restart").exists()
+    assert not Path(killed.run_json).exists() and not Path(killed.dump).exists()
+    done_before_kill = int(progress.read_text().split()[-1])
+
+    resumed = run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
+                            [killed], False, 1)[0]
+    assert resumed["resumed_from_step"] == done_before_kill and 40 <= done_before_kill < 140
+    assert resumed["steps_this_process"] == 140 - resumed["resumed_from_step"]
+    resumed_steps, positions = frames(killed.dump)
+    assert resumed_steps == steps  # no duplicated or missing frames
+    np.testing.assert_allclose(positions, ref_positions, atol=1e-4)
+
+
+def test_blow_up_fails_clearly_and_leaves_no_result(ensemble, tmp_path):
+    sweep, execution = sweep_config(halt_temperature_factor=1.0001, npt_equilibration_ps=0)
+    run = spec(tmp_path, "hot")
+    with pytest.raises(SweepError, match="blew up"):
+        run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
+                      [run], False, 1)
+    assert not Path(run.run_json).exists() and not Path(run.dump).exists()
+
+
+def test_two_mpi_ranks(ensemble, tmp_path):
+    sweep, execution = sweep_config(npt_equilibration_ps=0, production_ps=0.04, chunk_ps=0)
+    result = run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
+                           [spec(tmp_path, "mpi")], False, 2, tasks=2, mpi="mpirun")[0]
+    assert result["mpi_ranks"] == 2
+    assert result["frames"] == 3
+    log = (tmp_path / "mpi" / "log.lammps").read_text()
+    assert "2 MPI processor" in log or "on 2 procs" in log
+
+
+def test_gpu_packing_runs_several_temperatures_in_one_job(ensemble, tmp_path, monkeypatch):
+    """The GPU profile's packed job, on CPU here: two LAMMPS processes at once, each pinned by
+    CUDA_VISIBLE_DEVICES to the GPU the job leased (TensorFlow falls back to the CPU)."""
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    sweep, execution = sweep_config(npt_equilibration_ps=0, production_ps=0.04, chunk_ps=0)
+    execution = dict(execution, device="gpu", gpu_ids=[3], temperatures_per_gpu_job=2)
+    runs = [spec(tmp_path, "T300", 300.0), spec(tmp_path, "T400", 400.0)]
+    results = run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
+                            runs, False, 2, lock_dir=tmp_path / "locks")
+    assert [r["temperature"]["value"] for r in results] == [300.0, 400.0]
+    assert [r["cuda_visible_devices"] for r in results] == ["3", "3"]
+    assert all(Path(r.dump).exists() for r in runs)
+    assert (tmp_path / "locks" / "gpu3.lock").exists()
+
+
+def test_runner_process_loads_the_plugin_like_lmp_without_python_tensorflow():
+    """child_env() prepares the loader and plugin paths, so the runner's MD process holds no
+    TensorFlow/PyTorch Python runtime (which would cost start-up time and threads)."""
+    from dpglass.lammps_md import child_env
+
+    probe = ("import sys, dpglass.lammps_md as m; m.import_lammps()(cmdargs=['-log', 'none', '-screen', 'none']).close(); "
+             "print('LOADED', [k for k in ('tensorflow', 'torch') if k in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", probe], env=child_env(), capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "LOADED []" in out.stdout
