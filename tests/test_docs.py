@@ -38,3 +38,21 @@ def test_every_key_has_type_default_and_description():
         assert "type" in spec or "enum" in spec or key == "train.batch_size", f"{key} has no type"
         assert "default" in spec or key in optional_without_default, f"{key} has no default"
         assert f"`{key}`" in markdown
+
+
+def test_readme_rule_graph_names_every_rule():
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    listed = subprocess.run([str(Path(sys.executable).with_name("snakemake")), "--list-rules",
+                             "-s", str(REPO / "Snakefile"), "--configfile",
+                             str(REPO / "config" / "test.yaml")],
+                            capture_output=True, text=True, cwd=REPO, check=True).stdout
+    rules = set(re.findall(r"^(\w+)", listed, re.M))  # docstring lines are indented
+    readme = (REPO / "README.md").read_text()
+    graph = readme[readme.index("```mermaid"):]
+    graph = graph[:graph.index("```", 3)]
+    in_graph = set(re.findall(r"id\d+\[(\w+)\]", graph))
+    assert "sweep_md" in rules and in_graph == rules, rules ^ in_graph
