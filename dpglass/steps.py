@@ -215,13 +215,13 @@ def sweep_md(data_path: str, models: list[str], type_map: list[str], sweep: dict
 
 
 def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temperature_K: float,
-              result_path: str, msd_png: str) -> None:
+              result_path: str, msd_png: str, cage_distance_A: float = 2.0) -> None:
     from dpglass.analysis import analyze_diffusion
     from dpglass.analysis.plots import plot_msd
 
     run = read_json(run_json)
     result = analyze_diffusion(dump_path, ion, temperature_K, fmt="lammps-dump", type_map=type_map,
-                               timestep_fs=run["timestep_fs"])
+                               timestep_fs=run["timestep_fs"], cage_distance_A=cage_distance_A)
     plot_msd(result, msd_png)
     write_json(result_path, result)
     print(f"{ion} at {temperature_K:g} K: D = {result['D']['value']:.3e} ± "

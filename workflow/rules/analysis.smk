@@ -14,6 +14,7 @@ rule diffusion:
         ion=config["analysis"]["ion"],
         type_map=type_map_of,
         timestep_fs=config["sweep"]["timestep_fs"],
+        cage_distance=config["analysis"]["cage_distance_A"],
     log:
         "logs/{comp}/diffusion_T{T}_r{rep}.log",
     script:
