@@ -32,6 +32,12 @@ def summary_markdown(summary: dict) -> str:
               f"- σ(303 K) from the Arrhenius fit: **{fmt(summary.get('sigma_303K'))}**"]
     if "error" in fit:
         lines.append(f"- No Arrhenius fit: {fit['error']}")
+    flagged = [f for f in summary.get("extrapolation", []) if f.get("extrapolating")]
+    if flagged:
+        temps = ", ".join(f"{f['temperature']['value']:g}" for f in flagged)
+        lines.append(f"- **Extrapolation warning**: the DeePMD ensemble disagrees beyond the trust level "
+                     f"in {len(flagged)} of {len(summary['extrapolation'])} runs ({temps} K); "
+                     f"add training data there before trusting these numbers")
     comparison = fit.get("model_comparison") or {}
     if comparison:
         lines.append(f"- Arrhenius vs VFT over {fmt(comparison.get('range'))}: {comparison.get('verdict')}")
@@ -44,7 +50,7 @@ def summary_markdown(summary: dict) -> str:
         flag = flags.get(temperature, {})
         lines.append(f"| {temperature:g} | {fmt(row.get('D'))} | {fmt(row.get('sigma_tracer'))} | "
                      f"{fmt(row.get('sigma_collective'))} | {fmt(row.get('haven_ratio'))} | "
-                     f"{row.get('diffusive')} | {flag.get('verdict', '—')} |")
+                     f"{row.get('diffusive')} | {_extrapolation(flag)} |")
     lines += ["", "## Model quality (validation set)", "", "| model | energy RMSE | force RMSE |", "|---|---|---|"]
     for index, quality in enumerate(summary.get("model_quality", [])):
         lines.append(f"| {index} | {fmt(quality.get('energy_rmse'))} | {fmt(quality.get('force_rmse'))} |")
@@ -62,6 +68,15 @@ def summary_markdown(summary: dict) -> str:
               "- " + ", ".join(f"{k} {v}" for k, v in prov.get("packages", {}).items() if v),
               f"- seeds: {prov.get('seeds')}", ""]
     return "\n".join(lines)
+
+
+def _extrapolation(flag: dict) -> str:
+    """'yes (95 % > hi)' when the ensemble disagrees beyond the trust level, else 'no'."""
+    if flag.get("extrapolating") is None:
+        return "—"
+    above = (flag.get("fraction_above_hi") or {}).get("value")
+    share = f" ({100 * above:.0f} % of frames above the high trust level)" if above is not None else ""
+    return ("yes" if flag["extrapolating"] else "no") + share
 
 
 def _window(fit: dict) -> str:

@@ -1,0 +1,51 @@
+"""summary.md and the cross-composition table: the numbers, units, flags and paper values."""
+
+from dpglass.paper import oxygen_per_al, paper_values
+from dpglass.report import cross_composition, cross_composition_markdown, fmt, summary_markdown
+from dpglass.units import quantity
+
+
+def summary(formula="LiAlCl2.5O0.75", extrapolating=(False, True)):
+    temps = (303.0, 333.0)
+    return {
+        "composition": "X", "formula": formula,
+        "Ea": quantity(0.31, 0.02, "eV"), "sigma_303K": quantity(1.4, 0.3, "mS/cm"),
+        "arrhenius": {"window": quantity([303, 378], None, "K"),
+                      "model_comparison": {"range": quantity([213, 393], None, "K"), "verdict": "VFT preferred"}},
+        "transport": [{"temperature": quantity(t, None, "K"), "D": quantity(1e-7, 2e-8, "cm^2/s"),
+                       "diffusive": True} for t in temps],
+        "extrapolation": [{"temperature": quantity(t, None, "K"), "extrapolating": flag,
+                           "fraction_above_hi": quantity(0.5 if flag else 0.0, None, "1")}
+                          for t, flag in zip(temps, extrapolating)],
+        "model_quality": [{"energy_rmse": quantity(2.0, None, "meV/atom"),
+                           "force_rmse": quantity(90.0, None, "meV/Å")}],
+        "paper": paper_values(formula), "provenance": {"packages": {"ase": "3.29.0"}},
+    }
+
+
+def test_fmt_carries_value_error_and_unit():
+    assert fmt(quantity(0.30123, 0.0123, "eV")) == "0.301 ± 0.012 eV"
+    assert fmt(quantity(256.35, None, "K")) == "256 K"
+    assert fmt(None) == "—"
+
+
+def test_summary_markdown_has_headline_flags_and_paper_side_by_side():
+    text = summary_markdown(summary())
+    assert "**0.31 ± 0.02 eV**" in text and "**1.4 ± 0.3 mS/cm**" in text
+    assert "Arrhenius vs VFT over 213, 393 K: VFT preferred" in text
+    assert "Extrapolation warning" in text and "1 of 2 runs (333 K)" in text
+    assert "| 333 |" in text and "yes (50 % of frames above the high trust level)" in text
+    assert "| Ea_md_303_378K | 0.3 eV | 0.31 ± 0.02 eV |" in text
+    assert "Extrapolation warning" not in summary_markdown(summary(extrapolating=(False, False)))
+
+
+def test_paper_values_only_for_the_papers_compositions():
+    assert paper_values("LiAlCl2.50O0.75")["sigma_303K_experiment"]["value"] == 1.52
+    assert paper_values("Li1.5AlCl3O0.75") == {}
+    assert oxygen_per_al("Li0.5AlCl2O0.75") == 0.75 and oxygen_per_al("LiAlCl4") == 0.0
+
+
+def test_cross_composition_sorted_by_oxygen_content():
+    table = cross_composition([summary("LiAlCl2.5O0.75"), summary("LiAlCl3.5O0.25")])
+    assert [r["O_per_Al"]["value"] for r in table["compositions"]] == [0.25, 0.75]
+    assert "| X | LiAlCl3.5O0.25 | 0.25 | 0.31 ± 0.02 eV | 1.4 ± 0.3 mS/cm |" in cross_composition_markdown(table)
