@@ -48,22 +48,29 @@ def build_tiny_ensemble(work: Path, n_models: int = 2, steps: int = 150) -> dict
 
     from ase.io import write
 
+    from dpglass.config import validate_config
     from dpglass.lammps_md import write_data_file
-    from dpglass.training import build_datasets, dp, make_input, write_input
+    from dpglass.training import build_datasets, dp, make_input, neighbor_stat, write_input
 
     work.mkdir(parents=True, exist_ok=True)
     write(work / "frames.extxyz", lj_frames(30), format="extxyz")
     build_datasets(work / "frames.extxyz", TYPE_MAP, 0.2, work / "data")
-    train = {"descriptor": "se_e2_a", "rcut_A": 4.5, "rcut_smth_A": 0.5, "descriptor_neurons": [4, 8],
-             "axis_neuron": 4, "fitting_neurons": [8, 8], "numb_steps": steps, "start_lr": 0.003,
-             "stop_lr": 1e-4, "batch_size": 1, "disp_freq": steps, "save_freq": steps}
+    # the workflow's own train settings (schema defaults), shrunk to a few seconds of training
+    train = validate_config({"compositions": {"X": {"formula": "LiAlCl4"}}})["train"]
+    train.update({"descriptor": "se_e2_a", "rcut_A": 4.5, "rcut_smth_A": 0.5,
+                  "descriptor_neurons": [4, 8], "axis_neuron": 4, "fitting_neurons": [8, 8],
+                  "numb_steps": steps, "start_lr": 0.003, "stop_lr": 1e-4, "batch_size": 1,
+                  "disp_freq": steps, "save_freq": steps})
     models = []
     log = open(work / "train.log", "w")
+    data_dirs = [str(work / "data" / "training"), str(work / "data" / "validation")]
+    stats = neighbor_stat(data_dirs, TYPE_MAP, train, "tensorflow", 1, work / "neighbor_stat.json", log)
     for i in range(n_models):
         model_dir = work / f"model_{i}"
         model_dir.mkdir(exist_ok=True)
         write_input(model_dir / "input.json",
-                    make_input(train, TYPE_MAP, 11 + i, "../data/training", "../data/validation"))
+                    make_input(train, TYPE_MAP, stats, 11 + i, ["../data/training"],
+                               ["../data/validation"]))
         dp(["train", "input.json"], "tensorflow", model_dir, 1, log)
         dp(["freeze", "-o", "frozen.pb"], "tensorflow", model_dir, 1, log)
         models.append(str(model_dir / "frozen.pb"))
