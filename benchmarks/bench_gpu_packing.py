@@ -79,7 +79,7 @@ def main() -> None:
             print(f"repeat {repeat + 1}: {k} per GPU -> {results[k][-1]:.1f} katom-step/s aggregate "
                   f"(job wall {wall:.1f} s)", flush=True)
     base = statistics.median(results[args.packs[0]])
-    lines = [f"# GPU packing: LAMMPS processes per GPU\n",
+    lines = ["# GPU packing: LAMMPS processes per GPU\n",
              f"GPU: {gpus}", f"CUDA_VISIBLE_DEVICES={os.environ['CUDA_VISIBLE_DEVICES']}; {natoms} atoms per run, "
              f"{args.steps} production steps, models: {', '.join(models)}; {args.repeats} alternating repeats;"
              f" throughput from job wall time (start-up included).", f"Command: `{' '.join(sys.argv)}`\n",

@@ -7,7 +7,6 @@ starting guess only: the melt-quench's density protocol (relax or NPT) settles i
 from __future__ import annotations
 
 import itertools
-import math
 from fractions import Fraction
 from pathlib import Path
 

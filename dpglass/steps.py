@@ -304,6 +304,7 @@ def rdf(dump_path: str, run_json: str, type_map: list[str], pair_names: list[str
 
     from dpglass.analysis import compute_rdfs, iter_frames
     from dpglass.analysis.plots import plot_rdf
+    from dpglass.analysis.rdf import perpendicular_widths
 
     run = read_json(run_json)
     pairs = [tuple(name.split("-")) for name in pair_names]
@@ -313,10 +314,7 @@ def rdf(dump_path: str, run_json: str, type_map: list[str], pair_names: list[str
         raise ValueError(f"analysis.rdf_pairs {pair_names}: no pair has both species in {type_map}")
     first = next(iter_frames(dump_path, fmt="lammps-dump", type_map=type_map,
                              timestep_fs=run["timestep_fs"]))
-    cell = np.asarray(first.cell)
-    half_width = 0.5 * abs(np.linalg.det(cell)) / max(
-        np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3])) for i in range(3))
-    r_max = min(r_max_A, 0.999 * half_width)
+    r_max = min(r_max_A, 0.999 * 0.5 * perpendicular_widths(np.asarray(first.cell)).min())
     if r_max < r_max_A:
         print(f"RDF r_max capped at {r_max:.2f} Å (half the smallest cell width)")
     frames = iter_frames(dump_path, fmt="lammps-dump", type_map=type_map, timestep_fs=run["timestep_fs"])

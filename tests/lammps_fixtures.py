@@ -44,7 +44,6 @@ def lj_frames(n: int, seed: int = 1):
 
 def build_tiny_ensemble(work: Path, n_models: int = 2, steps: int = 150) -> dict:
     """Train, freeze; returns {'models': [...], 'data': data.lmp, 'type_map': [...]}."""
-    import io
 
     from ase.io import write
 

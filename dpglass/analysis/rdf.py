@@ -18,7 +18,8 @@ DEFAULT_BOND_CUTOFFS_A = {("Al", "O"): 2.3, ("Al", "Cl"): 2.6}
 PAPER_DISTANCES_A = {"Li-Li": [2.55, 3.08], "Al-Al": [2.55]}  # LACO75, seed paper Fig. 2
 
 
-def _perpendicular_widths(cell: np.ndarray) -> np.ndarray:
+def perpendicular_widths(cell: np.ndarray) -> np.ndarray:
+    """Distances between opposite cell faces; r_max must stay below half the smallest."""
     volume = abs(np.linalg.det(cell))
     return np.array([volume / np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3]))
                      for i in range(3)])
@@ -52,9 +53,9 @@ def compute_rdfs(frames: Iterable, pairs: Sequence[tuple[str, str]] = DEFAULT_PA
     network = _NetworkCounter(cutoffs)
     n_frames = 0
     for frame in frames:
-        if _perpendicular_widths(frame.cell).min() < 2 * r_max_A:
+        if perpendicular_widths(frame.cell).min() < 2 * r_max_A:
             raise ValueError(f"r_max_A={r_max_A} exceeds half the smallest cell width "
-                             f"{_perpendicular_widths(frame.cell).min() / 2:.3f} Å")
+                             f"{perpendicular_widths(frame.cell).min() / 2:.3f} Å")
         symbols = np.asarray(frame.symbols)
         volume = abs(np.linalg.det(frame.cell))
         for a, b in pairs:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from .test_slurm_toy import PROFILES, REPO, make_test_profile, sacct_jobs
+from .test_slurm_toy import REPO, make_test_profile, sacct_jobs
 
 HEAVY_RULES = {"melt_quench", "train_model", "compress_model", "sweep_md", "diffusion"}
 
