@@ -1,20 +1,24 @@
 """LAMMPS throughput of compressed vs uncompressed (frozen) DeePMD models, side by side in one run.
 
-For the default descriptor (se_e2_a) at two network sizes, the demo's (config/config.yaml) and the
-schema defaults (the paper-scale nets), it builds the same chain the workflow runs: a LACO75 start
-cell (dpglass.cells.random_packing, 42 atoms at 2.2 g/cm³, the demo cell), a few labelled frames of
-short Lennard-Jones MD from it (ASE; the labels only have to exist, throughput does not depend on
-them), `dp neighbor-stat` -> sel, a short `dp train`, `dp freeze`, `dp compress`; then the same
-in.lammps (dpglass.lammps_md.write_in_lammps, the sweep's NVT input, replicated cell) is run with the
-frozen and with the compressed model (by default `lmp -in in.lammps` in a fresh process per run,
-as a user reruns it; --runner python uses dpglass.lammps_md.run_in_lammps in this process), and the
-LAMMPS "Loop time" of the production run is compared.
+For the default descriptor (se_e2_a) at three network sizes: the schema defaults (what a user gets),
+the demo's (config/config.yaml), and DeePMD-kit's water example (rcut 6 Å, 16 embedding nets per
+species pair, axis 16, fitting [240, 240, 240]: the previous defaults, kept for comparison), it
+builds the same chain the workflow runs: a LACO75 start cell (dpglass.cells.build_start_cell, 42
+atoms at 2.2 g/cm³, the demo cell), a few labelled frames of short Lennard-Jones MD from it (ASE;
+the labels only have to exist, throughput does not depend on them), `dp neighbor-stat` -> sel, a
+short `dp train`, `dp freeze`, `dp compress`; then the same in.lammps
+(dpglass.lammps_md.write_in_lammps, the sweep's NVT input, replicated cell) is run with the frozen
+and with the compressed model (by default `lmp -in in.lammps` in a fresh process per run, as a user
+reruns it; --runner python uses dpglass.lammps_md.run_in_lammps in this process), and the LAMMPS
+"Loop time" of the production run is compared. One thread per process by default, as a sweep job
+runs (one core per MPI rank).
 
 The models are trained for only a few steps, so the MD uses a tiny timestep (atoms barely move):
 the cost per step of a DeePMD model does not depend on how well it was trained.
 
 Run from the repository root with the CPU stack installed:
     python benchmarks/bench_compress.py [--md-steps 100] [--repeats 3] [--replicate 2 2 2]
+The table is also written to benchmarks/results/compress.md.
 """
 
 from __future__ import annotations
@@ -41,10 +45,12 @@ def labelled_frames(path: Path, n_frames: int, seed: int = 1):
     from ase.io import write
     from ase.md.langevin import Langevin
 
-    from dpglass.cells import random_packing
+    from dpglass.cells import build_start_cell
     from dpglass.composition import parse_formula
+    from dpglass.config import validate_config
 
-    atoms = random_packing(parse_formula(FORMULA), 42, 2.2, 1.7, seed)
+    structure = validate_config({"compositions": {"X": {"formula": FORMULA}}})["structure"]
+    atoms = build_start_cell(parse_formula(FORMULA), {**structure, "seed": seed}, 42, None, 2.2)
     atoms.calc = LennardJones(sigma=2.2, epsilon=0.02, rc=6.0, smooth=True)
     md = Langevin(atoms, 1 * units.fs, temperature_K=600, friction=0.02, fixcm=False,
                   rng=np.random.default_rng(seed))
@@ -73,12 +79,13 @@ def main() -> None:
     parser.add_argument("--md-steps", type=int, default=100, help="timed production steps")
     parser.add_argument("--replicate", type=int, nargs=3, default=[2, 2, 2])
     parser.add_argument("--train-steps", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3, help="interleaved runs per model")
     parser.add_argument("--runner", choices=["lmp", "python"], default="lmp",
                         help="lmp: `lmp -in in.lammps`, one process per run (as rerun by hand); "
                              "python: dpglass.lammps_md.run_in_lammps in this process")
     parser.add_argument("--workdir", help="keep the files here (default: a temporary directory)")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks/results/compress.md"))
     args = parser.parse_args()
 
     threads = str(args.threads)
@@ -93,7 +100,9 @@ def main() -> None:
 
     demo = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
     defaults = validate_config({"compositions": {"LACO75": {"formula": FORMULA}}})
-    sizes = {"demo": demo["train"], "default": defaults["train"]}
+    water = dict(defaults["train"], rcut_A=6.0, type_one_side=False, axis_neuron=16,
+                 descriptor_neurons=[25, 50, 100], fitting_neurons=[240, 240, 240])
+    sizes = {"default": defaults["train"], "demo": demo["train"], "water-ex": water}
 
     root = Path(args.workdir or tempfile.mkdtemp(prefix="bench_compress_"))
     root.mkdir(parents=True, exist_ok=True)
@@ -104,7 +113,7 @@ def main() -> None:
     data_dirs = [str(root / "data" / "training"), str(root / "data" / "validation")]
     write_data_file(start_cell, root / "data.lmp", type_map)
 
-    models = {}
+    models, sels = {}, {}
     for name, train_cfg in sizes.items():
         train_cfg = copy.deepcopy(train_cfg)
         train_cfg.update(numb_steps=args.train_steps, disp_freq=args.train_steps,
@@ -116,6 +125,7 @@ def main() -> None:
         payload = make_input(train_cfg, type_map, stats, train_cfg["seed"],
                              [os.path.relpath(data_dirs[0], work)],
                              [os.path.relpath(data_dirs[1], work)])
+        sels[name] = stats["blocks"]["descriptor"]["sel"]
         print(f"[{name}] training {args.train_steps} steps, freeze, compress "
               f"(descriptor {train_cfg['descriptor_neurons']}, fitting "
               f"{train_cfg['fitting_neurons']}, sel {stats['blocks']['descriptor']['sel']})",
@@ -153,20 +163,37 @@ def main() -> None:
                 print(f"[{name}] {stem:10} run {repeat + 1}/{args.repeats}: "
                       f"{seconds[(name, stem)][-1]:.2f} s", flush=True)
 
-    print(f"\nLAMMPS pair_style deepmd, {natoms} atoms, {args.md_steps} timed steps after 20 warm-up "
-          f"steps, best of {args.repeats} interleaved runs, runner {args.runner}, {args.threads} "
-          f"threads, TensorFlow "
-          f"backend, se_e2_a ({os.cpu_count()} cores visible)")
-    print(f"{'sizes':8} {'frozen s':>9} {'compr. s':>9} {'frozen katom-step/s':>20} "
-          f"{'compr. katom-step/s':>20} {'speed-up':>9}   all runs frozen | compressed (s)")
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), "unknown CPU")
+    header = (f"LAMMPS pair_style deepmd, {natoms} atoms, {args.md_steps} timed steps after 20 warm-up "
+              f"steps, best of {args.repeats} interleaved runs, runner {args.runner}, {args.threads} "
+              f"thread(s), TensorFlow backend, se_e2_a; {cpu}, {os.cpu_count()} cores, load average "
+              f"{os.getloadavg()[0]:.1f} at the end")
+    rows = []
     for name in models:
+        cfg = sizes[name]
         frozen, compressed = seconds[(name, "frozen")], seconds[(name, "compressed")]
         rate = {key: throughput(natoms, args.md_steps, 1.0, min(times))["katom_step_per_s"]["value"]
                 for key, times in (("frozen", frozen), ("compressed", compressed))}
-        print(f"{name:8} {min(frozen):9.2f} {min(compressed):9.2f} {rate['frozen']:20.2f} "
-              f"{rate['compressed']:20.2f} {min(frozen) / min(compressed):8.2f}x   "
-              f"{' '.join(f'{t:.2f}' for t in frozen)} | "
-              f"{' '.join(f'{t:.2f}' for t in compressed)}")
+        rows.append((name, f"rcut {cfg['rcut_A']:g} Å, sel {sum(sels[name])}, embedding "
+                           f"{cfg['descriptor_neurons']}{' one-side' if cfg['type_one_side'] else ' per pair'}, "
+                           f"axis {cfg['axis_neuron']}, fitting {cfg['fitting_neurons']}",
+                     min(frozen), min(compressed), rate["frozen"], rate["compressed"],
+                     min(frozen) / min(compressed), frozen, compressed))
+    print("\n" + header)
+    print(f"{'sizes':9} {'frozen s':>9} {'compr. s':>9} {'frozen katom-step/s':>20} "
+          f"{'compr. katom-step/s':>20} {'speed-up':>9}   all runs frozen | compressed (s)")
+    for name, _, f, c, rf, rc, ratio, fs, cs in rows:
+        print(f"{name:9} {f:9.2f} {c:9.2f} {rf:20.2f} {rc:20.2f} {ratio:8.2f}x   "
+              f"{' '.join(f'{t:.2f}' for t in fs)} | {' '.join(f'{t:.2f}' for t in cs)}")
+    table = "\n".join(f"| {name} | {net} | {rf:.2f} | {rc:.2f} | **{ratio:.2f}x** |"
+                      for name, net, f, c, rf, rc, ratio, fs, cs in rows)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(
+        f"# Compressed vs frozen DeePMD model in LAMMPS\n\n{header}.\n"
+        f"Command: `{' '.join(sys.argv)}`\n\n"
+        "| sizes | networks | frozen katom-step/s | compressed katom-step/s | speed-up |\n"
+        f"|---|---|---|---|---|\n{table}\n")
     print(f"(files in {root})")
 
 

@@ -210,7 +210,7 @@ def descriptor_section(train_cfg: dict, stats: dict, seed: int) -> dict:
     if descriptor == "se_e2_a":
         return {"type": "se_e2_a", "sel": blocks["descriptor"]["sel"], "rcut": rcut,
                 "rcut_smth": rcut_smth, "neuron": neurons, "axis_neuron": axis,
-                "resnet_dt": False, "type_one_side": False, "seed": seed}
+                "resnet_dt": False, "type_one_side": train_cfg["type_one_side"], "seed": seed}
     if descriptor == "dpa1":
         return {"type": "dpa1", "sel": blocks["descriptor"]["sel"], "rcut": rcut,
                 "rcut_smth": rcut_smth, "neuron": neurons, "axis_neuron": axis, "tebd_dim": 8,

@@ -114,9 +114,10 @@ def test_neighbor_stat_runs_per_descriptor():
     assert [r["mixed_type"] for r in training.neighbor_stat_runs(config()["train"])] == [False]
     assert [r["mixed_type"] for r in
             training.neighbor_stat_runs(config(descriptor="dpa1")["train"])] == [True]
-    dpa2 = training.neighbor_stat_runs(config(descriptor="dpa2", backend="pytorch")["train"])
+    cfg = config(descriptor="dpa2", backend="pytorch")["train"]
+    dpa2 = training.neighbor_stat_runs(cfg)
     assert [r["block"] for r in dpa2] == ["repinit", "repformer"]
-    assert dpa2[1]["rcut"] < dpa2[0]["rcut"] == 6.0
+    assert dpa2[1]["rcut"] < dpa2[0]["rcut"] == cfg["rcut_A"]
 
 
 def test_neighbor_stat_runs_dp_per_data_dir_and_takes_the_max(tmp_path, fake_dp):
@@ -151,6 +152,7 @@ def test_make_input_is_valid_deepmd_input(descriptor):
     if descriptor == "se_e2_a":
         assert desc["sel"] == [5, 4, 10, 4] and desc["rcut"] == 5.0 and desc["rcut_smth"] == 0.8
         assert desc["resnet_dt"] is False  # required by dp compress
+        assert desc["type_one_side"] is True and desc["axis_neuron"] == cfg["axis_neuron"]
     elif descriptor == "dpa1":
         assert desc["sel"] == 22 and desc["attn_layer"] == 0 and desc["tebd_input_mode"] == "strip"
     else:
@@ -172,6 +174,13 @@ def test_ensemble_members_differ_by_seed_only():
         payload["model"]["fitting_net"]["seed"] = None
         assert seed in (1, 2)
     assert a == b
+
+
+def test_type_one_side_follows_config():
+    for one_side in (True, False):
+        payload = training.make_input(config(type_one_side=one_side)["train"], TYPE_MAP,
+                                      stats_for("se_e2_a"), 1, ["t"], ["v"])
+        assert payload["model"]["descriptor"]["type_one_side"] is one_side
 
 
 def test_make_input_refuses_stats_of_another_descriptor():
