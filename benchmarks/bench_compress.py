@@ -27,6 +27,8 @@ import argparse
 import copy
 import os
 import re
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,6 +75,43 @@ def loop_time(log_path: Path) -> float:
     return float(times[-1])
 
 
+def op_profile(model: Path, data: Path, type_map: list[str], replicate: list[int]) -> tuple[float, list]:
+    """Milliseconds per evaluation of `model` on the replicated data file, and its TensorFlow ops'
+    share: (op type, ms) from one traced session run, largest first."""
+    import collections
+    import time
+
+    import numpy as np
+    from ase.io import read
+    from deepmd.tf.env import tf
+    from deepmd.tf.infer import DeepPot
+
+    atoms = read(str(data), format="lammps-data", atom_style="atomic").repeat(tuple(replicate))
+    types = np.array([type_map.index(s) for s in atoms.get_chemical_symbols()])
+    coord, cell = atoms.get_positions().reshape(1, -1), atoms.cell.array.reshape(1, -1)
+    potential = DeepPot(str(model))
+    for _ in range(3):
+        potential.eval(coord, cell, types)
+    start = time.perf_counter()
+    for _ in range(10):
+        potential.eval(coord, cell, types)
+    per_eval_ms = (time.perf_counter() - start) / 10 * 1000.0
+    session = potential.deep_eval.sess  # TensorFlow backend internals: trace one run
+    plain_run, metadata = session.run, tf.compat.v1.RunMetadata()
+    options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
+    session.run = lambda *a, **k: plain_run(*a, options=options, run_metadata=metadata, **k)
+    try:
+        potential.eval(coord, cell, types)
+    finally:
+        session.run = plain_run
+    per_op = collections.Counter()
+    for device in metadata.step_stats.dev_stats:
+        for node in device.node_stats:
+            label = node.timeline_label.split("=")[-1].split("(")[0].strip() or node.node_name
+            per_op[label] += node.all_end_rel_micros / 1000.0
+    return per_eval_ms, per_op.most_common()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -86,6 +125,8 @@ def main() -> None:
                              "python: dpglass.lammps_md.run_in_lammps in this process")
     parser.add_argument("--workdir", help="keep the files here (default: a temporary directory)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/compress.md"))
+    parser.add_argument("--profile", action="store_true",
+                        help="also print the TensorFlow op profile of the default model, frozen and compressed")
     args = parser.parse_args()
 
     threads = str(args.threads)
@@ -137,8 +178,9 @@ def main() -> None:
                "tensorflow", work, args.threads, log)
         models[name] = model_dir
 
-    # Interleaved repeats (frozen/compressed order alternating) and the best of each: the machine
-    # is shared, and a load spike during one run must not decide the ratio.
+    # Interleaved repeats (frozen/compressed order alternating); the speed-up is the median of the
+    # ratios of runs made back to back (one pair per repeat), so one run caught in a load change
+    # moves it little (the machine may be shared); the throughputs are medians too.
     settings = MDSettings(300.0, 0.01, 20, args.md_steps, args.md_steps, args.md_steps, 0.1, 4928,
                           tuple(args.replicate))
     seconds: dict[tuple[str, str], list[float]] = {}
@@ -148,7 +190,8 @@ def main() -> None:
             order = ("frozen", "compressed") if repeat % 2 == 0 else ("compressed", "frozen")
             for stem in order:
                 run_dir = model_dir / f"md_{stem}_{repeat}"
-                run_dir.mkdir(exist_ok=True)
+                shutil.rmtree(run_dir, ignore_errors=True)  # a kept --workdir's restart would skip the run
+                run_dir.mkdir()
                 write_in_lammps(run_dir / "in.lammps", "../../data.lmp", [f"../{stem}.pb"],
                                 type_map, settings, title=f"bench {name} {stem}")
                 if args.runner == "python":
@@ -166,20 +209,21 @@ def main() -> None:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
                 if line.startswith("model name")), "unknown CPU")
     header = (f"LAMMPS pair_style deepmd, {natoms} atoms, {args.md_steps} timed steps after 20 warm-up "
-              f"steps, best of {args.repeats} interleaved runs, runner {args.runner}, {args.threads} "
+              f"steps, medians of {args.repeats} interleaved repeats (speed-up: of the paired ratios), runner {args.runner}, {args.threads} "
               f"thread(s), TensorFlow backend, se_e2_a; {cpu}, {os.cpu_count()} cores, load average "
               f"{os.getloadavg()[0]:.1f} at the end")
     rows = []
     for name in models:
         cfg = sizes[name]
         frozen, compressed = seconds[(name, "frozen")], seconds[(name, "compressed")]
-        rate = {key: throughput(natoms, args.md_steps, 1.0, min(times))["katom_step_per_s"]["value"]
+        rate = {key: throughput(natoms, args.md_steps, 1.0, statistics.median(times))["katom_step_per_s"]["value"]
                 for key, times in (("frozen", frozen), ("compressed", compressed))}
         rows.append((name, f"rcut {cfg['rcut_A']:g} Å, sel {sum(sels[name])}, embedding "
                            f"{cfg['descriptor_neurons']}{' one-side' if cfg['type_one_side'] else ' per pair'}, "
                            f"axis {cfg['axis_neuron']}, fitting {cfg['fitting_neurons']}",
-                     min(frozen), min(compressed), rate["frozen"], rate["compressed"],
-                     min(frozen) / min(compressed), frozen, compressed))
+                     statistics.median(frozen), statistics.median(compressed), rate["frozen"],
+                     rate["compressed"], statistics.median(f / c for f, c in zip(frozen, compressed)),
+                     frozen, compressed))
     print("\n" + header)
     print(f"{'sizes':9} {'frozen s':>9} {'compr. s':>9} {'frozen katom-step/s':>20} "
           f"{'compr. katom-step/s':>20} {'speed-up':>9}   all runs frozen | compressed (s)")
@@ -194,6 +238,14 @@ def main() -> None:
         f"Command: `{' '.join(sys.argv)}`\n\n"
         "| sizes | networks | frozen katom-step/s | compressed katom-step/s | speed-up |\n"
         f"|---|---|---|---|---|\n{table}\n")
+    if args.profile:
+        for stem in ("frozen", "compressed"):
+            ms, ops = op_profile(models["default"] / f"{stem}.pb", root / "data.lmp", type_map,
+                                 args.replicate)
+            total = sum(t for _, t in ops)
+            print(f"\nop profile, default {stem}: {ms:.1f} ms per evaluation ({natoms} atoms, python DeepPot)")
+            for op, t in ops[:8]:
+                print(f"  {op:28s} {t:7.2f} ms  {100 * t / total:5.1f} %")
     print(f"(files in {root})")
 
 
