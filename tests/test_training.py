@@ -152,7 +152,7 @@ def test_make_input_is_valid_deepmd_input(descriptor):
     if descriptor == "se_e2_a":
         assert desc["sel"] == [5, 4, 10, 4] and desc["rcut"] == 5.0 and desc["rcut_smth"] == 0.8
         assert desc["resnet_dt"] is False  # required by dp compress
-        assert desc["type_one_side"] is True and desc["axis_neuron"] == cfg["axis_neuron"]
+        assert desc["type_one_side"] is cfg["type_one_side"] and desc["axis_neuron"] == cfg["axis_neuron"]
     elif descriptor == "dpa1":
         assert desc["sel"] == 22 and desc["attn_layer"] == 0 and desc["tebd_input_mode"] == "strip"
     else:
