@@ -169,7 +169,7 @@ def main() -> None:
         sels[name] = stats["blocks"]["descriptor"]["sel"]
         print(f"[{name}] training {args.train_steps} steps, freeze, compress "
               f"(descriptor {train_cfg['descriptor_neurons']}, fitting "
-              f"{train_cfg['fitting_neurons']}, sel {stats['blocks']['descriptor']['sel']})",
+              f"{train_cfg['fitting_neurons']}, sel {sels[name]})",
               flush=True)
         if run_training(work, payload, "tensorflow", args.threads, log)["trained"] or \
                 not (model_dir / "compressed.pb").exists():  # a kept --workdir is reused
@@ -206,38 +206,37 @@ def main() -> None:
                 print(f"[{name}] {stem:10} run {repeat + 1}/{args.repeats}: "
                       f"{seconds[(name, stem)][-1]:.2f} s", flush=True)
 
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), "unknown CPU")
+    from dpglass.provenance import cpu_model
+
     header = (f"LAMMPS pair_style deepmd, {natoms} atoms, {args.md_steps} timed steps after 20 warm-up "
-              f"steps, medians of {args.repeats} interleaved repeats (speed-up: of the paired ratios), runner {args.runner}, {args.threads} "
-              f"thread(s), TensorFlow backend, se_e2_a; {cpu}, {os.cpu_count()} cores, load average "
-              f"{os.getloadavg()[0]:.1f} at the end")
-    rows = []
-    for name in models:
-        cfg = sizes[name]
-        frozen, compressed = seconds[(name, "frozen")], seconds[(name, "compressed")]
-        rate = {key: throughput(natoms, args.md_steps, 1.0, statistics.median(times))["katom_step_per_s"]["value"]
-                for key, times in (("frozen", frozen), ("compressed", compressed))}
-        rows.append((name, f"rcut {cfg['rcut_A']:g} Å, sel {sum(sels[name])}, embedding "
-                           f"{cfg['descriptor_neurons']}{' one-side' if cfg['type_one_side'] else ' per pair'}, "
-                           f"axis {cfg['axis_neuron']}, fitting {cfg['fitting_neurons']}",
-                     statistics.median(frozen), statistics.median(compressed), rate["frozen"],
-                     rate["compressed"], statistics.median(f / c for f, c in zip(frozen, compressed)),
-                     frozen, compressed))
+              f"steps, medians of {args.repeats} interleaved repeats (speed-up: of the paired ratios), "
+              f"runner {args.runner}, {args.threads} thread(s), TensorFlow backend, se_e2_a; "
+              f"{cpu_model()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
+
+    def rate(seconds_per_run: float) -> float:
+        return throughput(natoms, args.md_steps, 1.0, seconds_per_run)["katom_step_per_s"]["value"]
+
     print("\n" + header)
     print(f"{'sizes':9} {'frozen s':>9} {'compr. s':>9} {'frozen katom-step/s':>20} "
           f"{'compr. katom-step/s':>20} {'speed-up':>9}   all runs frozen | compressed (s)")
-    for name, _, f, c, rf, rc, ratio, fs, cs in rows:
-        print(f"{name:9} {f:9.2f} {c:9.2f} {rf:20.2f} {rc:20.2f} {ratio:8.2f}x   "
-              f"{' '.join(f'{t:.2f}' for t in fs)} | {' '.join(f'{t:.2f}' for t in cs)}")
-    table = "\n".join(f"| {name} | {net} | {rf:.2f} | {rc:.2f} | **{ratio:.2f}x** |"
-                      for name, net, f, c, rf, rc, ratio, fs, cs in rows)
+    table = []
+    for name in models:
+        cfg = sizes[name]
+        frozen, compressed = seconds[(name, "frozen")], seconds[(name, "compressed")]
+        f, c = statistics.median(frozen), statistics.median(compressed)
+        ratio = statistics.median(a / b for a, b in zip(frozen, compressed))
+        print(f"{name:9} {f:9.2f} {c:9.2f} {rate(f):20.2f} {rate(c):20.2f} {ratio:8.2f}x   "
+              f"{' '.join(f'{t:.2f}' for t in frozen)} | {' '.join(f'{t:.2f}' for t in compressed)}")
+        nets = (f"rcut {cfg['rcut_A']:g} Å, sel {sum(sels[name])}, embedding {cfg['descriptor_neurons']}"
+                f"{' one-side' if cfg['type_one_side'] else ' per pair'}, axis {cfg['axis_neuron']}, "
+                f"fitting {cfg['fitting_neurons']}")
+        table.append(f"| {name} | {nets} | {rate(f):.2f} | {rate(c):.2f} | **{ratio:.2f}x** |")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(
         f"# Compressed vs frozen DeePMD model in LAMMPS\n\n{header}.\n"
         f"Command: `{' '.join(sys.argv)}`\n\n"
         "| sizes | networks | frozen katom-step/s | compressed katom-step/s | speed-up |\n"
-        f"|---|---|---|---|---|\n{table}\n")
+        "|---|---|---|---|---|\n" + "\n".join(table) + "\n")
     if args.profile:
         for stem in ("frozen", "compressed"):
             ms, ops = op_profile(models["default"] / f"{stem}.pb", root / "data.lmp", type_map,

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import resource
 import shutil
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from dpglass.config import validate_config
 from dpglass.lammps_md import child_env, read_data_header, runner_command
+from dpglass.provenance import cpu_model
 from dpglass.sweep import RunSpec, md_settings, prepare_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,8 +133,7 @@ def main() -> None:
 
     labels = ["MD loops, per wall second", "whole process, per wall second",
               "MD loops, per CPU second", "whole process, per CPU second"]
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor())
+    cpu = cpu_model()
     table = "\n".join(f"| {label} | {median('runner', i):.2f} | {median('lmp', i):.2f} | **{ratio(i):.3f}** |"
                       for i, label in enumerate(labels))
     report = f"""# Workflow runner vs bare `lmp -in in.lammps`
