@@ -75,12 +75,13 @@ def labelled_frames(path: Path, n_frames: int, seed: int = 1):
     return atoms
 
 
-def loop_time(log_path: Path) -> float:
-    """Seconds of the last `run` (production) from LAMMPS's 'Loop time of X on N procs' line."""
-    times = re.findall(r"Loop time of ([0-9.eE+-]+) on", log_path.read_text())
-    if not times:
+def loop_time(log_path: Path) -> tuple[float, int]:
+    """Seconds and atom count of the last `run` (production), from LAMMPS's
+    'Loop time of X on N procs for S steps with A atoms' line."""
+    loops = re.findall(r"Loop time of ([0-9.eE+-]+) on .* with (\d+) atoms", log_path.read_text())
+    if not loops:
         raise RuntimeError(f"{log_path}: no 'Loop time' line")
-    return float(times[-1])
+    return float(loops[-1][0]), int(loops[-1][1])
 
 
 def op_profile(model: Path, data: Path, type_map: list[str], replicate: list[int]) -> tuple[float, list]:
@@ -199,8 +200,8 @@ def main() -> None:
         for cell in cells:
             settings = MDSettings(300.0, 0.01, 20, args.md_steps, args.md_steps, args.md_steps, 0.1,
                                   4928, cell)
+            order = ("frozen", "compressed") if repeat % 2 == 0 else ("compressed", "frozen")
             for name, model_dir in models.items():
-                order = ("frozen", "compressed") if repeat % 2 == 0 else ("compressed", "frozen")
                 for stem in order:
                     run_dir = model_dir / f"md_{stem}_{'x'.join(map(str, cell))}_{repeat}"
                     shutil.rmtree(run_dir, ignore_errors=True)  # a kept --workdir's restart would skip the run
@@ -214,9 +215,8 @@ def main() -> None:
                                         "-log", "log.lammps", "-screen", "none"], cwd=run_dir,
                                        stdout=log, stderr=subprocess.STDOUT, check=True)
                     runs = seconds.setdefault((cell, name, stem), [])
-                    runs.append(loop_time(run_dir / "log.lammps"))
-                    natoms[cell] = int(re.findall(r"Loop time of .* with (\d+) atoms",
-                                                  (run_dir / "log.lammps").read_text())[-1])
+                    run_seconds, natoms[cell] = loop_time(run_dir / "log.lammps")
+                    runs.append(run_seconds)
                     print(f"[{natoms[cell]} atoms, {name}] {stem:10} run {repeat + 1}/{args.repeats}: "
                           f"{runs[-1]:.2f} s", flush=True)
 
