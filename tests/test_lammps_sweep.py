@@ -17,7 +17,7 @@ from lammps_fixtures import build_tiny_ensemble  # noqa: E402
 from dpglass.config import validate_config
 from dpglass.sweep import RunSpec, SweepError, run_sweep_job
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.md  # DeePMD-kit and LAMMPS
 VENV_BIN = Path(sys.executable).parent
 
 

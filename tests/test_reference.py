@@ -114,7 +114,7 @@ def test_cp2k_generates_pbe_input(monkeypatch):
         assert f"&KIND {element}" in text
 
 
-@pytest.mark.slow
+@pytest.mark.md  # CHGNet
 def test_chgnet_default_gives_finite_energy_forces_stress():
     atoms = small_cell()
     atoms.calc = make_calculator("chgnet")

@@ -21,8 +21,8 @@ from dpglass.lammps.outputs import join_dumps
 from dpglass.lammps.runner import runner_command
 from dpglass.steps import extrapolation_flags
 from dpglass.sweep import RunSpec, gpu_lease, md_settings, process_plan, replica_seed, visible_gpus
+from workflow_helpers import dry_run, shipped_config
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def settings(**kw):
@@ -240,13 +240,10 @@ def test_diagnose_says_what_to_fix(message, expected):
     assert expected in diagnose(message, ["m.pb"], ["Li", "Cl"], 300.0, 3.0)
 
 
-def test_dry_run_with_replicas_and_gpu_packing(tmp_path):
-    extra = tmp_path / "extra.yaml"
-    extra.write_text("execution: {device: gpu, temperatures_per_gpu_job: 2}\n"
-                     "sweep: {temperatures_K: [303, 333, 363], replicas: 2}\n")
-    out = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "-n", "--nolock", "--configfile",
-                          "config/test.yaml", str(extra), "-d", str(tmp_path / "wd"), "-s", "Snakefile"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+@pytest.mark.snakemake
+def test_dry_run_with_replicas_and_gpu_packing():
+    out = dry_run(shipped_config("test.yaml"), "execution: {device: gpu, temperatures_per_gpu_job: 2}\n"
+                                               "sweep: {temperatures_K: [303, 333, 363], replicas: 2}\n")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     text = out.stdout + out.stderr
     assert text.count("rule sweep_md_pack") == 3  # 6 runs, 2 per GPU job

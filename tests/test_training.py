@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,8 +24,8 @@ from dpglass.training.inputs import make_input
 from dpglass.training.neighbors import neighbor_stat, neighbor_stat_runs, parse_neighbor_stat, sel_from_counts
 from dpglass.training.train import latest_checkpoint, lcurve_last_step, run_training
 from labelled_frames import lj_frames
+from workflow_helpers import dry_run
 
-ROOT = Path(__file__).resolve().parent.parent
 TYPE_MAP = ["Li", "Al", "Cl", "O"]
 
 
@@ -442,12 +441,8 @@ def test_parity_and_lcurve_plots(tmp_path):
 # ------------------------------------------------------------------------------ workflow plan
 
 
-def dry_run(tmp_path, cfg: dict) -> str:
-    path = tmp_path / "config.yaml"
-    path.write_text(json.dumps(cfg))
-    result = subprocess.run([str(Path(sys.executable).with_name("snakemake")), "-n", "-p",
-                             "--configfile", str(path), "--cores", "2", "-d", str(ROOT)],
-                            cwd=ROOT, capture_output=True, text=True)
+def planned_jobs(cfg: dict) -> str:
+    result = dry_run(json.dumps(cfg))
     assert result.returncode == 0, result.stderr + result.stdout
     return result.stdout
 
@@ -455,9 +450,10 @@ def dry_run(tmp_path, cfg: dict) -> str:
 TWO = {"LACO75": {"formula": "LiAlCl2.5O0.75"}, "NACO75": {"formula": "NaAlCl2.5O0.75"}}
 
 
-def test_plan_shared_model_used_by_every_composition(tmp_path):
-    plan = dry_run(tmp_path, {"compositions": TWO, "train": {"shared_model": True, "n_models": 2},
-                              "sweep": {"temperatures_K": [303]}})
+@pytest.mark.snakemake
+def test_plan_shared_model_used_by_every_composition():
+    plan = planned_jobs({"compositions": TWO, "train": {"shared_model": True, "n_models": 2},
+                         "sweep": {"temperatures_K": [303]}})
     assert "output: results/shared/train/neighbor_stat.json" in plan
     assert plan.count("rule train_model:") == 2  # one ensemble, not one per composition
     assert "results/shared/train/model_1/frozen.pb" in plan
@@ -468,9 +464,10 @@ def test_plan_shared_model_used_by_every_composition(tmp_path):
     assert "results/LACO75/train/model_0/frozen.pb" not in plan
 
 
-def test_plan_per_composition_pytorch_and_uncompressed(tmp_path):
-    plan = dry_run(tmp_path, {"compositions": TWO, "sweep": {"temperatures_K": [303]},
-                              "train": {"backend": "pytorch", "compress": False, "n_models": 1}})
+@pytest.mark.snakemake
+def test_plan_per_composition_pytorch_and_uncompressed():
+    plan = planned_jobs({"compositions": TWO, "sweep": {"temperatures_K": [303]},
+                         "train": {"backend": "pytorch", "compress": False, "n_models": 1}})
     assert plan.count("rule train_model:") == 2
     assert "results/LACO75/train/model_0/frozen.pth" in plan
     assert "results/NACO75/train/model_0/frozen.pth" in plan

@@ -24,7 +24,7 @@ from dpglass.training.evaluation import read_detail
 from dpglass.training.train import latest_checkpoint, lcurve_last_step, read_lcurve
 from labelled_frames import lj_frames
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.md  # DeePMD-kit
 
 TYPE_MAP = ["Li", "Al", "Cl", "O"]
 TINY = {"n_models": 1, "descriptor_neurons": [4, 8], "axis_neuron": 4, "fitting_neurons": [16, 16],
@@ -239,6 +239,7 @@ def test_dpa1_trains_freezes_and_compresses_with_tensorflow(tmp_path):
     assert check["max_force_deviation"]["value"] <= 1.0 and check["frames"] == 4
 
 
+@pytest.mark.snakemake
 def test_snakemake_rerun_incomplete_resumes_a_killed_training_job(tmp_path):
     """Kill the whole Snakemake process group mid-training (as a node failure or a wall-time limit
     would); `snakemake --rerun-incomplete` reruns the job, which resumes from the checkpoint that
