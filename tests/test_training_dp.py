@@ -99,15 +99,17 @@ def test_compressed_model_agrees_with_frozen(data, chain):
     check = json.loads((model / "compress_check.json").read_text())
     assert check["frames"] == 8  # every validation frame
     measured = check["max_force_deviation"]["value"]
-    assert 0.0 <= measured <= 1.0 and check["tolerance"]["value"] == 1.0
+    # Compression tabulates the embedding nets: close to the frozen model, but never bit-identical
+    # (a zero here would mean the check compared a model with itself).
+    assert 0.0 < measured <= 1.0 and check["tolerance"]["value"] == 1.0
     assert (model / "compressed.pb").stat().st_size > (model / "frozen.pb").stat().st_size
     # the same measurement, made again, against a tolerance it does not meet
     again = compare_models(model / "frozen.pb", model / "compressed.pb",
                                      [str(data / "data" / "validation")])
     assert again["max_force_deviation"]["value"] == pytest.approx(measured, rel=1e-6, abs=1e-9)
-    if measured > 0:
-        with pytest.raises(TrainingError, match="max force deviation"):
-            check_compression(again, measured / 2)
+    with pytest.raises(TrainingError, match="max force deviation"):
+        check_compression(again, measured / 2)
+    check_compression(again, measured * 2)  # within tolerance: no error
 
 
 def test_dp_test_metrics_match_detail_files(chain):
