@@ -14,6 +14,7 @@ from dpglass.meltquench import read_trace
 from dpglass.training.evaluation import read_detail
 from dpglass.training.train import read_lcurve
 
+
 def pyplot():
     """matplotlib.pyplot on the headless Agg backend (cluster nodes and CI have no display)."""
     import matplotlib

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+
 def write_data_file(atoms, path: str | Path, type_map: list[str]) -> None:
     """LAMMPS data file with types numbered in type_map order (the one species -> type mapping)."""
     from ase.io import write

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dpglass.units import quantity
 
+
 def read_model_deviation(run_dir: str | Path, from_step: int = 0):
     """Rows (step, max_devi_f) of all chunk files, each step once, steps >= from_step."""
     import numpy as np

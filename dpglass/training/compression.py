@@ -9,6 +9,7 @@ import numpy as np
 from dpglass.training.dp import TrainingError
 from dpglass.units import quantity
 
+
 def load_systems(dirs: list[str]):
     """deepmd/npy systems (each dir may hold several) as dpdata.LabeledSystem objects."""
     import dpdata

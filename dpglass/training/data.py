@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dpglass.io import write_json
 
+
 def time_block_split(n_frames: int, validation_fraction: float, n_blocks: int = 1,
                      gap: int = 0) -> tuple[list[int], list[int]]:
     """Frame indices for training and validation, validation being contiguous time blocks.

@@ -10,6 +10,7 @@ from pathlib import Path
 from dpglass.threads import thread_env
 from dpglass.training.backends import BACKEND_FLAG
 
+
 class TrainingError(RuntimeError):
     """A training-stage check failed (dp exit status, compression accuracy, quality gate)."""
 

@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 DESCRIPTORS = ("se_e2_a", "dpa1", "dpa2")
+# DeePMD-kit 3.2 implements DPA-2 in the PyTorch (and JAX) backends only.
 PYTORCH_ONLY_DESCRIPTORS = ("dpa2",)
+# DPA-2's repformer block looks at a shorter range than its repinit block (the DPA-2 paper: 4 of 6 Å).
 DPA2_REPFORMER_RCUT_RATIO = 2.0 / 3.0
 CHECKPOINT_PREFIX = "model.ckpt"
 

@@ -12,6 +12,7 @@ from dpglass.io import write_json
 from dpglass.training.dp import dp
 from dpglass.training.inputs import DESCRIPTORS, DPA2_REPFORMER_RCUT_RATIO
 
+
 def neighbor_stat_runs(train_cfg: dict) -> list[dict]:
     """The `dp neighbor-stat` calls a descriptor needs: one per cutoff; attention descriptors count
     all neighbours together (--mixed-type) because their `sel` is one number."""

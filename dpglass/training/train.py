@@ -11,6 +11,7 @@ import numpy as np
 from dpglass.training.dp import dp
 from dpglass.training.inputs import CHECKPOINT_PREFIX, write_input
 
+
 def latest_checkpoint(work: str | Path, backend: str) -> str | None:
     """The newest complete checkpoint that `dp train --restart` can take, or None.
 
