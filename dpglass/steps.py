@@ -259,9 +259,9 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
     """The composition's headline numbers: D(T), σ(T), Ea, σ(303 K), model quality, provenance."""
     from dpglass.analysis import fit_arrhenius
     from dpglass.analysis.plots import plot_arrhenius
+    from dpglass.io import write_text
     from dpglass.paper import paper_values
     from dpglass.provenance import provenance
-    from dpglass.io import write_text
     from dpglass.report import summary_markdown
 
     results = [read_json(p) for p in diffusion_paths]
