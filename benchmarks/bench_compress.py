@@ -8,10 +8,10 @@ builds the same chain the workflow runs: a LACO75 start cell (dpglass.cells.buil
 atoms at 2.2 g/cm³, the demo cell), a few labelled frames of short Lennard-Jones MD from it (ASE;
 the labels only have to exist, throughput does not depend on them), `dp neighbor-stat` -> sel, a
 short `dp train`, `dp freeze`, `dp compress`; then the same in.lammps
-(dpglass.lammps_md.write_in_lammps, the sweep's NVT input) is run, on two replicated cells (336
+(dpglass.lammps.inputs.write_in_lammps, the sweep's NVT input) is run, on two replicated cells (336
 atoms: the schema default sweep cell; 1344 atoms: the paper-size sweep cell of config/paper.yaml), with the frozen
 and with the compressed model (by default `lmp -in in.lammps` in a fresh process per run, as a user
-reruns it; --runner python uses dpglass.lammps_md.run_in_lammps in this process), and the LAMMPS
+reruns it; --runner python uses dpglass.lammps.runner.run_in_lammps in this process), and the LAMMPS
 "Loop time" of the production run is compared. One thread per process by default, as a sweep job
 runs (one core per MPI rank).
 
@@ -49,28 +49,20 @@ CELL_NOTES = {(2, 2, 2): "schema-default sweep cell, 42 × 2×2×2",
 def labelled_frames(path: Path, n_frames: int, seed: int = 1):
     """Start cell of the demo and `n_frames` Lennard-Jones-labelled frames of short MD from it."""
     import numpy as np
-    from ase import units
     from ase.calculators.lj import LennardJones
-    from ase.calculators.singlepoint import SinglePointCalculator
     from ase.io import write
-    from ase.md.langevin import Langevin
 
     from dpglass.cells import build_start_cell
     from dpglass.composition import parse_formula
     from dpglass.config import validate_config
 
+    sys.path.insert(0, str(ROOT / "tests"))
+    from labelled_frames import md_frames
+
     structure = validate_config({"compositions": {"X": {"formula": FORMULA}}})["structure"]
     atoms = build_start_cell(parse_formula(FORMULA), {**structure, "seed": seed}, 42, None, 2.2)
-    atoms.calc = LennardJones(sigma=2.2, epsilon=0.02, rc=6.0, smooth=True)
-    md = Langevin(atoms, 1 * units.fs, temperature_K=600, friction=0.02, fixcm=False,
-                  rng=np.random.default_rng(seed))
-    frames = []
-    for _ in range(n_frames):
-        md.run(5)
-        frame = atoms.copy()
-        frame.calc = SinglePointCalculator(frame, energy=atoms.get_potential_energy(),
-                                           forces=atoms.get_forces(), stress=atoms.get_stress())
-        frames.append(frame)
+    frames = md_frames(atoms, LennardJones(sigma=2.2, epsilon=0.02, rc=6.0, smooth=True), n_frames,
+                       np.random.default_rng(seed), timestep_fs=1.0, temperature_K=600.0)
     write(str(path), frames, format="extxyz")
     return atoms
 
@@ -133,22 +125,27 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="interleaved runs per model")
     parser.add_argument("--runner", choices=["lmp", "python"], default="lmp",
                         help="lmp: `lmp -in in.lammps`, one process per run (as rerun by hand); "
-                             "python: dpglass.lammps_md.run_in_lammps in this process")
+                             "python: dpglass.lammps.runner.run_in_lammps in this process")
     parser.add_argument("--workdir", help="keep the files here (default: a temporary directory)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/compress.md"))
     parser.add_argument("--profile", action="store_true",
                         help="also print the TensorFlow op profile of the default model, frozen and compressed")
     args = parser.parse_args()
 
-    threads = str(args.threads)
-    os.environ.update(OMP_NUM_THREADS=threads, DP_INTRA_OP_PARALLELISM_THREADS=threads,
-                      DP_INTER_OP_PARALLELISM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="2")
+    from dpglass.threads import thread_variables
+
+    os.environ.update(thread_variables(args.threads))
     import yaml
 
     from dpglass.config import model_type_map, validate_config
-    from dpglass.lammps_md import (MDSettings, run_in_lammps, throughput, write_data_file,
-                                   write_in_lammps)
-    from dpglass.training import build_datasets, dp, make_input, neighbor_stat, run_training
+    from dpglass.lammps.data import write_data_file
+    from dpglass.lammps.inputs import MDSettings, write_in_lammps
+    from dpglass.lammps.runner import run_in_lammps, throughput
+    from dpglass.training.data import build_datasets
+    from dpglass.training.dp import dp
+    from dpglass.training.inputs import make_input
+    from dpglass.training.neighbors import neighbor_stat
+    from dpglass.training.train import run_training
 
     demo = validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
     defaults = validate_config({"compositions": {"LACO75": {"formula": FORMULA}}})

@@ -1,7 +1,7 @@
 """The workflow's LAMMPS runner against bare `lmp -in in.lammps`, on the same in.lammps, side by side.
 
 Both run the file the sweep rule writes (dpglass.sweep.prepare_run) in the same run directory, with
-the same environment (dpglass.lammps_md.child_env), alternating A/B for several repeats; the state of
+the same environment (dpglass.lammps.loader.child_env), alternating A/B for several repeats; the state of
 the previous run (restart/, chunks/, model_devi/) is removed before each so both do the full run.
 
 Throughput is katom-step/s from LAMMPS's own "Loop time" lines (the MD loops, same accounting for
@@ -28,7 +28,9 @@ import time
 from pathlib import Path
 
 from dpglass.config import validate_config
-from dpglass.lammps_md import child_env, read_data_header, runner_command
+from dpglass.lammps.data import read_data_header
+from dpglass.lammps.loader import child_env
+from dpglass.lammps.runner import runner_command
 from dpglass.provenance import cpu_model
 from dpglass.sweep import RunSpec, md_settings, prepare_run
 
@@ -144,7 +146,7 @@ Same in.lammps ({natoms} atoms, {plan.total_steps} steps in {len(plan.chunks)} c
 {os.getloadavg()[0]:.1f} at the end): wall-clock numbers carry the other users' load, CPU-second numbers
 much less so. Command: `{' '.join(sys.argv)}`
 
-| throughput, katom-step/s (median) | runner (python -m dpglass.lammps_md) | bare lmp | runner/lmp (median of paired ratios) |
+| throughput, katom-step/s (median) | runner (python -m dpglass.lammps.runner) | bare lmp | runner/lmp (median of paired ratios) |
 |---|---|---|---|
 {table}
 

@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from dpglass.analysis.arrhenius import PAPER_WINDOW_K, fit_arrhenius
+from dpglass.analysis.arrhenius import fit_arrhenius
 from dpglass.analysis.conductivity import DRIFT_CORRECTIONS, analyze_diffusion
-from dpglass.analysis.rdf import DEFAULT_PAIRS, compute_rdfs
-from dpglass.analysis.trajectory import TRAJECTORY_FORMATS, iter_frames
-from dpglass.units import write_json
+from dpglass.analysis.trajectory import TRAJECTORY_FORMATS
+from dpglass.config import load_schema
+from dpglass.io import write_json
+from dpglass.rdf_trajectory import trajectory_rdf
 
 
 def _type_map(text: str) -> list[str]:
@@ -28,8 +29,14 @@ def _charges(text: str) -> dict:
         raise argparse.ArgumentTypeError(f"--charges expects Species=charge,..., got {text!r}")
 
 
-def _pairs(text: str) -> list[tuple[str, str]]:
-    return [tuple(pair.strip().split("-")) for pair in text.split(",") if pair.strip()]
+def _pairs(text: str) -> list[str]:
+    return [pair.strip() for pair in text.split(",") if pair.strip()]
+
+
+def analysis_defaults() -> dict:
+    """The analysis options' defaults: the config schema's `analysis.*` defaults, the one source."""
+    options = load_schema()["properties"]["analysis"]["properties"]
+    return {name: option["default"] for name, option in options.items() if "default" in option}
 
 
 def _add_trajectory_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +50,7 @@ def _add_trajectory_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    defaults = analysis_defaults()
     parser = argparse.ArgumentParser(prog="dpglass", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -58,15 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
                            help="charges of other species, e.g. Cl=-1,O=-2")
     diffusion.add_argument("--drift-correction", choices=DRIFT_CORRECTIONS, default="system")
     diffusion.add_argument("--max-lag-fraction", type=float, default=0.5)
-    diffusion.add_argument("--cage-distance", type=float, default=2.0,
-                           help="RMS displacement (Å) below which the ion counts as caged")
+    diffusion.add_argument("--cage-distance", type=float, default=defaults["cage_distance_A"],
+                           help="RMS displacement (Å) below which the ion counts as caged "
+                                "(default: config key analysis.cage_distance_A, %(default)s)")
     diffusion.add_argument("--json", type=Path, required=True)
     diffusion.add_argument("--plot", type=Path, default=None)
 
     arrhenius = commands.add_parser("arrhenius", help="Arrhenius/VFT fit of diffusion results")
     arrhenius.add_argument("results", type=Path, nargs="+", help="diffusion JSON files")
-    arrhenius.add_argument("--window", type=float, nargs=2, default=PAPER_WINDOW_K,
-                           metavar=("T_MIN", "T_MAX"), help="Arrhenius window (K)")
+    arrhenius.add_argument("--window", type=float, nargs=2, default=defaults["arrhenius_window_K"],
+                           metavar=("T_MIN", "T_MAX"),
+                           help="Arrhenius window (K; default: config key analysis.arrhenius_window_K, "
+                                "%(default)s)")
     arrhenius.add_argument("--quantity", choices=("sigma_tracer", "sigma_collective", "D"),
                            default="sigma_tracer")
     arrhenius.add_argument("--json", type=Path, required=True)
@@ -74,9 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     rdf = commands.add_parser("rdf", help="partial RDFs, Al coordination, bridging O")
     _add_trajectory_arguments(rdf)
-    rdf.add_argument("--pairs", type=_pairs, default=list(DEFAULT_PAIRS),
-                     help="e.g. Li-Li,Al-Al,Al-O,Al-Cl")
-    rdf.add_argument("--r-max", type=float, default=6.0, help="Å")
+    rdf.add_argument("--pairs", type=_pairs, default=defaults["rdf_pairs"],
+                     help="e.g. Li-Li,Al-O (default: config key analysis.rdf_pairs, %(default)s); "
+                          "pairs with a species absent from the trajectory are skipped")
+    rdf.add_argument("--r-max", type=float, default=defaults["rdf_r_max_A"],
+                     help="Å, capped at half the smallest cell width (default: config key "
+                          "analysis.rdf_r_max_A, %(default)s)")
     rdf.add_argument("--bins", type=int, default=200)
     rdf.add_argument("--stride", type=int, default=1, help="use every n-th frame")
     rdf.add_argument("--json", type=Path, required=True)
@@ -118,10 +132,9 @@ def _run_arrhenius(args) -> None:
 def _run_rdf(args) -> None:
     if args.stride < 1:
         raise ValueError(f"--stride must be >= 1, got {args.stride}")
-    frames = iter_frames(args.trajectory, args.format, args.type_map, args.timestep_fs,
-                         stride=args.stride)
-    result = compute_rdfs(frames, args.pairs, args.r_max, args.bins)
-    result["source"] = str(args.trajectory)
+    result = trajectory_rdf(args.trajectory, args.pairs, args.r_max, args.format, args.type_map,
+                            args.timestep_fs, n_bins=args.bins, stride=args.stride,
+                            log=lambda line: print(line, file=sys.stderr))
     write_json(args.json, result)
     if args.plot:
         from dpglass.analysis.plots import plot_rdf

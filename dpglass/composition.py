@@ -10,6 +10,8 @@ from fractions import Fraction
 # Formal oxidation states of the elements these glasses are made of.
 OXIDATION_STATES = {"Li": 1, "Na": 1, "K": 1, "Mg": 2, "Ca": 2, "Al": 3, "Ga": 3, "B": 3,
                     "Si": 4, "P": 5, "O": -2, "S": -2, "Se": -2, "F": -1, "Cl": -1, "Br": -1, "I": -1}
+# The same states as ionic charges (e) for the collective (charge) displacement.
+FORMAL_CHARGES = {element: float(state) for element, state in OXIDATION_STATES.items()}
 
 # Canonical species order: the one place that fixes LAMMPS type numbers and DeePMD type_map order.
 SPECIES_ORDER = ["Li", "Na", "K", "Mg", "Ca", "Al", "Ga", "B", "Si", "P",

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from dpglass.progress import Progress
-from dpglass.units import quantity, write_json
+from dpglass.io import write_json
+from dpglass.units import quantity
 
 
 class LabellingError(RuntimeError):

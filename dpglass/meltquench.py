@@ -20,6 +20,7 @@ import numpy as np
 from dpglass.cells import density_g_cm3
 from dpglass.composition import SPECIES_ORDER
 from dpglass.progress import Progress
+from dpglass.units import quantity, steps_for
 
 THERMOSTATS = ("langevin", "bussi", "nose-hoover", "berendsen")
 BAROSTATS = ("berendsen", "mtk")
@@ -182,8 +183,6 @@ class Displacements:
 def memory_verdict(rms_by_species: dict[str, float], threshold_A: float) -> dict:
     """Did the melt lose memory of the start cell? Yes when every species' RMS displacement exceeds
     the threshold (the framework species Al, O are the last to let go)."""
-    from dpglass.units import quantity
-
     slowest = min(rms_by_species, key=rms_by_species.get)
     return {
         "rms_displacement": {el: quantity(v, unit="Å") for el, v in rms_by_species.items()},
@@ -259,10 +258,6 @@ class Recorder:
         write_trace(trace_path, self.rows)
 
 
-def steps_for(time_ps: float, timestep_fs: float) -> int:
-    return int(round(time_ps * 1000.0 / timestep_fs))
-
-
 def prerelax(atoms, steps: int, fmax: float = 0.5, log=None) -> None:
     """FIRE on positions: a random packing releases ~1 eV/atom, which would heat the MD to thousands of K."""
     if steps <= 0:
@@ -298,8 +293,6 @@ def run_melt_quench(atoms, calc, protocol: dict, frames_path: str | Path, trace_
     energy, forces, stress and info: phase, time_ps, temperatures), the trace to `trace_path` (CSV).
     """
     from ase.constraints import FixCom
-
-    from dpglass.units import quantity
 
     frames_path, trace_path = Path(frames_path), Path(trace_path)
     schedule = schedule_from(protocol)
@@ -426,52 +419,3 @@ def read_trace(path: str | Path) -> dict[str, np.ndarray]:
         rows = list(csv.DictReader(handle))
     return {name: np.array([row[name] for row in rows], dtype=object if name == "phase" else float)
             for name in TRACE_COLUMNS}
-
-
-def plot_trace(trace_path: str | Path, png_path: str | Path, title: str = "",
-               report: dict | None = None) -> None:
-    """Temperature (target and instantaneous), potential energy and density vs time, phases shaded.
-
-    With the melt-quench report, the density panel also shows the start cell's density, so a
-    relaxation before the MD is visible."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    trace = read_trace(trace_path)
-    time_ps, phases = trace["time_ps"], trace["phase"]
-    fig, axes = plt.subplots(3, 1, figsize=(7, 7.5), sharex=True)
-    axes[0].plot(time_ps, trace["temperature_K"], lw=0.8, label="instantaneous")
-    axes[0].plot(time_ps, trace["target_K"], "k--", lw=1.2, label="target")
-    axes[0].set_ylabel("T (K)")
-    axes[0].legend(frameon=False, fontsize=8, loc="upper right")
-    axes[1].plot(time_ps, trace["epot_eV_per_atom"], lw=0.8)
-    axes[1].set_ylabel("E_pot (eV/atom)")
-    axes[2].plot(time_ps, trace["density_g_cm3"], lw=0.8, label="MD")
-    if report is not None:
-        density = report["density"]
-        axes[2].axhline(density["start_cell"]["value"], color="grey", ls=":", lw=1.2,
-                        label=f"start cell ({density['start_cell']['value']:.3f})")
-        axes[2].set_title(f"density protocol: {report['density_protocol']}", fontsize=8)
-        axes[2].legend(frameon=False, fontsize=8, loc="best")
-    axes[2].set_ylabel("density (g/cm³)")
-    axes[2].set_xlabel("time (ps)")
-    # Shade and name each contiguous phase (npt, melt, cool, hold, sample_213K, ...).
-    starts = [0] + [i for i in range(1, len(phases)) if phases[i] != phases[i - 1]]
-    for k, first in enumerate(starts):
-        last = (starts[k + 1] if k + 1 < len(starts) else len(phases)) - 1
-        left = time_ps[first - 1] if first > 0 else 0.0
-        for ax in axes:
-            ax.axvspan(left, time_ps[last], color=f"C{k % 10}", alpha=0.08, lw=0)
-        label = str(phases[first]).replace("sample_", "").replace("K", "")  # sampling runs: their T
-        narrow = time_ps[last] - left < 0.08 * (time_ps[-1] - time_ps[0])
-        height = 1.01 + (0.05 * (k % 2) if narrow else 0.0)  # stagger short neighbours' labels
-        axes[0].text((left + time_ps[last]) / 2, height, label,
-                     transform=axes[0].get_xaxis_transform(), ha="center", va="bottom", fontsize=7)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(png_path, dpi=120)
-    plt.close(fig)
-

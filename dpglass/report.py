@@ -1,8 +1,6 @@
-"""What a scientist reads: summary.md per composition and the cross-composition table and plot."""
+"""What a scientist reads: summary.md per composition and the cross-composition table (its plot is in dpglass.plotting)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from dpglass.paper import oxygen_per_al
 
@@ -101,31 +99,3 @@ def cross_composition_markdown(table: dict) -> str:
         lines.append(f"| {r['composition']} | {r['formula']} | {r['O_per_Al']['value']:.3g} | "
                      f"{fmt(r['Ea'])} | {fmt(r['sigma_303K'])} |")
     return "\n".join(lines) + "\n"
-
-
-def plot_cross_composition(table: dict, png: str | Path) -> None:
-    """σ(303 K) and Ea against O content (x in MAlCl(4-2x)Ox), with error bars."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = [r for r in table["compositions"] if r["Ea"] and r["sigma_303K"]]
-    fig, (ax_sigma, ax_ea) = plt.subplots(1, 2, figsize=(9, 3.8))
-    for r in rows:
-        x = r["O_per_Al"]["value"]
-        ax_sigma.errorbar(x, r["sigma_303K"]["value"], yerr=r["sigma_303K"]["error"], fmt="o", capsize=3)
-        ax_sigma.annotate(r["composition"], (x, r["sigma_303K"]["value"]), fontsize=7)
-        ax_ea.errorbar(x, r["Ea"]["value"], yerr=r["Ea"]["error"], fmt="s", capsize=3)
-        ax_ea.annotate(r["composition"], (x, r["Ea"]["value"]), fontsize=7)
-    ax_sigma.set_yscale("log")
-    ax_sigma.set_xlabel("O per Al (x)")
-    ax_sigma.set_ylabel("σ(303 K) (mS/cm)")
-    ax_ea.set_xlabel("O per Al (x)")
-    ax_ea.set_ylabel("Ea (eV)")
-    if not rows:
-        ax_sigma.text(0.5, 0.5, "no composition has an Arrhenius fit", transform=ax_sigma.transAxes,
-                      ha="center")
-    fig.tight_layout()
-    fig.savefig(png, dpi=120)
-    plt.close(fig)

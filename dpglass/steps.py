@@ -8,7 +8,8 @@ import shutil
 import time
 from pathlib import Path
 
-from dpglass.units import quantity, read_json, write_json
+from dpglass.io import read_json, write_json
+from dpglass.units import quantity
 
 
 def start_cell(formula_text: str, composition: dict, structure: dict, out_path: str) -> None:
@@ -96,13 +97,13 @@ def label_frames(sampled_path: str, reference: dict, frames_path: str, report_pa
 
 
 def plot_melt_quench(trace_path: str, report_path: str, png_path: str, title: str) -> None:
-    from dpglass.meltquench import plot_trace
+    from dpglass.plotting import plot_trace
 
     plot_trace(trace_path, png_path, title, read_json(report_path))
 
 
 def training_data(frames_path: str, type_map: list[str], train_cfg: dict, split_path: str) -> None:
-    from dpglass.training import build_datasets
+    from dpglass.training.data import build_datasets
 
     split = build_datasets(frames_path, type_map, train_cfg["validation_fraction"],
                            Path(split_path).parent, train_cfg["validation_blocks"],
@@ -113,7 +114,7 @@ def training_data(frames_path: str, type_map: list[str], train_cfg: dict, split_
 def neighbor_stat(data_dirs: list[str], type_map: list[str], train_cfg: dict, backend: str,
                   threads: int, out_json: str, log) -> None:
     """`dp neighbor-stat` on all data the model(s) will see -> sel with headroom, recorded in JSON."""
-    from dpglass.training import neighbor_stat as run_neighbor_stat
+    from dpglass.training.neighbors import neighbor_stat as run_neighbor_stat
 
     run_neighbor_stat(data_dirs, type_map, train_cfg, backend, threads, out_json, log)
 
@@ -124,7 +125,10 @@ def train_model(training_dirs: list[str], validation_dirs: list[str], stats_json
                 log) -> None:
     """Train ensemble member `index` (seed = train.seed + index) in work/, resuming from its last
     checkpoint, freeze it, and copy input.json and lcurve.out next to the frozen model."""
-    from dpglass.training import dp, make_input, plot_lcurve, run_training
+    from dpglass.plotting import plot_lcurve
+    from dpglass.training.dp import dp
+    from dpglass.training.inputs import make_input
+    from dpglass.training.train import run_training
 
     model_dir = Path(frozen).parent
     work = model_dir / "work"  # not a Snakemake output: checkpoints survive a failed or killed job
@@ -145,13 +149,14 @@ def compress_model(frozen: str, validation_dirs: list[str], backend: str, thread
                    tolerance_meV_per_A: float, compressed: str, check_json: str, log) -> None:
     """Tabulate the embedding nets, then check the compressed model against the frozen one on the
     validation frames (DeepPot inference); a deviation above the tolerance fails the rule."""
-    from dpglass.training import check_compression, compare_models, dp
+    from dpglass.threads import thread_variables
+    from dpglass.training.compression import check_compression, compare_models
+    from dpglass.training.dp import dp
 
     work = Path(frozen).parent / "work"  # input.json there gives the training data's neighbour stats
     dp(["compress", "-i", os.path.relpath(frozen, work), "-o", os.path.relpath(compressed, work),
         "-t", "input.json"], backend, work, threads, log)
-    os.environ.update(OMP_NUM_THREADS=str(threads), DP_INTRA_OP_PARALLELISM_THREADS=str(threads),
-                      DP_INTER_OP_PARALLELISM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="2")
+    os.environ.update(thread_variables(threads))
     deviation = compare_models(frozen, compressed, validation_dirs)
     deviation["tolerance"] = quantity(tolerance_meV_per_A, unit="meV/Å")
     print(f"compressed vs frozen on {deviation['frames']} validation frames: max |dF| = "
@@ -170,7 +175,10 @@ def test_model(model: str, validation_dir: str, lcurve: str, backend: str, threa
                max_energy_rmse: float | None, max_force_rmse: float | None, result_path: str,
                parity_energy_png: str, parity_force_png: str, log) -> None:
     """`dp test` on the validation block: RMSEs, parity plots, and the quality gate."""
-    from dpglass.training import dp, parse_dp_test, plot_parity, quality_gate, read_lcurve
+    from dpglass.plotting import plot_parity
+    from dpglass.training.dp import dp
+    from dpglass.training.evaluation import parse_dp_test, quality_gate
+    from dpglass.training.train import read_lcurve
 
     work = Path(result_path).parent
     work.mkdir(parents=True, exist_ok=True)
@@ -198,7 +206,7 @@ def test_model(model: str, validation_dir: str, lcurve: str, backend: str, threa
 def lammps_data(quenched_path: str, type_map: list[str], out_path: str) -> None:
     from ase.io import read
 
-    from dpglass.lammps_md import write_data_file
+    from dpglass.lammps.data import write_data_file
 
     write_data_file(read(quenched_path), out_path, type_map)
 
@@ -251,10 +259,10 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
     """The composition's headline numbers: D(T), σ(T), Ea, σ(303 K), model quality, provenance."""
     from dpglass.analysis import fit_arrhenius
     from dpglass.analysis.plots import plot_arrhenius
+    from dpglass.io import write_text
     from dpglass.paper import paper_values
     from dpglass.provenance import provenance
     from dpglass.report import summary_markdown
-    from dpglass.units import write_text
 
     results = [read_json(p) for p in diffusion_paths]
     table = [{key: r[key] for key in ("temperature", "D", "sigma_tracer", "sigma_collective",
@@ -288,8 +296,9 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
 
 def compare_compositions(summary_paths: list[str], json_path: str, markdown_path: str,
                          png_path: str) -> None:
-    from dpglass.report import cross_composition, cross_composition_markdown, plot_cross_composition
-    from dpglass.units import write_text
+    from dpglass.io import write_text
+    from dpglass.plotting import plot_cross_composition
+    from dpglass.report import cross_composition, cross_composition_markdown
 
     table = cross_composition([read_json(p) for p in summary_paths])
     plot_cross_composition(table, png_path)
@@ -300,26 +309,11 @@ def compare_compositions(summary_paths: list[str], json_path: str, markdown_path
 def rdf(dump_path: str, run_json: str, type_map: list[str], pair_names: list[str], r_max_A: float,
         result_path: str, png_path: str) -> None:
     """Partial RDFs, first peaks, Al coordination and bridging-O fraction of one production run."""
-    import numpy as np
-
-    from dpglass.analysis import compute_rdfs, iter_frames
     from dpglass.analysis.plots import plot_rdf
-    from dpglass.analysis.rdf import perpendicular_widths
+    from dpglass.rdf_trajectory import trajectory_rdf
 
-    run = read_json(run_json)
-    pairs = [tuple(name.split("-")) for name in pair_names]
-    present = [p for p in pairs if set(p) <= set(type_map)]
-    skipped = [f"{a}-{b}" for a, b in pairs if (a, b) not in present]
-    if not present:
-        raise ValueError(f"analysis.rdf_pairs {pair_names}: no pair has both species in {type_map}")
-    first = next(iter_frames(dump_path, fmt="lammps-dump", type_map=type_map,
-                             timestep_fs=run["timestep_fs"]))
-    r_max = min(r_max_A, 0.999 * 0.5 * perpendicular_widths(np.asarray(first.cell)).min())
-    if r_max < r_max_A:
-        print(f"RDF r_max capped at {r_max:.2f} Å (half the smallest cell width)")
-    frames = iter_frames(dump_path, fmt="lammps-dump", type_map=type_map, timestep_fs=run["timestep_fs"])
-    result = compute_rdfs(frames, present, r_max_A=r_max)
-    result["skipped_pairs"] = skipped
+    result = trajectory_rdf(dump_path, pair_names, r_max_A, fmt="lammps-dump", type_map=type_map,
+                            timestep_fs=read_json(run_json)["timestep_fs"])
     plot_rdf(result, png_path)
     write_json(result_path, result)
     for name, peak in result["first_peak"].items():

@@ -15,12 +15,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from dpglass.lammps_md import (
-    MDSettings, Plan, ProgressWatcher, choose_replication, clean_run_state, completed_step, deviation_summary,
-    diagnose, join_dumps, last_lammps_error, plan_steps, read_data_header, read_model_deviation,
-    runner_command, child_env, steps_for, throughput, write_in_lammps,
-)
-from dpglass.units import quantity, read_json, write_json
+from dpglass.io import read_json, write_json
+from dpglass.lammps.data import choose_replication, read_data_header
+from dpglass.lammps.deviation import deviation_summary, read_model_deviation
+from dpglass.lammps.errors import diagnose, last_lammps_error
+from dpglass.lammps.inputs import MDSettings, Plan, plan_steps, write_in_lammps
+from dpglass.lammps.loader import child_env
+from dpglass.lammps.outputs import clean_run_state, join_dumps
+from dpglass.lammps.progress import ProgressWatcher, completed_step
+from dpglass.lammps.runner import runner_command, throughput
+from dpglass.units import quantity, steps_for
 
 PREFLIGHT_STEPS = 10
 

@@ -1,19 +1,15 @@
-"""Physical constants, unit conversions and the JSON quantity convention.
+"""Physical constants, unit conversions and the JSON quantity convention (a leaf: no dpglass imports).
 
 Trajectories are in LAMMPS metal units (Å, ps, eV). Every number the analysis reports is a
 quantity object ``{"value": v, "error": e, "unit": u}``; ``error`` is ``None`` for exact numbers.
+Result files are written by dpglass.io; formal charges are dpglass.composition.FORMAL_CHARGES.
 """
 
 from __future__ import annotations
 
-import json
+import importlib
 import math
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
-
-from dpglass.composition import OXIDATION_STATES
 
 BOLTZMANN_EV_PER_K = 8.617333262e-5
 BOLTZMANN_J_PER_K = 1.380649e-23
@@ -23,11 +19,6 @@ ANGSTROM2_PER_PS_IN_CM2_PER_S = 1e-4  # 1e-16 cm² / 1e-12 s
 ANGSTROM3_IN_M3 = 1e-30
 ANGSTROM2_PER_PS_IN_M2_PER_S = 1e-8
 SIEMENS_PER_M_IN_MS_PER_CM = 10.0  # 1 S/m = 0.01 S/cm = 10 mS/cm
-
-# Formal oxidation states (one table, in dpglass.composition), used as ionic charges for the
-# collective (charge) displacement.
-FORMAL_CHARGES = {element: float(state) for element, state in OXIDATION_STATES.items()}
-
 
 def quantity(value: Any, error: Any = None, unit: str = "1") -> dict:
     """A reported number: value, its 1-sigma uncertainty (None when exact) and its unit."""
@@ -67,29 +58,18 @@ def nernst_einstein_mS_per_cm(n_ions: int, charge_e: float, D_cm2_per_s: float,
                                            volume_A3, temperature_K)
 
 
-def write_text(path: str | os.PathLike, text: str) -> None:
-    """Write a result file atomically: a temp file in the same directory, then os.replace.
-
-    A reader (or Snakemake) never sees a half-written result file.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                         suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.replace(temp_name, target)
-    except BaseException:
-        os.unlink(temp_name)
-        raise
+def steps_for(time_ps: float, timestep_fs: float) -> int:
+    """MD steps that cover `time_ps` picoseconds at a `timestep_fs` femtosecond timestep."""
+    return int(round(time_ps * 1000.0 / timestep_fs))
 
 
-def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """The one way results are written as JSON: indented, no NaN, atomic."""
-    write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
+# Compatibility for dpglass/analysis/** only (its owner moves these imports at the merge): the names
+# that moved out of this module, resolved lazily so that importing units imports nothing of dpglass.
+_MOVED = {"write_text": "dpglass.io", "write_json": "dpglass.io", "read_json": "dpglass.io",
+          "FORMAL_CHARGES": "dpglass.composition"}
 
 
-def read_json(path: str | os.PathLike) -> Any:
-    with open(path) as stream:
-        return json.load(stream)
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,7 @@
 """The config reference is generated from the schema, and the schema documents every key."""
 
+import pytest
+
 from dpglass.config import load_schema
 from dpglass.docs import schema_markdown
 
@@ -40,6 +42,7 @@ def test_every_key_has_type_default_and_description():
         assert f"`{key}`" in markdown
 
 
+@pytest.mark.snakemake
 def test_readme_rule_graph_names_every_rule():
     import re
     import subprocess

@@ -17,7 +17,7 @@ from lammps_fixtures import build_tiny_ensemble  # noqa: E402
 from dpglass.config import validate_config
 from dpglass.sweep import RunSpec, SweepError, run_sweep_job
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.md  # DeePMD-kit and LAMMPS
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -168,9 +168,9 @@ def test_gpu_packing_runs_several_temperatures_in_one_job(ensemble, tmp_path, mo
 def test_runner_process_loads_the_plugin_like_lmp_without_python_tensorflow():
     """child_env() prepares the loader and plugin paths, so the runner's MD process holds no
     TensorFlow/PyTorch Python runtime (which would cost start-up time and threads)."""
-    from dpglass.lammps_md import child_env
+    from dpglass.lammps.loader import child_env
 
-    probe = ("import sys, dpglass.lammps_md as m; m.import_lammps()(cmdargs=['-log', 'none', '-screen', 'none']).close(); "
+    probe = ("import sys, dpglass.lammps.loader as m; m.import_lammps()(cmdargs=['-log', 'none', '-screen', 'none']).close(); "
              "print('LOADED', [k for k in ('tensorflow', 'torch') if k in sys.modules])")
     out = subprocess.run([sys.executable, "-c", probe], env=child_env(), capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

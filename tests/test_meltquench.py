@@ -12,7 +12,8 @@ from dpglass.cells import build_start_cell
 from dpglass.composition import parse_formula
 from dpglass.config import ConfigError, validate_config
 from dpglass.meltquench import (Displacements, MDGuardError, Schedule, check_guards, memory_verdict,
-                                plot_trace, prerelax, read_trace, run_melt_quench)
+                                prerelax, read_trace, run_melt_quench)
+from dpglass.plotting import plot_trace
 
 BASE = {"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}}}
 

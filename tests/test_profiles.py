@@ -5,7 +5,7 @@ import re
 import pytest
 import yaml
 
-from workflow_helpers import REPO, run_snakemake
+from workflow_helpers import REPO, dry_run, shipped_config
 
 GPU_RULES = {"train_model", "sweep_md"}
 
@@ -15,12 +15,11 @@ def planned_resources(stdout: str) -> list[tuple[str, str]]:
     return re.findall(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", stdout, re.M)
 
 
+@pytest.mark.snakemake
 @pytest.mark.parametrize("device, expect_gpu", [("gpu", GPU_RULES), ("cpu", set())])
-def test_slurm_gpu_profile_dry_run_requests_gpus_only_where_needed(tmp_path, device, expect_gpu):
-    device_cfg = tmp_path / "device.yaml"
-    device_cfg.write_text(f"execution:\n  device: {device}\n")
-    result = run_snakemake("-n", "--profile", REPO / "workflow/profiles/slurm-gpu", "--configfile",
-                           REPO / "config/test.yaml", device_cfg, "--directory", tmp_path)
+def test_slurm_gpu_profile_dry_run_requests_gpus_only_where_needed(device, expect_gpu):
+    result = dry_run(shipped_config("test.yaml"), f"execution:\n  device: {device}\n",
+                     profile="slurm-gpu")
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = planned_resources(result.stdout)
     assert {rule for rule, _ in jobs} >= GPU_RULES | {"melt_quench", "diffusion"}

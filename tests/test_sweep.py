@@ -11,15 +11,18 @@ from pathlib import Path
 import pytest
 
 from dpglass import config as dpconfig
-from dpglass.lammps_md import (
-    LammpsRunError, MDSettings, child_env, choose_replication, deviation_summary, diagnose, join_dumps,
-    plan_steps, read_data_header, read_model_deviation, runner_command, write_in_lammps,
-)
+from dpglass.io import write_json
+from dpglass.lammps.data import choose_replication, read_data_header
+from dpglass.lammps.deviation import deviation_summary, read_model_deviation
+from dpglass.lammps.errors import LammpsRunError, diagnose
+from dpglass.lammps.inputs import MDSettings, plan_steps, write_in_lammps
+from dpglass.lammps.loader import child_env
+from dpglass.lammps.outputs import join_dumps
+from dpglass.lammps.runner import runner_command
 from dpglass.steps import extrapolation_flags
 from dpglass.sweep import RunSpec, gpu_lease, md_settings, process_plan, replica_seed, visible_gpus
-from dpglass.units import write_json
+from workflow_helpers import dry_run, shipped_config
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def settings(**kw):
@@ -81,11 +84,16 @@ def test_data_header_and_target_atoms_config(tmp_path):
     assert read_data_header(data) == (42, (10.0, 11.0, 12.0))
     from dpglass.sweep import replication
 
+    # 100 atoms from a 42-atom 10 x 11 x 12 Å cell: 3 copies; along a (30 x 11 x 12 Å) is the most
+    # cubic of (3,1,1), (1,3,1), (1,1,3). Neither the default sweep.replicate (2, 2, 2) nor a
+    # replicate set beside target_atoms may win.
     cfg = dpconfig.validate_config({"compositions": {"X": {"formula": "LiCl"}},
-                                    "sweep": {"target_atoms": 300}})
-    assert replication(cfg["sweep"], str(data)) in [(2, 2, 2)]
+                                    "sweep": {"target_atoms": 100, "replicate": [1, 2, 1]}})
+    assert replication(cfg["sweep"], str(data)) == (3, 1, 1)
+    cfg["sweep"]["target_atoms"] = 336  # 8 copies: the cube (2, 2, 2), not replicate's (1, 2, 1)
+    assert replication(cfg["sweep"], str(data)) == (2, 2, 2)
     cfg["sweep"]["target_atoms"] = None
-    assert replication(cfg["sweep"], str(data)) == (2, 2, 2)  # sweep.replicate default
+    assert replication(cfg["sweep"], str(data)) == (1, 2, 1)  # sweep.replicate as given
 
 
 def test_md_settings_from_config_and_replica_seeds():
@@ -171,7 +179,7 @@ def test_summary_flags_extrapolating_temperatures(tmp_path):
 def test_runner_command_for_mpi_launchers():
     python = str(Path(sys.executable))
     serial = runner_command("run", python=python)
-    assert serial == [python, "-m", "dpglass.lammps_md", "run"]
+    assert serial == [python, "-m", "dpglass.lammps.runner", "run"]
     mpi = runner_command("run", tasks=4, mpi="mpirun", python=python)
     assert mpi[1:3] == ["-np", "4"] and Path(mpi[0]).name == "mpirun" and mpi[3:] == serial
     assert runner_command("run", tasks=8, mpi="srun", python=python)[:3] == ["srun", "-n", "8"]
@@ -237,13 +245,10 @@ def test_diagnose_says_what_to_fix(message, expected):
     assert expected in diagnose(message, ["m.pb"], ["Li", "Cl"], 300.0, 3.0)
 
 
-def test_dry_run_with_replicas_and_gpu_packing(tmp_path):
-    extra = tmp_path / "extra.yaml"
-    extra.write_text("execution: {device: gpu, temperatures_per_gpu_job: 2}\n"
-                     "sweep: {temperatures_K: [303, 333, 363], replicas: 2}\n")
-    out = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "-n", "--nolock", "--configfile",
-                          "config/test.yaml", str(extra), "-d", str(tmp_path / "wd"), "-s", "Snakefile"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+@pytest.mark.snakemake
+def test_dry_run_with_replicas_and_gpu_packing():
+    out = dry_run(shipped_config("test.yaml"), "execution: {device: gpu, temperatures_per_gpu_job: 2}\n"
+                                               "sweep: {temperatures_K: [303, 333, 363], replicas: 2}\n")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     text = out.stdout + out.stderr
     assert text.count("rule sweep_md_pack") == 3  # 6 runs, 2 per GPU job

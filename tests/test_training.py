@@ -7,18 +7,25 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dpglass import training
 from dpglass.config import ConfigError, model_type_map, train_scope, validate_config
+from dpglass.plotting import plot_lcurve, plot_parity
+from dpglass.training.backends import BACKEND_FLAG, model_file
+from dpglass.training.compression import check_compression
+from dpglass.training.data import build_datasets, index_ranges, time_block_split
+from dpglass.training.dp import TrainingError, dp
+from dpglass.training.evaluation import parse_dp_test, quality_gate
+from dpglass.training.inputs import make_input
+from dpglass.training.neighbors import neighbor_stat, neighbor_stat_runs, parse_neighbor_stat, sel_from_counts
+from dpglass.training.train import latest_checkpoint, lcurve_last_step, run_training
 from labelled_frames import lj_frames
+from workflow_helpers import dry_run
 
-ROOT = Path(__file__).resolve().parent.parent
 TYPE_MAP = ["Li", "Al", "Cl", "O"]
 
 
@@ -31,9 +38,9 @@ def stats_for(descriptor, max_nbor=(4, 3, 8, 3), factor=1.2):
     """A neighbor_stat.json record as the neighbor_stat rule writes it."""
     cfg = config(descriptor=descriptor, backend="pytorch")["train"]
     blocks = {}
-    for run in training.neighbor_stat_runs(cfg):
+    for run in neighbor_stat_runs(cfg):
         counts = [sum(max_nbor)] if run["mixed_type"] else list(max_nbor)
-        sel = training.sel_from_counts(counts, factor)
+        sel = sel_from_counts(counts, factor)
         blocks[run["block"]] = {"rcut_A": run["rcut"], "mixed_type": run["mixed_type"],
                                 "max_nbor_size": counts, "min_nbor_dist_A": 1.8,
                                 "sel": sel[0] if run["mixed_type"] else sel}
@@ -45,15 +52,15 @@ def stats_for(descriptor, max_nbor=(4, 3, 8, 3), factor=1.2):
 
 
 def test_time_block_split_is_contiguous_and_leaves_a_gap():
-    train, valid = training.time_block_split(40, 0.2, n_blocks=1, gap=2)
+    train, valid = time_block_split(40, 0.2, n_blocks=1, gap=2)
     assert valid == list(range(32, 40))  # the last contiguous block
     assert train == list(range(30))  # frames 30, 31 are the decorrelation gap
     assert not set(train) & set(valid)
 
 
 def test_time_block_split_several_blocks_cover_the_trajectory():
-    train, valid = training.time_block_split(100, 0.2, n_blocks=4, gap=1)
-    ranges = training.index_ranges(valid)
+    train, valid = time_block_split(100, 0.2, n_blocks=4, gap=1)
+    ranges = index_ranges(valid)
     assert len(ranges) == 4 and all(stop - start == 5 for start, stop in ranges)
     assert ranges[-1][1] == 100 and ranges[0][0] < 25  # spread over the run, last ends at the end
     for start, stop in ranges:  # no training frame touches a validation block
@@ -63,13 +70,13 @@ def test_time_block_split_several_blocks_cover_the_trajectory():
 
 def test_time_block_split_rejects_too_few_frames():
     with pytest.raises(ValueError, match="too few"):
-        training.time_block_split(3, 0.5, n_blocks=1, gap=2)
+        time_block_split(3, 0.5, n_blocks=1, gap=2)
 
 
 def test_build_datasets_keeps_time_order_and_records_split(tmp_path):
     frames = lj_frames(tmp_path / "frames.extxyz", 30)
     union = ["Li", "Na", "Al", "Cl", "O"]  # a shared model's type map: Na absent from this data
-    split = training.build_datasets(tmp_path / "frames.extxyz", union, 0.2, tmp_path / "data",
+    split = build_datasets(tmp_path / "frames.extxyz", union, 0.2, tmp_path / "data",
                                     validation_blocks=1, gap_frames=1)
     recorded = json.loads((tmp_path / "data" / "split.json").read_text())
     assert recorded == split
@@ -86,7 +93,7 @@ def test_build_datasets_keeps_time_order_and_records_split(tmp_path):
 def test_build_datasets_rejects_species_outside_type_map(tmp_path):
     lj_frames(tmp_path / "frames.extxyz", 5)
     with pytest.raises(ValueError, match=r"species \['O'\] are not in type_map"):
-        training.build_datasets(tmp_path / "frames.extxyz", ["Li", "Al", "Cl"], 0.2, tmp_path)
+        build_datasets(tmp_path / "frames.extxyz", ["Li", "Al", "Cl"], 0.2, tmp_path)
 
 
 # ------------------------------------------------------------------- neighbour statistics
@@ -101,21 +108,21 @@ NEIGHBOR_STAT_OUTPUT = """\
 
 
 def test_parse_neighbor_stat_and_sel():
-    dist, counts = training.parse_neighbor_stat(NEIGHBOR_STAT_OUTPUT)
+    dist, counts = parse_neighbor_stat(NEIGHBOR_STAT_OUTPUT)
     assert dist == pytest.approx(1.860455) and counts == [4, 3, 18, 3, 0]
     # ceil(n x 1.2); a type without neighbours still gets one slot
-    assert training.sel_from_counts(counts, 1.2) == [5, 4, 22, 4, 1]
-    assert training.sel_from_counts([10], 1.0) == [10]
+    assert sel_from_counts(counts, 1.2) == [5, 4, 22, 4, 1]
+    assert sel_from_counts([10], 1.0) == [10]
     with pytest.raises(ValueError, match="max_nbor_size"):
-        training.parse_neighbor_stat("no statistics here")
+        parse_neighbor_stat("no statistics here")
 
 
 def test_neighbor_stat_runs_per_descriptor():
-    assert [r["mixed_type"] for r in training.neighbor_stat_runs(config()["train"])] == [False]
+    assert [r["mixed_type"] for r in neighbor_stat_runs(config()["train"])] == [False]
     assert [r["mixed_type"] for r in
-            training.neighbor_stat_runs(config(descriptor="dpa1")["train"])] == [True]
+            neighbor_stat_runs(config(descriptor="dpa1")["train"])] == [True]
     cfg = config(descriptor="dpa2", backend="pytorch")["train"]
-    dpa2 = training.neighbor_stat_runs(cfg)
+    dpa2 = neighbor_stat_runs(cfg)
     assert [r["block"] for r in dpa2] == ["repinit", "repformer"]
     assert dpa2[1]["rcut"] < dpa2[0]["rcut"] == cfg["rcut_A"]
 
@@ -123,7 +130,7 @@ def test_neighbor_stat_runs_per_descriptor():
 def test_neighbor_stat_runs_dp_per_data_dir_and_takes_the_max(tmp_path, fake_dp):
     cfg = config(rcut_A=4.5, sel_safety_factor=1.5)["train"]
     fake_dp.neighbor_counts = {"a": "[4 3 8 3]", "b": "[6 1 8 2]"}
-    record = training.neighbor_stat([str(tmp_path / "a"), str(tmp_path / "b")], TYPE_MAP, cfg,
+    record = neighbor_stat([str(tmp_path / "a"), str(tmp_path / "b")], TYPE_MAP, cfg,
                                     "tensorflow", 2, tmp_path / "ns" / "neighbor_stat.json")
     calls = fake_dp.calls()
     assert [c["argv"][:2] for c in calls] == [["--tf", "neighbor-stat"]] * 2
@@ -143,7 +150,7 @@ def test_make_input_is_valid_deepmd_input(descriptor):
     cfg = config(descriptor=descriptor, backend="pytorch", rcut_A=5.0, rcut_smth_A=0.8,
                  descriptor_neurons=[4, 8], fitting_neurons=[16, 16])["train"]
     stats = stats_for(descriptor)
-    payload = training.make_input(cfg, TYPE_MAP, stats, 7, ["../t"], ["../v"])
+    payload = make_input(cfg, TYPE_MAP, stats, 7, ["../t"], ["../v"])
     normalized = normalize(json.loads(json.dumps(payload)))  # what dp train checks first
     model = normalized["model"]
     assert model["type_map"] == TYPE_MAP
@@ -165,8 +172,8 @@ def test_make_input_is_valid_deepmd_input(descriptor):
 
 def test_ensemble_members_differ_by_seed_only():
     cfg = config()["train"]
-    a = training.make_input(cfg, TYPE_MAP, stats_for("se_e2_a"), 1, ["t"], ["v"])
-    b = training.make_input(cfg, TYPE_MAP, stats_for("se_e2_a"), 2, ["t"], ["v"])
+    a = make_input(cfg, TYPE_MAP, stats_for("se_e2_a"), 1, ["t"], ["v"])
+    b = make_input(cfg, TYPE_MAP, stats_for("se_e2_a"), 2, ["t"], ["v"])
     assert a != b
     for payload in (a, b):
         seed = payload["training"]["seed"]
@@ -178,14 +185,14 @@ def test_ensemble_members_differ_by_seed_only():
 
 def test_type_one_side_follows_config():
     for one_side in (True, False):
-        payload = training.make_input(config(type_one_side=one_side)["train"], TYPE_MAP,
+        payload = make_input(config(type_one_side=one_side)["train"], TYPE_MAP,
                                       stats_for("se_e2_a"), 1, ["t"], ["v"])
         assert payload["model"]["descriptor"]["type_one_side"] is one_side
 
 
 def test_make_input_refuses_stats_of_another_descriptor():
     with pytest.raises(ValueError, match="train.descriptor"):
-        training.make_input(config(descriptor="dpa1")["train"], TYPE_MAP, stats_for("se_e2_a"),
+        make_input(config(descriptor="dpa1")["train"], TYPE_MAP, stats_for("se_e2_a"),
                             1, ["t"], ["v"])
 
 
@@ -283,8 +290,8 @@ def test_dp_subprocess_gets_the_rule_threads_and_keeps_gpu_selection(tmp_path, f
                                                                      monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")  # as SLURM sets it
     monkeypatch.setenv("OMP_NUM_THREADS", "64")  # whatever the login shell had
-    training.dp(["freeze", "-o", "x.pb"], "tensorflow", tmp_path, 3)
-    training.dp(["freeze", "-o", "x.pth"], "pytorch", tmp_path, 8, device="gpu")
+    dp(["freeze", "-o", "x.pb"], "tensorflow", tmp_path, 3)
+    dp(["freeze", "-o", "x.pth"], "pytorch", tmp_path, 8, device="gpu")
     cpu, gpu = fake_dp.calls()
     for call, threads in ((cpu, "3"), (gpu, "8")):
         env = call["env"]
@@ -300,13 +307,13 @@ def test_dp_subprocess_gets_the_rule_threads_and_keeps_gpu_selection(tmp_path, f
 
 def test_dp_failure_names_the_command(tmp_path, monkeypatch):
     monkeypatch.setenv("DPGLASS_DP", "/bin/false")
-    with pytest.raises(training.TrainingError, match=r"`dp --pt train input.json` failed"):
-        training.dp(["train", "input.json"], "pytorch", tmp_path, 1)
+    with pytest.raises(TrainingError, match=r"`dp --pt train input.json` failed"):
+        dp(["train", "input.json"], "pytorch", tmp_path, 1)
 
 
 def _payload(steps=100, neurons=(4, 8)):
     cfg = config(numb_steps=steps, descriptor_neurons=list(neurons))["train"]
-    return training.make_input(cfg, TYPE_MAP, stats_for("se_e2_a"), 1, ["../t"], ["../v"])
+    return make_input(cfg, TYPE_MAP, stats_for("se_e2_a"), 1, ["../t"], ["../v"])
 
 
 @pytest.mark.parametrize("backend,restart_arg", [("tensorflow", "model.ckpt-100"),
@@ -315,23 +322,23 @@ def test_run_training_restarts_from_checkpoint(tmp_path, fake_dp, backend, resta
     work = tmp_path / "work"
     (work).mkdir()
     (work / "model.ckpt-50.index").write_text("")  # a checkpoint cut off by a kill: no .meta
-    assert training.latest_checkpoint(work, backend) is None
-    first = training.run_training(work, _payload(100), backend, 2)
+    assert latest_checkpoint(work, backend) is None
+    first = run_training(work, _payload(100), backend, 2)
     assert first == {"restarted_from": None, "start_step": 0, "trained": True}
     # same model, more steps (or a rerun after a kill): dp train --restart
-    second = training.run_training(work, _payload(300), backend, 2)
+    second = run_training(work, _payload(300), backend, 2)
     assert second["restarted_from"] == restart_arg and second["start_step"] == 100
     argv = [c["argv"] for c in fake_dp.calls() if c["argv"][1] == "train"]
-    assert argv[0] == [training.BACKEND_FLAG[backend], "train", "input.json",
+    assert argv[0] == [BACKEND_FLAG[backend], "train", "input.json",
                        "--skip-neighbor-stat"]
     assert argv[1][-2:] == ["--restart", restart_arg]
-    assert training.lcurve_last_step(work / "lcurve.out") == 300
+    assert lcurve_last_step(work / "lcurve.out") == 300
     # finished: not trained again
-    third = training.run_training(work, _payload(300), backend, 2)
+    third = run_training(work, _payload(300), backend, 2)
     assert third["trained"] is False and len(argv) == 2 == len(
         [c for c in fake_dp.calls() if c["argv"][1] == "train"])
     # a different network: the old checkpoint is not resumed
-    fourth = training.run_training(work, _payload(300, neurons=(8, 16)), backend, 2)
+    fourth = run_training(work, _payload(300, neurons=(8, 16)), backend, 2)
     assert fourth["restarted_from"] is None
     assert fake_dp.calls()[-1]["argv"][-1] == "--skip-neighbor-stat"
     assert (work / "lcurve.out").read_text().count("# ") == 1
@@ -359,7 +366,7 @@ def test_pytorch_commands_and_suffixes(tmp_path, fake_dp):
     assert written["model"]["descriptor"]["seed"] == cfg["seed"] + 1
     assert written["training"]["training_data"]["systems"] == ["../../../../t"]
     assert (model / "frozen.pth").exists() and (model / "lcurve.png").stat().st_size > 0
-    assert training.model_file(model, "compressed", "pytorch").name == "compressed.pth"
+    assert model_file(model, "compressed", "pytorch").name == "compressed.pth"
 
 
 # --------------------------------------------------------------------- dp test and the gate
@@ -379,41 +386,41 @@ DEEPMD INFO    Virial RMSE/Natoms : 2.0e-03 eV
 
 
 def test_parse_dp_test_single_and_weighted_average():
-    metrics = training.parse_dp_test(DP_TEST_ONE)
+    metrics = parse_dp_test(DP_TEST_ONE)
     assert metrics["energy_rmse"] == {"value": pytest.approx(1.0), "error": None,
                                       "unit": "meV/atom"}
     assert metrics["force_rmse"]["value"] == pytest.approx(55.0)
     assert metrics["virial_rmse"]["value"] == pytest.approx(2.0)
     average = DP_TEST_ONE + "# ----------weighted average of errors-----------\n" + \
         DP_TEST_ONE.replace("5.5e-02", "7.0e-02").replace("1.0e-03", "3.0e-03")
-    metrics = training.parse_dp_test(average)
+    metrics = parse_dp_test(average)
     assert metrics["force_rmse"]["value"] == pytest.approx(70.0)
     assert metrics["energy_rmse"]["value"] == pytest.approx(3.0)
     with pytest.raises(ValueError, match="force"):
-        training.parse_dp_test("Energy RMSE/Natoms : 1.0e-03 eV")
+        parse_dp_test("Energy RMSE/Natoms : 1.0e-03 eV")
 
 
 def test_quality_gate_names_measured_value_and_threshold():
-    metrics = training.parse_dp_test(DP_TEST_ONE)  # 1.0 meV/atom, 55 meV/Å
-    training.quality_gate(metrics, None, None)
-    training.quality_gate(metrics, 2.0, 60.0)
-    with pytest.raises(training.TrainingError) as err:
-        training.quality_gate(metrics, 2.0, 50.0)
+    metrics = parse_dp_test(DP_TEST_ONE)  # 1.0 meV/atom, 55 meV/Å
+    quality_gate(metrics, None, None)
+    quality_gate(metrics, 2.0, 60.0)
+    with pytest.raises(TrainingError) as err:
+        quality_gate(metrics, 2.0, 50.0)
     assert "force rmse 55 meV/Å exceeds config key 'train.max_force_rmse_meV_per_A' = 50" in \
         str(err.value)
     assert "energy" not in str(err.value)
-    with pytest.raises(training.TrainingError, match="max_energy_rmse_meV_per_atom' = 0.5"):
-        training.quality_gate(metrics, 0.5, None)
+    with pytest.raises(TrainingError, match="max_energy_rmse_meV_per_atom' = 0.5"):
+        quality_gate(metrics, 0.5, None)
 
 
 def test_check_compression_message():
     deviation = {"frames": 8, "max_force_deviation": {"value": 7.5, "error": None,
                                                        "unit": "meV/Å"}}
-    training.check_compression(deviation, 10.0)
-    with pytest.raises(training.TrainingError, match=r"max force deviation 7.5 meV/Å on 8 "
+    check_compression(deviation, 10.0)
+    with pytest.raises(TrainingError, match=r"max force deviation 7.5 meV/Å on 8 "
                        r"validation frames exceeds config key 'train.compress_tolerance_meV_per_A'"
                        r" = 5 meV/Å"):
-        training.check_compression(deviation, 5.0)
+        check_compression(deviation, 5.0)
 
 
 def test_parity_and_lcurve_plots(tmp_path):
@@ -422,24 +429,20 @@ def test_parity_and_lcurve_plots(tmp_path):
     np.savetxt(tmp_path / "p.e_peratom.out", np.c_[e, e + 1e-3], header="sys: data_e pred_e")
     f = rng.normal(0, 1, (40, 3))
     np.savetxt(tmp_path / "p.f.out", np.c_[f, f + 0.05], header="sys: data_f pred_f")
-    training.plot_parity(tmp_path / "p", tmp_path / "e.png", tmp_path / "f.png")
+    plot_parity(tmp_path / "p", tmp_path / "e.png", tmp_path / "f.png")
     assert (tmp_path / "e.png").stat().st_size > 1000 and (tmp_path / "f.png").stat().st_size > 1000
     (tmp_path / "lcurve.out").write_text(
         "# step rmse_val rmse_trn rmse_e_val rmse_e_trn rmse_f_val rmse_f_trn lr\n"
         "0 1 1 0.1 0.1 0.5 0.5 1e-3\n100 0.5 0.5 0.05 0.05 0.2 0.2 1e-4\n")
-    training.plot_lcurve(tmp_path / "lcurve.out", tmp_path / "lcurve.png")
+    plot_lcurve(tmp_path / "lcurve.out", tmp_path / "lcurve.png")
     assert (tmp_path / "lcurve.png").stat().st_size > 1000
 
 
 # ------------------------------------------------------------------------------ workflow plan
 
 
-def dry_run(tmp_path, cfg: dict) -> str:
-    path = tmp_path / "config.yaml"
-    path.write_text(json.dumps(cfg))
-    result = subprocess.run([str(Path(sys.executable).with_name("snakemake")), "-n", "-p",
-                             "--configfile", str(path), "--cores", "2", "-d", str(ROOT)],
-                            cwd=ROOT, capture_output=True, text=True)
+def planned_jobs(cfg: dict) -> str:
+    result = dry_run(json.dumps(cfg))
     assert result.returncode == 0, result.stderr + result.stdout
     return result.stdout
 
@@ -447,9 +450,10 @@ def dry_run(tmp_path, cfg: dict) -> str:
 TWO = {"LACO75": {"formula": "LiAlCl2.5O0.75"}, "NACO75": {"formula": "NaAlCl2.5O0.75"}}
 
 
-def test_plan_shared_model_used_by_every_composition(tmp_path):
-    plan = dry_run(tmp_path, {"compositions": TWO, "train": {"shared_model": True, "n_models": 2},
-                              "sweep": {"temperatures_K": [303]}})
+@pytest.mark.snakemake
+def test_plan_shared_model_used_by_every_composition():
+    plan = planned_jobs({"compositions": TWO, "train": {"shared_model": True, "n_models": 2},
+                         "sweep": {"temperatures_K": [303]}})
     assert "output: results/shared/train/neighbor_stat.json" in plan
     assert plan.count("rule train_model:") == 2  # one ensemble, not one per composition
     assert "results/shared/train/model_1/frozen.pb" in plan
@@ -460,9 +464,10 @@ def test_plan_shared_model_used_by_every_composition(tmp_path):
     assert "results/LACO75/train/model_0/frozen.pb" not in plan
 
 
-def test_plan_per_composition_pytorch_and_uncompressed(tmp_path):
-    plan = dry_run(tmp_path, {"compositions": TWO, "sweep": {"temperatures_K": [303]},
-                              "train": {"backend": "pytorch", "compress": False, "n_models": 1}})
+@pytest.mark.snakemake
+def test_plan_per_composition_pytorch_and_uncompressed():
+    plan = planned_jobs({"compositions": TWO, "sweep": {"temperatures_K": [303]},
+                         "train": {"backend": "pytorch", "compress": False, "n_models": 1}})
     assert plan.count("rule train_model:") == 2
     assert "results/LACO75/train/model_0/frozen.pth" in plan
     assert "results/NACO75/train/model_0/frozen.pth" in plan
@@ -480,7 +485,7 @@ def test_training_rules_see_only_the_keys_they_use(tmp_path, fake_dp):
     lj_frames(tmp_path / "frames.extxyz", 10)
     steps.training_data(str(tmp_path / "frames.extxyz"), TYPE_MAP,
                         train_settings(full, "training_data"), str(tmp_path / "d" / "split.json"))
-    training.neighbor_stat([str(tmp_path / "d" / "training")], TYPE_MAP,
+    neighbor_stat([str(tmp_path / "d" / "training")], TYPE_MAP,
                            train_settings(full, "neighbor_stat"), "tensorflow", 1,
                            tmp_path / "neighbor_stat.json")
     model = tmp_path / "model_0"

