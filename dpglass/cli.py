@@ -58,8 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="charges of other species, e.g. Cl=-1,O=-2")
     diffusion.add_argument("--drift-correction", choices=DRIFT_CORRECTIONS, default="system")
     diffusion.add_argument("--max-lag-fraction", type=float, default=0.5)
-    diffusion.add_argument("--cage-distance", type=float, default=2.0,
-                           help="RMS displacement (Å) below which the ion counts as caged")
+    diffusion.add_argument("--hop-distance", "--cage-distance", dest="hop_distance", type=float,
+                           default=2.0, help="hop distance (Å): the MSD at the fit window's "
+                           "start must reach its square for the run to count as diffusive")
     diffusion.add_argument("--json", type=Path, required=True)
     diffusion.add_argument("--plot", type=Path, default=None)
 
@@ -95,7 +96,7 @@ def _run_diffusion(args) -> None:
                                dt_fs=args.dt_fs, charges=charges,
                                drift_correction=args.drift_correction,
                                max_lag_fraction=args.max_lag_fraction,
-                               cage_distance_A=args.cage_distance)
+                               hop_distance_A=args.hop_distance)
     write_json(args.json, result)
     if args.plot:
         from dpglass.analysis.plots import plot_msd

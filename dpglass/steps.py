@@ -215,17 +215,29 @@ def sweep_md(data_path: str, models: list[str], type_map: list[str], sweep: dict
 
 
 def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temperature_K: float,
-              result_path: str, msd_png: str, cage_distance_A: float = 2.0) -> None:
+              result_path: str, msd_png: str, cage_distance_A: float = 2.0,
+              charges: dict | None = None) -> None:
+    """D, σ and the diffusive verdict of ``ion`` in one sweep run (analysis.cage_distance_A is
+    the hop distance: the MSD at the fit window start must reach its square)."""
     from dpglass.analysis import analyze_diffusion
     from dpglass.analysis.plots import plot_msd
 
     run = read_json(run_json)
     result = analyze_diffusion(dump_path, ion, temperature_K, fmt="lammps-dump", type_map=type_map,
-                               timestep_fs=run["timestep_fs"], cage_distance_A=cage_distance_A)
+                               timestep_fs=run["timestep_fs"], hop_distance_A=cage_distance_A,
+                               charges=charges)
+    result["replica"] = run.get("replica", 0)
     plot_msd(result, msd_png)
     write_json(result_path, result)
-    print(f"{ion} at {temperature_K:g} K: D = {result['D']['value']:.3e} ± "
-          f"{result['D']['error'] or float('nan'):.1e} cm^2/s, diffusive: {result['diffusive']}")
+    D = result["D"]
+    if result["diffusive"]:
+        print(f"{ion} at {temperature_K:g} K: D = {D['value']:.3e} ± "
+              f"{D['error'] or float('nan'):.1e} cm^2/s (window start set by "
+              f"{result['window_start_set_by']})")
+    else:
+        print(f"{ion} at {temperature_K:g} K: not diffusive, D < "
+              f"{result['D_upper_bound']['value']:.3e} cm^2/s: "
+              + "; ".join(result["not_diffusive_because"]))
 
 
 def extrapolation_flags(run_paths: list[str]) -> list[dict]:
