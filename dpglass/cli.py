@@ -68,8 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     arrhenius.add_argument("results", type=Path, nargs="+", help="diffusion JSON files")
     arrhenius.add_argument("--window", type=float, nargs=2, default=PAPER_WINDOW_K,
                            metavar=("T_MIN", "T_MAX"), help="Arrhenius window (K)")
-    arrhenius.add_argument("--quantity", choices=("sigma_tracer", "sigma_collective", "D"),
+    arrhenius.add_argument("--quantity", choices=("sigma_tracer", "sigma_collective",
+                                                  "sigma_collective_ion", "D"),
                            default="sigma_tracer")
+    arrhenius.add_argument("--glass-transition", type=float, default=None, metavar="TG_K",
+                           help="fit VFT only above this temperature (K)")
     arrhenius.add_argument("--json", type=Path, required=True)
     arrhenius.add_argument("--plot", type=Path, default=None)
 
@@ -109,7 +112,8 @@ def _run_arrhenius(args) -> None:
         if not path.is_file():
             raise FileNotFoundError(f"diffusion result not found: {path}")
         results.append(json.loads(path.read_text()))
-    fit = fit_arrhenius(results, window=tuple(args.window), quantity_name=args.quantity)
+    fit = fit_arrhenius(results, window=tuple(args.window), quantity_name=args.quantity,
+                        glass_transition_K=args.glass_transition)
     write_json(args.json, fit)
     if args.plot:
         from dpglass.analysis.plots import plot_arrhenius

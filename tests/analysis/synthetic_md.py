@@ -32,10 +32,10 @@ def toy_glass(n_frames: int, D_A2_per_ps: float, dt_ps: float, seed: int = 0):
 
 
 def write_lammps_dump(path, positions, symbols, step_stride=1000, box=BOX_A, wrapped=False,
-                      shuffle_seed=1, columns=("id", "type", "xu", "yu", "zu")):
+                      shuffle_seed=1, columns=("id", "type", "xu", "yu", "zu"), type_map=TYPE_MAP):
     """LAMMPS custom dump; atoms in shuffled order each frame, columns in the given order."""
     rng = np.random.default_rng(shuffle_seed)
-    types = np.array([TYPE_MAP.index(s) + 1 for s in symbols])
+    types = np.array([list(type_map).index(s) + 1 for s in symbols])
     with open(path, "w") as stream:
         for frame_index, frame in enumerate(positions):
             shown = np.mod(frame, box) if wrapped else frame
