@@ -41,7 +41,10 @@ def _is_conductivity(quantity_name: str) -> bool:
     return quantity_name.startswith("sigma")
 
 
-def pool_replicas(results: list[dict], quantity_names=tuple(FITTABLE)) -> list[dict]:
+POOLED = tuple(FITTABLE) + ("haven_ratio", "haven_ratio_ion")
+
+
+def pool_replicas(results: list[dict], quantity_names=POOLED) -> list[dict]:
     """One result per distinct temperature, replicas pooled.
 
     Diffusive replicas: each quantity is the inverse-variance mean; its error is the error of
