@@ -68,3 +68,23 @@ def test_summary_pools_replicas_bounds_caged_points_and_compares_like_for_like(t
     assert "## σ(303 K), like for like" in text
     assert "| sigma_303K_single_Li_experiment | 1.05 mS/cm | " in text
     assert plot.stat().st_size > 10_000
+
+
+def test_summary_of_caged_runs_has_bounds_and_says_why_there_is_no_fit(tmp_path):
+    paths = []
+    for index, temperature in enumerate((303.0, 318.0, 333.0)):
+        result = _result(temperature, 80 + index, 0.0005)  # < 1 hop per ion: caged
+        assert result["diffusive"] is False
+        paths.append(tmp_path / f"d{index}.json")
+        write_json(paths[-1], result)
+    out, markdown, plot = tmp_path / "summary.json", tmp_path / "summary.md", tmp_path / "a.png"
+    summary("LACO75", "LiAlCl2.5O0.75", [str(p) for p in paths], [], [303, 378], CONFIG,
+            str(out), str(markdown), str(plot))
+    data = json.loads(out.read_text())
+    assert data["Ea"] is None and data["sigma_303K"] is None
+    assert "has 0 usable distinct temperatures" in data["arrhenius"]["error"]
+    assert all(row["diffusive"] is False and row["D_upper_bound"]["value"] > 0
+               for row in data["transport"])
+    text = markdown.read_text()
+    assert text.count("| < ") == 6 and "No Arrhenius fit" in text  # D and σ tracer per row
+    assert plot.stat().st_size > 10_000
