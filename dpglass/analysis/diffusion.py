@@ -262,9 +262,12 @@ def select_fit_window(msd_total: np.ndarray, max_lag_fraction: float = 0.5,
       for ``settled_intervals`` grid steps (ballistic and caged regimes skipped);
     * ``ngp_peak``: the peak of the non-Gaussian parameter, when it has one (``grid_stats``);
       before it the displacement distribution is still changing shape (cage escape under way);
-    * ``hop``: the first lag where the MSD reaches hop_distance_A² (an ion has made a hop).
-    ``reasons`` records each candidate. The start is capped at half the end; when a criterion
-    could not be met there, ``note`` says so (the verdict then marks the run not diffusive).
+    * ``hop``: the first lag where the MSD reaches hop_distance_A² (an ion has made a hop);
+    * ``beta``: then, with ``grid_stats``, moved later (at most to a quarter of the end) until
+      the log-log slope over [start, end] passes ``beta_passes``.
+    ``reasons`` records each candidate (``slope`` None when the slope never settled; β and the
+    two halves then decide). The start is capped at half the end; when the hop or β criterion
+    could not be met, ``note`` says so (the verdict then marks the run not diffusive).
     """
     n_frames = len(msd_total)
     end = int(max_lag_fraction * (n_frames - 1))
