@@ -138,3 +138,30 @@ def test_end_to_end_dump_recovers_D_and_sigma(toy_dump):
 def test_bad_temperature_is_named():
     with pytest.raises(ValueError, match="temperature_K"):
         analyze_diffusion("whatever.dump", "Li", 0.0)
+
+
+def test_data_sized_covariance_is_the_random_walk_one_for_gaussian_spread():
+    """With the Gaussian value Var(r²) = (2/3) MSD² the data-sized GLS gives the random-walk
+    error of the same line (exact covariance, D² scaling) to within the line-vs-data MSD."""
+    lags = np.arange(20, 200)
+    msd = 6 * 0.2 * lags * DT_PS  # noise-free line, no intercept
+    legacy = fit_msd_gls(lags, msd, DT_PS, 399, 10)
+    sized = fit_msd_gls(lags, msd, DT_PS, 399, 10, variance=2 / 3 * msd**2)
+    assert sized.D_A2_per_ps == pytest.approx(0.2, rel=1e-8)
+    assert sized.D_error_A2_per_ps == pytest.approx(legacy.D_error_A2_per_ps, rel=1e-6)
+    # Twice the spread (hops: heavier tails), or pairs (ion correlation 2): √2 larger errors.
+    wider = fit_msd_gls(lags, msd, DT_PS, 399, 10, variance=4 / 3 * msd**2)
+    paired = fit_msd_gls(lags, msd, DT_PS, 399, 10, variance=2 / 3 * msd**2, ion_correlation=2.0)
+    assert wider.D_error_A2_per_ps == pytest.approx(np.sqrt(2) * sized.D_error_A2_per_ps, rel=1e-6)
+    assert paired.D_error_A2_per_ps == pytest.approx(wider.D_error_A2_per_ps, rel=1e-6)
+
+
+def test_ion_correlation_counts_rigid_pairs_as_one_walker():
+    from dpglass.analysis.diffusion import displacement_statistics, lag_grid, pooled_ion_correlation
+
+    rng = np.random.default_rng(2)
+    walkers = random_walk(2000, 16, TRUE_D, DT_PS, rng)
+    independent = displacement_statistics(walkers, lag_grid(999))
+    pairs = displacement_statistics(np.repeat(walkers[:, :8], 2, axis=1), lag_grid(999))
+    assert pooled_ion_correlation(independent, 50, 999) == pytest.approx(1.0, abs=0.15)
+    assert pooled_ion_correlation(pairs, 50, 999) == pytest.approx(2.0, rel=0.15)
