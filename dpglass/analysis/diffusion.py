@@ -41,6 +41,7 @@ NGP_PEAK_MINIMUM = 0.2
 # Largest |β - 1| over the window for a diffusive MSD, and largest |D_first - D_second| / σ of
 # the two half-window estimates.
 BETA_TOLERANCE = 0.15
+BETA_SIGMAS = 2.0  # ... or this many standard errors of β, when larger
 HALVES_MAX_Z = 3.0
 # Fewest non-overlapping time origins at a lag used to measure the ion correlation.
 MIN_INDEPENDENT_ORIGINS = 8
@@ -344,7 +345,7 @@ def log_log_slope(stats: DisplacementStatistics, start: int, end: int) -> tuple[
 
 def beta_passes(beta: float, error: float) -> tuple[bool, float]:
     """|β - 1| within max(BETA_TOLERANCE, 2 standard errors of β); returns (passed, tolerance)."""
-    tolerance = max(BETA_TOLERANCE, 2.0 * error)
+    tolerance = max(BETA_TOLERANCE, BETA_SIGMAS * error)
     return bool(abs(beta - 1.0) <= tolerance), float(tolerance)
 
 
