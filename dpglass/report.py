@@ -34,7 +34,8 @@ def summary_markdown(summary: dict) -> str:
                         else " (extrapolated)")
     lines += ["## Headline numbers", "",
               f"- Activation energy Ea ({_window(fit)}): **{fmt(summary.get('Ea'))}**",
-              f"- σ(303 K) from the Arrhenius fit: **{fmt(summary.get('sigma_303K'))}**{extrapolated}"]
+              f"- σ(303 K) from the Arrhenius fit: **{fmt(summary.get('sigma_303K'))}**"
+              f"{extrapolated}"]
     if "error" in fit:
         lines.append(f"- No Arrhenius fit: {fit['error']}")
     bounds = fit.get("upper_bounds") or []
@@ -72,7 +73,8 @@ def summary_markdown(summary: dict) -> str:
             row.get("not_diffusive_because") else "False")
         replicas = (row.get("n_replicas") or {}).get("value", 1)
         lines.append(f"| {temperature:g} | {replicas} | {D} | {sigma} | "
-                     f"{fmt(row.get('sigma_collective_ion'))} | {fmt(row.get('sigma_collective'))} | "
+                     f"{fmt(row.get('sigma_collective_ion'))} | "
+                     f"{fmt(row.get('sigma_collective'))} | "
                      f"{fmt(row.get('haven_ratio_ion'))} | {verdict} | {_extrapolation(flag)} |")
     lines += ["", "## Model quality (validation set)", "", "| model | energy RMSE | force RMSE |", "|---|---|---|"]
     for index, quality in enumerate(summary.get("model_quality", [])):

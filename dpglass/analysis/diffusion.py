@@ -394,7 +394,8 @@ def estimate_diffusion(positions: np.ndarray, dt_ps: float, msd_total: np.ndarra
         failed.append("fitted D is not positive")
     # A concave (caged, sub-diffusive) MSD lies above its long-time line through the origin, so
     # MSD(t)/(2 d t) at the window end, plus two standard errors, bounds the long-time D.
-    end_error = np.sqrt(stats.variance[-1] * correlation * stats.lags[-1] / (n_ions * (n_frames - 1)))
+    end_error = np.sqrt(stats.variance[-1] * correlation * stats.lags[-1]
+                        / (n_ions * (n_frames - 1)))
     bound = (stats.msd[-1] + 2 * end_error) / (2 * dimensions * stats.lags[-1] * dt_ps)
     return DiffusionEstimate(fit, window, bool(diffusive), checks, failed, float(bound), grid,
                              correlation)
@@ -404,10 +405,10 @@ def diffusive_verdict(positions, dt_ps, stats, grid, window, fit, correlation, h
                       dimensions=3):
     """The criteria for "diffusive", each with its numbers and whether it passed.
 
-    beta: log-log slope of the MSD over the window within 1 ± max(BETA_TOLERANCE, 2σ_β); halves: D of the
-    first and second half of the window agree within HALVES_MAX_Z combined σ; ngp: the window
-    starts at or after the non-Gaussian parameter's peak; hop: the MSD at the window start is at
-    least hop_distance_A² (when given).
+    beta: log-log slope of the MSD over the window within 1 ± max(BETA_TOLERANCE, 2σ_β);
+    halves: D of the first and second half of the window agree within HALVES_MAX_Z combined σ;
+    ngp: the window starts at or after the non-Gaussian parameter's peak; hop: the MSD at the
+    window start is at least hop_distance_A² (when given).
     """
     start, end = window.start_index, window.end_index
     n_frames, n_ions = positions.shape[:2]

@@ -105,8 +105,8 @@ def test_replicas_are_pooled_and_inflated_when_they_scatter_beyond_their_errors(
                                 for r, v in enumerate((1.00, 1.02, 0.98))])
     assert len(consistent) == 1 and consistent[0]["n_replicas"]["value"] == 3
     sigma = consistent[0]["sigma_tracer"]
-    assert sigma["value"] == pytest.approx(np.average([1.0, 1.02, 0.98],
-                                                      weights=1 / (0.05 * np.array([1.0, 1.02, 0.98]))**2))
+    values = np.array([1.0, 1.02, 0.98])
+    assert sigma["value"] == pytest.approx(np.average(values, weights=1 / (0.05 * values)**2))
     assert consistent[0]["replica_scatter"]["sigma_tracer"]["inflation"]["value"] == 1.0
     # Errors of 5 % on values that differ by 40 %: the pooled error must grow by √(χ²/dof).
     values = np.array([0.8, 1.0, 1.2])
@@ -140,8 +140,8 @@ def test_large_relative_errors_get_log_normal_widths():
     assert "relative error above 0.5 at 303 K" in fit["note"]
     # Weighted line with log-normal widths, computed independently.
     widths = np.sqrt(np.log1p(np.array([2.0, 0.05, 0.05, 0.05])**2))
-    _, covariance = np.polyfit(1 / temperatures, np.log(_arrhenius_sigma(temperatures) * temperatures),
-                               1, w=1 / widths, cov="unscaled")
+    log_sigma_T = np.log(_arrhenius_sigma(temperatures) * temperatures)
+    _, covariance = np.polyfit(1 / temperatures, log_sigma_T, 1, w=1 / widths, cov="unscaled")
     assert fit["Ea"]["error"] == pytest.approx(np.sqrt(covariance[0, 0]) * BOLTZMANN_EV_PER_K,
                                                rel=1e-6)
     assert widths[0] < 2.0 / 1.5  # far narrower than σ/x = 2
