@@ -66,9 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
                            help="charges of other species, e.g. Cl=-1,O=-2")
     diffusion.add_argument("--drift-correction", choices=DRIFT_CORRECTIONS, default="system")
     diffusion.add_argument("--max-lag-fraction", type=float, default=0.5)
-    diffusion.add_argument("--cage-distance", type=float, default=defaults["cage_distance_A"],
-                           help="RMS displacement (Å) below which the ion counts as caged "
-                                "(default: config key analysis.cage_distance_A, %(default)s)")
+    diffusion.add_argument("--hop-distance", "--cage-distance", dest="hop_distance", type=float,
+                           default=defaults["cage_distance_A"],
+                           help="hop distance (Å): the MSD at the fit window's start must reach its "
+                                "square for the run to count as diffusive (default: config key "
+                                "analysis.cage_distance_A, %(default)s)")
     diffusion.add_argument("--json", type=Path, required=True)
     diffusion.add_argument("--plot", type=Path, default=None)
 
@@ -78,8 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
                            metavar=("T_MIN", "T_MAX"),
                            help="Arrhenius window (K; default: config key analysis.arrhenius_window_K, "
                                 "%(default)s)")
-    arrhenius.add_argument("--quantity", choices=("sigma_tracer", "sigma_collective", "D"),
+    arrhenius.add_argument("--quantity", choices=("sigma_tracer", "sigma_collective",
+                                                  "sigma_collective_ion", "D"),
                            default="sigma_tracer")
+    arrhenius.add_argument("--glass-transition", type=float, default=None, metavar="TG_K",
+                           help="fit VFT only above this temperature (K)")
     arrhenius.add_argument("--json", type=Path, required=True)
     arrhenius.add_argument("--plot", type=Path, default=None)
 
@@ -109,7 +114,7 @@ def _run_diffusion(args) -> None:
                                dt_fs=args.dt_fs, charges=charges,
                                drift_correction=args.drift_correction,
                                max_lag_fraction=args.max_lag_fraction,
-                               cage_distance_A=args.cage_distance)
+                               hop_distance_A=args.hop_distance)
     write_json(args.json, result)
     if args.plot:
         from dpglass.analysis.plots import plot_msd
@@ -122,7 +127,8 @@ def _run_arrhenius(args) -> None:
         if not path.is_file():
             raise FileNotFoundError(f"diffusion result not found: {path}")
         results.append(json.loads(path.read_text()))
-    fit = fit_arrhenius(results, window=tuple(args.window), quantity_name=args.quantity)
+    fit = fit_arrhenius(results, window=tuple(args.window), quantity_name=args.quantity,
+                        glass_transition_K=args.glass_transition)
     write_json(args.json, fit)
     if args.plot:
         from dpglass.analysis.plots import plot_arrhenius

@@ -25,11 +25,21 @@ def summary_markdown(summary: dict) -> str:
     """Human-readable summary of one composition's summary.json."""
     lines = [f"# {summary['composition']} ({summary['formula']})", ""]
     fit = summary.get("arrhenius") or {}
+    extrapolated = ""
+    if summary.get("sigma_303K_extrapolated"):
+        used = (fit.get("temperatures_used") or {}).get("value") or []
+        extrapolated = (f" (extrapolated from {min(used):g}–{max(used):g} K)" if used
+                        else " (extrapolated)")
     lines += ["## Headline numbers", "",
               f"- Activation energy Ea ({_window(fit)}): **{fmt(summary.get('Ea'))}**",
-              f"- σ(303 K) from the Arrhenius fit: **{fmt(summary.get('sigma_303K'))}**"]
+              f"- σ(303 K) from the Arrhenius fit: **{fmt(summary.get('sigma_303K'))}**"
+              f"{extrapolated}"]
     if "error" in fit:
         lines.append(f"- No Arrhenius fit: {fit['error']}")
+    bounds = fit.get("upper_bounds") or []
+    if bounds:
+        lines.append(f"- Not diffusive (upper bounds only, not fitted): "
+                     + ", ".join(f"{b['temperature']['value']:g} K" for b in bounds))
     flagged = [f for f in summary.get("extrapolation", []) if f.get("extrapolating")]
     if flagged:
         temps = ", ".join(f"{f['temperature']['value']:g}" for f in flagged)
@@ -39,16 +49,31 @@ def summary_markdown(summary: dict) -> str:
     comparison = fit.get("model_comparison") or {}
     if comparison:
         lines.append(f"- Arrhenius vs VFT over {fmt(comparison.get('range'))}: {comparison.get('verdict')}")
+    lines += _comparison_lines(summary.get("sigma_303K_comparison") or [])
     lines += ["", "## Transport per temperature", "",
-              "| T (K) | D (cm²/s) | σ tracer (mS/cm) | σ collective (mS/cm) | Haven ratio | diffusive | extrapolation |",
-              "|---|---|---|---|---|---|---|"]
+              "Replicas pooled per temperature; where the ion has not diffused, D and σ tracer are "
+              "upper bounds (<).", "",
+              "| T (K) | replicas | D (cm²/s) | σ tracer (mS/cm) | σ Li collective (mS/cm) | "
+              "σ total (mS/cm) | Haven ratio (Li) | diffusive | extrapolation |",
+              "|---|---|---|---|---|---|---|---|---|"]
     flags = {f["temperature"]["value"]: f for f in summary.get("extrapolation", [])}
     for row in summary["transport"]:
         temperature = row["temperature"]["value"]
         flag = flags.get(temperature, {})
-        lines.append(f"| {temperature:g} | {fmt(row.get('D'))} | {fmt(row.get('sigma_tracer'))} | "
-                     f"{fmt(row.get('sigma_collective'))} | {fmt(row.get('haven_ratio'))} | "
-                     f"{row.get('diffusive')} | {_extrapolation(flag)} |")
+        diffusive = row.get("diffusive")
+        D, sigma = row.get("D"), row.get("sigma_tracer")
+        if diffusive is False:
+            D, sigma = _bound(row.get("D_upper_bound")), _bound(row.get("sigma_tracer_upper_bound"))
+        else:
+            D, sigma = fmt(D), fmt(sigma)
+        verdict = str(diffusive) if diffusive is not False else (
+            "False: " + "; ".join(row.get("not_diffusive_because") or []) if
+            row.get("not_diffusive_because") else "False")
+        replicas = (row.get("n_replicas") or {}).get("value", 1)
+        lines.append(f"| {temperature:g} | {replicas} | {D} | {sigma} | "
+                     f"{fmt(row.get('sigma_collective_ion'))} | "
+                     f"{fmt(row.get('sigma_collective'))} | "
+                     f"{fmt(row.get('haven_ratio_ion'))} | {verdict} | {_extrapolation(flag)} |")
     lines += ["", "## Model quality (validation set)", "", "| model | energy RMSE | force RMSE |", "|---|---|---|"]
     for index, quality in enumerate(summary.get("model_quality", [])):
         lines.append(f"| {index} | {fmt(quality.get('energy_rmse'))} | {fmt(quality.get('force_rmse'))} |")
@@ -56,7 +81,10 @@ def summary_markdown(summary: dict) -> str:
     if paper:
         lines += ["", "## The paper's values (Dai et al., Nature Energy 2023)", "",
                   "| quantity | paper | this run |", "|---|---|---|"]
-        ours = {"Ea_md_303_378K": summary.get("Ea"), "sigma_303K_experiment": summary.get("sigma_303K")}
+        ours = {"Ea_md_303_378K": summary.get("Ea")}
+        for row in summary.get("sigma_303K_comparison") or []:
+            if row.get("paper_key"):
+                ours[row["paper_key"]] = row.get("this_run")
         for key, value in paper.items():
             lines.append(f"| {key} | {fmt(value)} | {fmt(ours.get(key))} |")
     prov = summary.get("provenance", {})
@@ -66,6 +94,27 @@ def summary_markdown(summary: dict) -> str:
               "- " + ", ".join(f"{k} {v}" for k, v in prov.get("packages", {}).items() if v),
               f"- seeds: {prov.get('seeds')}", ""]
     return "\n".join(lines)
+
+
+def _bound(q: dict | None) -> str:
+    """'< 1.2e-07 cm^2/s' for an upper bound; '—' when missing."""
+    if not q or q.get("value") is None:
+        return "—"
+    return f"< {fmt(q)}"
+
+
+def _comparison_lines(rows: list[dict]) -> list[str]:
+    """σ(303 K) of each conductivity beside the paper's like-for-like number."""
+    if not rows:
+        return []
+    lines = ["", "## σ(303 K), like for like", "",
+             "| quantity | this run | paper | what is compared |", "|---|---|---|---|"]
+    for row in rows:
+        ours = fmt(row.get("this_run")) if row.get("this_run") else f"no fit ({row.get('no_fit')})"
+        if row.get("extrapolated"):
+            ours += " (extrapolated)"
+        lines.append(f"| {row['quantity']} | {ours} | {fmt(row.get('paper'))} | {row['meaning']} |")
+    return lines
 
 
 def _extrapolation(flag: dict) -> str:

@@ -223,17 +223,29 @@ def sweep_md(data_path: str, models: list[str], type_map: list[str], sweep: dict
 
 
 def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temperature_K: float,
-              result_path: str, msd_png: str, cage_distance_A: float = 2.0) -> None:
+              result_path: str, msd_png: str, cage_distance_A: float = 2.0,
+              charges: dict | None = None) -> None:
+    """D, σ and the diffusive verdict of ``ion`` in one sweep run (analysis.cage_distance_A is
+    the hop distance: the MSD at the fit window start must reach its square)."""
     from dpglass.analysis import analyze_diffusion
     from dpglass.analysis.plots import plot_msd
 
     run = read_json(run_json)
     result = analyze_diffusion(dump_path, ion, temperature_K, fmt="lammps-dump", type_map=type_map,
-                               timestep_fs=run["timestep_fs"], cage_distance_A=cage_distance_A)
+                               timestep_fs=run["timestep_fs"], hop_distance_A=cage_distance_A,
+                               charges=charges)
+    result["replica"] = run.get("replica", 0)
     plot_msd(result, msd_png)
     write_json(result_path, result)
-    print(f"{ion} at {temperature_K:g} K: D = {result['D']['value']:.3e} ± "
-          f"{result['D']['error'] or float('nan'):.1e} cm^2/s, diffusive: {result['diffusive']}")
+    D = result["D"]
+    if result["diffusive"]:
+        print(f"{ion} at {temperature_K:g} K: D = {D['value']:.3e} ± "
+              f"{D['error'] or float('nan'):.1e} cm^2/s (window start set by "
+              f"{result['window_start_set_by']})")
+    else:
+        print(f"{ion} at {temperature_K:g} K: not diffusive, D < "
+              f"{result['D_upper_bound']['value']:.3e} cm^2/s: "
+              + "; ".join(result["not_diffusive_because"]))
 
 
 def extrapolation_flags(run_paths: list[str]) -> list[dict]:
@@ -253,11 +265,34 @@ def extrapolation_flags(run_paths: list[str]) -> list[dict]:
     return flags
 
 
+# Conductivities of the run beside the paper's like-for-like number (dpglass/paper.py keys).
+LIKE_FOR_LIKE = (
+    ("sigma_collective", "sigma_303K_experiment",
+     "total conductivity (all charges' collective displacement) vs the measured total σ"),
+    ("sigma_collective_ion", "sigma_303K_single_Li_experiment",
+     "Li-partial conductivity (Li charge displacement) vs the measured σ × t_Li"),
+    ("sigma_tracer", None,
+     "Nernst–Einstein tracer conductivity: no measured counterpart (σ_ion × Haven ratio)"),
+)
+SUMMARY_ROW_KEYS = ("temperature", "n_replicas", "D", "D_upper_bound", "sigma_tracer",
+                    "sigma_tracer_upper_bound", "sigma_collective", "sigma_collective_ion",
+                    "haven_ratio", "haven_ratio_ion", "diffusive", "not_diffusive_because",
+                    "window_start_set_by", "fit_window", "replica_scatter", "note")
+
+
 def summary(composition: str, formula: str, diffusion_paths: list[str], test_paths: list[str],
             window: list[float], config: dict, summary_path: str, markdown_path: str,
             plot_path: str, run_paths: list[str] = ()) -> None:
-    """The composition's headline numbers: D(T), σ(T), Ea, σ(303 K), model quality, provenance."""
+    """The composition's headline numbers: D(T), σ(T), Ea, σ(303 K), model quality, provenance.
+
+    ``transport`` has one row per distinct temperature (replicas pooled; temperatures where the
+    ion has not diffused keep their upper bounds). ``arrhenius`` is the fit of the tracer σ (the
+    headline Ea and sigma_303K); ``arrhenius_by_quantity`` the fits of D, the Li-partial and the
+    total collective σ; ``sigma_303K_comparison`` sets each σ(303 K) beside the paper's
+    like-for-like number. VFT is fitted above the paper's glass transition where it has one.
+    """
     from dpglass.analysis import fit_arrhenius
+    from dpglass.analysis.arrhenius import pool_replicas
     from dpglass.analysis.plots import plot_arrhenius
     from dpglass.io import write_text
     from dpglass.paper import paper_values
@@ -265,33 +300,53 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
     from dpglass.report import summary_markdown
 
     results = [read_json(p) for p in diffusion_paths]
-    table = [{key: r[key] for key in ("temperature", "D", "sigma_tracer", "sigma_collective",
-                                      "haven_ratio", "diffusive", "fit_window", "note") if key in r}
-             for r in results]
-    try:
-        fit, fit_error = fit_arrhenius(results, window=tuple(window)), None
-    except ValueError as err:
-        fit, fit_error = None, str(err)
-        print(f"WARNING: no Arrhenius fit: {err}")
+    paper = paper_values(formula)
+    glass_transition = (paper.get("Tg_DMA") or {}).get("value")
+    table = [{key: row[key] for key in SUMMARY_ROW_KEYS if key in row}
+             for row in pool_replicas(results)]
+    fits = {}
+    for name in ("sigma_tracer", "D", "sigma_collective_ion", "sigma_collective"):
+        try:
+            fits[name] = fit_arrhenius(results, window=tuple(window), quantity_name=name,
+                                       glass_transition_K=glass_transition)
+        except ValueError as err:
+            fits[name] = {"error": str(err)}
+    fit = fits["sigma_tracer"] if "error" not in fits["sigma_tracer"] else None
+    if fit is None:
+        print(f"WARNING: no Arrhenius fit: {fits['sigma_tracer']['error']}")
+    comparison = []
+    for name, paper_key, meaning in LIKE_FOR_LIKE:
+        ours = fits[name].get("sigma_303K")
+        comparison.append({"quantity": name, "this_run": ours,
+                           "extrapolated": fits[name].get("sigma_303K_extrapolated"),
+                           "paper_key": paper_key,
+                           "paper": paper.get(paper_key) if paper_key else None,
+                           "meaning": meaning, "no_fit": fits[name].get("error")})
     out = {
         "composition": composition,
         "formula": formula,
         "ion": results[0].get("ion") if results else None,
         "Ea": fit["Ea"] if fit else None,
         "sigma_303K": fit["sigma_303K"] if fit else None,
-        "arrhenius": fit if fit is not None else {"error": fit_error},
+        "sigma_303K_extrapolated": fit["sigma_303K_extrapolated"] if fit else None,
+        "arrhenius": fit if fit is not None else {"error": fits["sigma_tracer"]["error"]},
+        "arrhenius_by_quantity": {name: fits[name] for name in fits if name != "sigma_tracer"},
+        "sigma_303K_comparison": comparison,
+        "glass_transition": (quantity(glass_transition, None, "K") if glass_transition else None),
         "transport": table,
         "model_quality": [read_json(p) for p in test_paths],
         "extrapolation": extrapolation_flags(run_paths),
-        "paper": paper_values(formula),
+        "paper": paper,
         "provenance": provenance(config),
     }
-    plot_arrhenius(results, fit, plot_path, note=f"no Arrhenius fit: {fit_error}" if fit_error else "")
+    plot_arrhenius(results, fit, plot_path,
+                   note="" if fit else f"no Arrhenius fit: {fits['sigma_tracer']['error']}")
     write_json(summary_path, out)
     write_text(markdown_path, summary_markdown(out))
     if fit:
         print(f"{composition}: Ea = {fit['Ea']['value']:.3f} ± {fit['Ea']['error']:.3f} eV; "
-              f"σ(303 K) = {fit['sigma_303K']['value']:.3g} ± {fit['sigma_303K']['error']:.2g} mS/cm")
+              f"σ(303 K) = {fit['sigma_303K']['value']:.3g} ± {fit['sigma_303K']['error']:.2g} mS/cm"
+              + (" (extrapolated)" if fit["sigma_303K_extrapolated"] else ""))
 
 
 def compare_compositions(summary_paths: list[str], json_path: str, markdown_path: str,

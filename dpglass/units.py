@@ -7,7 +7,6 @@ Result files are written by dpglass.io; formal charges are dpglass.composition.F
 
 from __future__ import annotations
 
-import importlib
 import math
 from typing import Any
 
@@ -61,15 +60,3 @@ def nernst_einstein_mS_per_cm(n_ions: int, charge_e: float, D_cm2_per_s: float,
 def steps_for(time_ps: float, timestep_fs: float) -> int:
     """MD steps that cover `time_ps` picoseconds at a `timestep_fs` femtosecond timestep."""
     return int(round(time_ps * 1000.0 / timestep_fs))
-
-
-# Compatibility for dpglass/analysis/** only (its owner moves these imports at the merge): the names
-# that moved out of this module, resolved lazily so that importing units imports nothing of dpglass.
-_MOVED = {"write_text": "dpglass.io", "write_json": "dpglass.io", "read_json": "dpglass.io",
-          "FORMAL_CHARGES": "dpglass.composition"}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -65,7 +65,7 @@ def test_cli_analysis_defaults_come_from_the_schema(monkeypatch):
     monkeypatch.setattr(cli, "load_schema", lambda: schema)
     parser = build_parser()
     assert parser.parse_args(["diffusion", "t.dump", "--ion", "Li", "--temperature", "300",
-                              "--json", "o.json"]).cage_distance == 3.5
+                              "--json", "o.json"]).hop_distance == 3.5
     assert parser.parse_args(["arrhenius", "a.json", "--json", "o.json"]).window == [250, 400]
     rdf = parser.parse_args(["rdf", "t.dump", "--json", "o.json"])
     assert rdf.pairs == ["Na-Cl"] and rdf.r_max == 4.25

@@ -1,4 +1,32 @@
-"""From a trajectory to D, tracer and collective conductivity and the Haven ratio."""
+"""From a trajectory to D, tracer and collective conductivities and Haven ratios.
+
+Result keys (every number is a quantity ``{"value", "error", "unit"}``):
+
+* ``D`` (cm²/s): tracer diffusion coefficient of ``ion`` from the GLS fit of its MSD over
+  ``fit_window``; the error comes from the observed spread of squared displacements
+  (``dpglass.analysis.diffusion``). ``D_components``: the same per Cartesian axis.
+* ``diffusive`` (bool): whether the MSD over the window is diffusive; ``not_diffusive_because``
+  lists the failed criteria, ``diffusive_checks`` gives each criterion's numbers (``beta``: the
+  log-log slope of the MSD over the window with its error and tolerance; ``halves``: D of the
+  window's two halves and their difference in σ; ``ngp``: lag of the non-Gaussian parameter's
+  peak and its value at the window start; ``hop``: MSD at the window start against the hop
+  distance squared). ``window_start_set_by`` names the criterion that set the window start.
+* ``D_upper_bound`` (cm²/s): MSD(t)/(6t) plus two standard errors at the window end. For a
+  caged or sub-diffusive (concave) MSD this bounds the long-time D; it is what a temperature
+  where the ion has not diffused contributes to tables and plots.
+* ``sigma_tracer`` (mS/cm): Nernst–Einstein σ = N q² D / (V k_B T) of ``ion``;
+  ``sigma_tracer_upper_bound`` the same from ``D_upper_bound``.
+* ``sigma_collective`` (mS/cm): the total conductivity from the displacement of all charges
+  Σ q_i r_i (every species needs a formal charge; when one has none it is null and
+  ``sigma_collective_unavailable`` says why). ``haven_ratio``: sigma_tracer / sigma_collective.
+* ``sigma_collective_ion`` (mS/cm): the conductivity carried by ``ion`` alone, from its own charge
+  displacement q Σ_ion r_i (cross-correlations between ions of this species included, those
+  with other species not); ``haven_ratio_ion``: sigma_tracer / sigma_collective_ion = D*/D_σ,
+  the Haven ratio as pymatgen-analysis-diffusion and kinisi define it.
+* ``fit_window`` (ps), ``fit_lags`` (ps): the window and the lags the GLS fit uses (the ones that
+  carry the weight); ``ion_correlation``: the factor by which correlated ion motion inflates the
+  variance (1 for independent ions).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +35,18 @@ from typing import Sequence
 
 import numpy as np
 
-from dpglass.analysis.diffusion import fit_msd_gls, select_fit_window
+from dpglass.analysis.diffusion import (displacement_statistics, estimate_diffusion,
+                                        fit_msd_gls)
 from dpglass.analysis.msd import msd_fft
 from dpglass.analysis.trajectory import SpeciesTrajectory, load_species_trajectory
-from dpglass.units import (ANGSTROM2_PER_PS_IN_CM2_PER_S, FORMAL_CHARGES,
-                           einstein_conductivity_mS_per_cm, quantity)
+from dpglass.composition import FORMAL_CHARGES
+from dpglass.units import ANGSTROM2_PER_PS_IN_CM2_PER_S, einstein_conductivity_mS_per_cm, quantity
 
 DRIFT_CORRECTIONS = ("system", "framework", "none")
 # Points kept of the MSD curves in the result file (log-spaced), enough to plot them.
 STORED_CURVE_POINTS = 120
+# Default hop distance, Å: the MSD at the window start must reach its square.
+DEFAULT_HOP_DISTANCE_A = 2.0
 
 
 def analyze_diffusion(path: str | Path, ion: str, temperature_K: float, *,
@@ -23,15 +54,20 @@ def analyze_diffusion(path: str | Path, ion: str, temperature_K: float, *,
                       timestep_fs: float | None = 1.0, dt_fs: float | None = None,
                       charges: dict | None = None, drift_correction: str = "system",
                       max_lag_fraction: float = 0.5, slope_tolerance: float = 0.3,
-                      cage_distance_A: float = 2.0) -> dict:
-    """Read a trajectory and return the transport result dict of ``analyze_trajectory``."""
+                      hop_distance_A: float | None = DEFAULT_HOP_DISTANCE_A,
+                      cage_distance_A: float | None = None) -> dict:
+    """Read a trajectory and return the transport result dict of ``analyze_trajectory``.
+
+    cage_distance_A: the former name of hop_distance_A (same value, same meaning now).
+    """
     _check_temperature(temperature_K)
     trajectory = load_species_trajectory(path, ion, fmt=fmt, type_map=type_map,
                                          timestep_fs=timestep_fs, dt_fs=dt_fs, charges=charges)
     result = analyze_trajectory(trajectory, ion, temperature_K, charges=charges,
                                 drift_correction=drift_correction,
                                 max_lag_fraction=max_lag_fraction,
-                                slope_tolerance=slope_tolerance, cage_distance_A=cage_distance_A)
+                                slope_tolerance=slope_tolerance, hop_distance_A=hop_distance_A,
+                                cage_distance_A=cage_distance_A)
     result["source"] = str(path)
     return result
 
@@ -41,77 +77,126 @@ def _check_temperature(temperature_K: float) -> None:
         raise ValueError(f"temperature_K must be > 0 K, got {temperature_K}")
 
 
+def _sigma(value_per_slope: float, fit) -> tuple[float, float]:
+    return value_per_slope * 6 * fit.D_A2_per_ps, value_per_slope * 6 * fit.D_error_A2_per_ps
+
+
+def _ratio(numerator, numerator_error, denominator, denominator_error):
+    if numerator is None or denominator is None or not denominator > 0 or not numerator > 0:
+        return None, None
+    ratio = numerator / denominator
+    return ratio, abs(ratio) * np.hypot(numerator_error / numerator,
+                                        denominator_error / denominator)
+
+
 def analyze_trajectory(trajectory: SpeciesTrajectory, ion: str, temperature_K: float, *,
                        charges: dict | None = None, drift_correction: str = "system",
                        max_lag_fraction: float = 0.5, slope_tolerance: float = 0.3,
-                       cage_distance_A: float = 2.0) -> dict:
-    """D (cm²/s), Nernst–Einstein and collective σ (mS/cm) and Haven ratio of ``ion``.
+                       hop_distance_A: float | None = DEFAULT_HOP_DISTANCE_A,
+                       cage_distance_A: float | None = None) -> dict:
+    """D (cm²/s), tracer and collective σ (mS/cm), Haven ratios and the diffusive verdict of
+    ``ion`` (the keys are described in the module docstring).
 
     drift_correction: subtract the mass-weighted COM displacement of the whole system
     ("system"), of all other species ("framework"), or nothing ("none").
+    hop_distance_A: the MSD at the fit window's start must reach hop_distance_A² for the run to
+    count as diffusive (None: no hop criterion). cage_distance_A is its former name.
     """
     _check_temperature(temperature_K)
     if drift_correction not in DRIFT_CORRECTIONS:
         raise ValueError(f"drift_correction must be one of {DRIFT_CORRECTIONS}, "
                          f"got {drift_correction!r}")
-    charge = {**FORMAL_CHARGES, **(charges or {})}[ion]
+    if cage_distance_A is not None:
+        hop_distance_A = cage_distance_A
+    if hop_distance_A is not None and not hop_distance_A > 0:
+        raise ValueError(f"hop_distance_A must be > 0 Å, got {hop_distance_A}")
+    known = {**FORMAL_CHARGES, **(charges or {})}
+    charge = known.get(ion)
     reference = {"system": trajectory.system_com, "framework": trajectory.framework_com,
                  "none": np.zeros_like(trajectory.system_com)}[drift_correction]
-    net_charge = sum(count * {**FORMAL_CHARGES, **(charges or {})}[species]
-                     for species, count in trajectory.species_counts.items())
     n_ions = trajectory.positions.shape[1]
     n_frames = len(trajectory.times_ps)
     dt_ps = trajectory.timestep_ps
 
-    msd_xyz = msd_fft(trajectory.positions - reference[:, None, :].astype(np.float32))
+    positions = trajectory.positions - reference[:, None, :].astype(np.float32)
+    msd_xyz = msd_fft(positions)
     msd_total = msd_xyz.sum(axis=1)
-    charge_msd = msd_fft(trajectory.charge_dipole - net_charge * reference).sum(axis=1)
-
-    window = select_fit_window(msd_total, max_lag_fraction, slope_tolerance)
-    lags = np.arange(window.start_index, window.end_index + 1)
-    tracer = fit_msd_gls(lags, msd_total[lags], dt_ps, n_frames - 1, n_ions)
-    components = [fit_msd_gls(lags, msd_xyz[lags, axis], dt_ps, n_frames - 1, n_ions, 1)
-                  for axis in range(3)]
-    # The charge displacement is one collective walker: D_charge = slope / 6 in e²Å²/ps.
-    collective = fit_msd_gls(lags, charge_msd[lags], dt_ps, n_frames - 1, 1)
+    estimate = estimate_diffusion(positions, dt_ps, msd_total, max_lag_fraction,
+                                  slope_tolerance, hop_distance_A)
+    tracer, window = estimate.fit, estimate.window
+    lags = tracer.lags
+    components = []
+    for axis in range(3):
+        stats = displacement_statistics(positions[:, :, axis:axis + 1], lags)
+        components.append(fit_msd_gls(lags, stats.msd, dt_ps, n_frames - 1, n_ions, 1,
+                                      variance=stats.variance,
+                                      ion_correlation=estimate.ion_correlation))
 
     volume = trajectory.mean_volume_A3
     sigma_per_slope = einstein_conductivity_mS_per_cm(1.0, volume, temperature_K)
-    sigma_tracer = sigma_per_slope * n_ions * charge**2 * 6 * tracer.D_A2_per_ps
-    sigma_tracer_error = sigma_per_slope * n_ions * charge**2 * 6 * tracer.D_error_A2_per_ps
-    sigma_collective = sigma_per_slope * 6 * collective.D_A2_per_ps
-    sigma_collective_error = sigma_per_slope * 6 * collective.D_error_A2_per_ps
-    haven = sigma_tracer / sigma_collective if sigma_collective > 0 else float("nan")
-    haven_error = abs(haven) * np.hypot(sigma_tracer_error / sigma_tracer,
-                                        sigma_collective_error / sigma_collective) \
-        if sigma_collective > 0 and sigma_tracer > 0 else float("nan")
-
-    notes = [window.note] if window.note else []
-    rms_end = float(np.sqrt(msd_total[window.end_index]))
-    window_slope = float(np.log(msd_total[window.end_index] / msd_total[max(window.start_index, 1)])
-                         / np.log(window.end_index / max(window.start_index, 1)))
-    diffusive = rms_end >= cage_distance_A and window_slope >= 0.5 and tracer.D_A2_per_ps > 0
-    if not diffusive:
-        notes.append(f"{ion} has not left its cage: RMS displacement {rms_end:.2f} Å at the end "
-                     f"of the window (cage distance {cage_distance_A} Å), log-log slope "
-                     f"{window_slope:.2f}; D is not a diffusion coefficient and is excluded "
-                     f"from Arrhenius fits")
+    notes = list(estimate.failed)
+    # Collective displacements are sums over many ions, Gaussian by the central limit theorem:
+    # the random-walk covariance with the fitted D (one walker) describes them.
+    ion_dipole = positions.sum(axis=1, dtype=np.float64)
+    ion_collective = fit_msd_gls(lags, msd_fft(ion_dipole).sum(axis=1)[lags], dt_ps,
+                                 n_frames - 1, 1)
+    if charge is None:
+        sigma_tracer = sigma_tracer_error = sigma_ion = sigma_ion_error = None
+        notes.append(f"no formal charge known for {ion}: conductivities unavailable (pass charges)")
+    else:
+        sigma_tracer, sigma_tracer_error = _sigma(sigma_per_slope * n_ions * charge**2, tracer)
+        sigma_ion, sigma_ion_error = _sigma(sigma_per_slope * charge**2, ion_collective)
+    if trajectory.charge_dipole is not None:
+        net_charge = sum(count * known[species]
+                         for species, count in trajectory.species_counts.items())
+        charge_msd = msd_fft(trajectory.charge_dipole - net_charge * reference).sum(axis=1)
+        collective = fit_msd_gls(lags, charge_msd[lags], dt_ps, n_frames - 1, 1)
+        sigma_total, sigma_total_error = _sigma(sigma_per_slope, collective)
+        unavailable = None
+    else:
+        charge_msd = None
+        sigma_total = sigma_total_error = None
+        unavailable = (f"no formal charge known for {', '.join(trajectory.unknown_charges)}: "
+                       f"the total conductivity needs every charge (pass charges)")
+        notes.append(unavailable)
+    haven, haven_error = _ratio(sigma_tracer, sigma_tracer_error, sigma_total, sigma_total_error)
+    haven_ion, haven_ion_error = _ratio(sigma_tracer, sigma_tracer_error, sigma_ion,
+                                        sigma_ion_error)
 
     to_cm2 = ANGSTROM2_PER_PS_IN_CM2_PER_S
+    bound = estimate.upper_bound_A2_per_ps
+    set_by = [name for name, lag in window.reasons.items() if lag == window.start_index]
     curve_indices = np.unique(np.geomspace(1, n_frames - 1, STORED_CURVE_POINTS).astype(int))
     curve_times = trajectory.times_ps[curve_indices]
+    rms_end = float(np.sqrt(msd_total[window.end_index]))
     return {
         "ion": ion,
         "temperature": quantity(float(temperature_K), None, "K"),
         "D": quantity(tracer.D_A2_per_ps * to_cm2, tracer.D_error_A2_per_ps * to_cm2, "cm^2/s"),
         "D_components": {axis: quantity(fit.D_A2_per_ps * to_cm2, fit.D_error_A2_per_ps * to_cm2,
                                         "cm^2/s") for axis, fit in zip("xyz", components)},
+        "D_upper_bound": quantity(bound * to_cm2, None, "cm^2/s"),
         "sigma_tracer": quantity(sigma_tracer, sigma_tracer_error, "mS/cm"),
-        "sigma_collective": quantity(sigma_collective, sigma_collective_error, "mS/cm"),
+        "sigma_tracer_upper_bound": quantity(
+            None if charge is None else sigma_per_slope * n_ions * charge**2 * 6 * bound,
+            None, "mS/cm"),
+        "sigma_collective": quantity(sigma_total, sigma_total_error, "mS/cm"),
+        "sigma_collective_unavailable": unavailable,
         "haven_ratio": quantity(haven, haven_error, "1"),
+        "sigma_collective_ion": quantity(sigma_ion, sigma_ion_error, "mS/cm"),
+        "haven_ratio_ion": quantity(haven_ion, haven_ion_error, "1"),
         "fit_window": quantity([float(trajectory.times_ps[window.start_index]),
                                 float(trajectory.times_ps[window.end_index])], None, "ps"),
-        "diffusive": bool(diffusive),
+        "fit_lags": quantity(trajectory.times_ps[lags], None, "ps"),
+        "window_start_set_by": set_by[0] if set_by else "half of the window end",
+        "window_criteria": {name: quantity(None if lag is None else
+                                           float(trajectory.times_ps[lag]), None, "ps")
+                            for name, lag in window.reasons.items()},
+        "diffusive": bool(estimate.diffusive),
+        "not_diffusive_because": list(estimate.failed),
+        "diffusive_checks": _checks_as_quantities(estimate.checks, trajectory.times_ps),
+        "hop_distance": quantity(hop_distance_A, None, "Å"),
+        "ion_correlation": quantity(estimate.ion_correlation, None, "1"),
         "note": "; ".join(notes) or None,
         "msd_fit_intercept": quantity(tracer.intercept_A2, None, "Å^2"),
         "msd_reduced_chi2": quantity(tracer.reduced_chi2, None, "1"),
@@ -129,6 +214,41 @@ def analyze_trajectory(trajectory: SpeciesTrajectory, ion: str, temperature_K: f
             "total": quantity(msd_total[curve_indices], None, "Å^2"),
             **{axis: quantity(msd_xyz[curve_indices, i], None, "Å^2")
                for i, axis in enumerate("xyz")},
-            "charge": quantity(charge_msd[curve_indices], None, "e^2 Å^2"),
+            "charge": quantity(None if charge_msd is None else charge_msd[curve_indices], None,
+                               "e^2 Å^2"),
+            "ngp_time": quantity(trajectory.times_ps[estimate.grid.lags], None, "ps"),
+            "ngp": quantity(estimate.grid.ngp, None, "1"),
         },
     }
+
+
+def _checks_as_quantities(checks: dict, times_ps: np.ndarray) -> dict:
+    """The verdict's numbers as quantity objects (D in cm²/s, lags in ps)."""
+    out = {}
+    if "beta" in checks:
+        beta = checks["beta"]
+        out["beta"] = {"beta": quantity(beta["value"], beta["error"], "1"),
+                       "tolerance": quantity(beta["tolerance"], None, "1"),
+                       "passed": beta["passed"]}
+    if "halves" in checks:
+        halves = checks["halves"]
+        out["halves"] = {
+            "D_first": quantity(halves["D_first_A2_per_ps"] * ANGSTROM2_PER_PS_IN_CM2_PER_S,
+                                None, "cm^2/s"),
+            "D_second": quantity(halves["D_second_A2_per_ps"] * ANGSTROM2_PER_PS_IN_CM2_PER_S,
+                                 None, "cm^2/s"),
+            "z": quantity(halves["z"], None, "1"), "max_z": quantity(halves["max_z"], None, "1"),
+            "passed": halves["passed"]}
+    if "ngp" in checks:
+        ngp = checks["ngp"]
+        peak = ngp["peak_lag"]
+        out["ngp"] = {"peak_time": quantity(None if peak is None else float(times_ps[peak]),
+                                            None, "ps"),
+                      "ngp_at_window_start": quantity(ngp["ngp_at_start"], None, "1"),
+                      "passed": ngp["passed"]}
+    if "hop" in checks:
+        hop = checks["hop"]
+        out["hop"] = {"msd_at_window_start": quantity(hop["msd_at_start_A2"], None, "Å^2"),
+                      "hop_distance": quantity(hop["hop_distance_A"], None, "Å"),
+                      "passed": hop["passed"]}
+    return out

@@ -23,46 +23,73 @@ def _save(figure, path: str | Path) -> None:
 
 
 def plot_msd(result: dict, path: str | Path) -> None:
-    """MSD of the ion per direction and in total, log–log, with the fit window shaded."""
+    """MSD of the ion per direction and in total, log–log, with the fit window shaded and the
+    lags the GLS fit uses (the ones that carry the weight) marked."""
     msd = result["msd"]
     time = np.asarray(msd["time"]["value"])
+    total = np.asarray(msd["total"]["value"])
     figure, axes = plt.subplots(figsize=(5, 4))
-    axes.loglog(time, msd["total"]["value"], "k-", label=f"{result['ion']} total")
+    axes.loglog(time, total, "k-", label=f"{result['ion']} total")
     for axis in "xyz":
         axes.loglog(time, msd[axis]["value"], lw=0.8, label=axis)
     start, end = result["fit_window"]["value"]
     axes.axvspan(start, end, color="tab:green", alpha=0.15, label="fit window")
+    fit_lags = np.asarray((result.get("fit_lags") or {}).get("value") or [])
+    if len(fit_lags):
+        axes.loglog(fit_lags, np.interp(fit_lags, time, total), "g|", ms=8,
+                    label=f"{len(fit_lags)} fitted lags")
     D = result["D"]
     fit_times = np.linspace(start, end, 50)
     slope_A2_per_ps = 6 * D["value"] / ANGSTROM2_PER_PS_IN_CM2_PER_S
     axes.loglog(fit_times, slope_A2_per_ps * fit_times + result["msd_fit_intercept"]["value"],
                 "r--", label=f"6Dt + c, D = {D['value']:.2e} ± {D['error']:.1e} cm²/s")
+    hop = (result.get("hop_distance") or {}).get("value")
+    if hop:
+        axes.axhline(hop**2, color="gray", ls=":", lw=0.8, label=f"hop distance² ({hop:g} Å)²")
     axes.set_xlabel("lag time (ps)")
     axes.set_ylabel("MSD (Å²)")
     title = f"{result['ion']} at {result['temperature']['value']:g} K"
-    axes.set_title(title if result["diffusive"] else title + " (not diffusive)")
+    if result["diffusive"]:
+        title += f" (window start set by {result.get('window_start_set_by', '?')})"
+    else:
+        bound = (result.get("D_upper_bound") or {}).get("value")
+        title += " not diffusive" + (f": D < {bound:.1e} cm²/s" if bound else "")
+    axes.set_title(title, fontsize=8)
     axes.legend(fontsize=7)
     _save(figure, path)
 
 
 def plot_arrhenius(results: list[dict], fit: dict | None, path: str | Path,
                    quantity_name: str = "sigma_tracer", note: str = "") -> None:
-    """ln(σT) or ln D against 1000/T with error bars, the fit, and the paper's numbers.
+    """ln(σT) or ln D against 1000/T with error bars (replicas pooled), upper bounds where the
+    ion has not diffused, the fit, and the paper's numbers.
 
     With ``fit=None`` (too few diffusive points) the points are drawn and ``note`` says why.
     """
+    from dpglass.analysis.arrhenius import UPPER_BOUNDS, pool_replicas
+
     name = fit["quantity"] if fit else quantity_name
     conductivity = name.startswith("sigma")
     figure, axes = plt.subplots(figsize=(5, 4))
-    for diffusive, marker in ((True, "o"), (False, "x")):
-        chosen = [r for r in results if r.get("diffusive", True) == diffusive]
-        if not chosen:
-            continue
+    pooled = pool_replicas(results)
+    chosen = [r for r in pooled if r.get("diffusive", True)
+              and (r.get(name) or {}).get("value") is not None]
+    if chosen:
         temperatures = np.array([r["temperature"]["value"] for r in chosen])
         values = np.array([r[name]["value"] for r in chosen])
         errors = np.array([r[name]["error"] or 0.0 for r in chosen])
-        axes.errorbar(1000 / temperatures, values, yerr=errors, fmt=marker, capsize=3,
-                      label="MD" if diffusive else "MD, not diffusive (excluded)")
+        # Error bars clipped at the axis floor: a point compatible with zero is drawn to the bottom.
+        lower = np.minimum(errors, values * (1 - 1e-3))
+        axes.errorbar(1000 / temperatures, values, yerr=[lower, errors], fmt="o", capsize=3,
+                      label="MD (replicas pooled)")
+    bound_key = UPPER_BOUNDS.get(name)
+    bounds = [(r["temperature"]["value"], (r.get(bound_key) or {}).get("value"))
+              for r in pooled if not r.get("diffusive", True)] if bound_key else []
+    bounds = [(t, b) for t, b in bounds if b]
+    if bounds:
+        temperatures, values = np.array(bounds).T
+        axes.errorbar(1000 / temperatures, values, yerr=0.3 * values, uplims=True, fmt="v",
+                      color="gray", label="not diffusive: upper bound")
     low, high = fit["window"]["value"] if fit else PAPER_WINDOW_K
     temperatures = np.linspace(low, high, 50)
     if fit:
@@ -78,7 +105,7 @@ def plot_arrhenius(results: list[dict], fit: dict | None, path: str | Path,
         axes.plot(1000 / temperatures, paper_line, "k:",
                   label=f"paper: Ea {PAPER_EA_MD_EV} eV through {PAPER_SIGMA_303K_MS_PER_CM} mS/cm")
         axes.plot(1000 / REFERENCE_TEMPERATURE_K, PAPER_SIGMA_303K_MS_PER_CM, "k*", ms=10,
-                  label="paper σ(303 K), experiment")
+                  label="paper σ(303 K), experiment (total)")
     axes.set_yscale("log")
     axes.set_xlabel("1000 / T (1/K)")
     axes.set_ylabel(f"{name} ({'mS/cm' if conductivity else 'cm²/s'})")

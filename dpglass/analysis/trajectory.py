@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 import numpy as np
 from ase.data import atomic_masses, atomic_numbers
 
-from dpglass.units import FORMAL_CHARGES
+from dpglass.composition import FORMAL_CHARGES
 
 TRAJECTORY_FORMATS = ("lammps-dump", "extxyz")
 
@@ -28,6 +28,8 @@ class Frame:
     positions: np.ndarray
     cell: np.ndarray
     unwrapped: bool
+    step: int | None = None         # MD step (LAMMPS dumps)
+    ids: np.ndarray | None = None   # atom ids in the order of positions (LAMMPS dumps)
 
 
 @dataclass
@@ -38,9 +40,11 @@ class SpeciesTrajectory:
     positions: np.ndarray           # (n_frames, n_ions, 3) float32, unwrapped, Å
     system_com: np.ndarray          # (n_frames, 3) mass-weighted COM of all atoms
     framework_com: np.ndarray       # (n_frames, 3) mass-weighted COM of all other species
-    charge_dipole: np.ndarray       # (n_frames, 3) Σ q_i r_i over all atoms, e·Å
+    charge_dipole: np.ndarray | None  # (n_frames, 3) Σ q_i r_i over all atoms, e·Å; None when
+    #                                    a species has no known charge (see unknown_charges)
     species_counts: dict
     mean_volume_A3: float
+    unknown_charges: tuple = ()      # species without a formal charge (total σ unavailable)
 
     @property
     def timestep_ps(self) -> float:
@@ -123,7 +127,8 @@ def _iter_lammps_dump(path: Path, type_map: Sequence[str] | None,
             symbols = _dump_symbols(table, columns, type_map, path)
             positions, unwrapped = _dump_positions(table, columns, cell, path)
             time_ps = None if timestep_fs is None else (step - first_step) * timestep_fs / 1000.0
-            yield Frame(time_ps, symbols, positions, cell, unwrapped)
+            ids = table[:, columns.index("id")].astype(np.int64) if "id" in columns else None
+            yield Frame(time_ps, symbols, positions, cell, unwrapped, step, ids)
 
 
 def _dump_symbols(table: np.ndarray, columns: list[str], type_map: Sequence[str] | None,
@@ -178,18 +183,19 @@ def load_species_trajectory(path: str | Path, species: str, fmt: str | None = No
     charges = {**FORMAL_CHARGES, **(charges or {})}
     selected_positions, system_com, framework_com, dipole, times, volumes = [], [], [], [], [], []
     previous = None
-    for frame in iter_frames(path, fmt, type_map, timestep_fs):
+    for index, frame in enumerate(iter_frames(path, fmt, type_map, timestep_fs)):
+        _check_finite(frame, index, path)
         if previous is None:
             symbols = frame.symbols
             if species not in set(symbols):
                 raise ValueError(f"ion {species!r} not in trajectory species "
                                  f"{sorted(set(symbols))} ({path})")
-            unknown = sorted(set(symbols) - set(charges))
-            if unknown:
-                raise ValueError(f"no charge known for species {unknown}; pass charges")
+            # Species without a formal charge still give D and the tracer σ of ``species``;
+            # only the total (all-charge) collective conductivity needs every charge.
+            unknown = tuple(sorted(set(symbols) - set(charges)))
             selected = symbols == species
             masses = atomic_masses[[atomic_numbers[s] for s in symbols]]
-            atom_charges = np.array([charges[s] for s in symbols])
+            atom_charges = np.array([charges.get(s, np.nan) for s in symbols])
             positions = frame.positions
         elif len(frame.symbols) != len(symbols) or np.any(frame.symbols != symbols):
             raise ValueError(f"{path}: atoms change between frames")
@@ -201,7 +207,8 @@ def load_species_trajectory(path: str | Path, species: str, fmt: str | None = No
         system_com.append(masses @ positions / masses.sum())
         framework_com.append(masses[~selected] @ positions[~selected] / masses[~selected].sum()
                              if np.any(~selected) else system_com[-1])
-        dipole.append(atom_charges @ positions)
+        if not unknown:
+            dipole.append(atom_charges @ positions)
         times.append(frame.time_ps)
         volumes.append(abs(np.linalg.det(frame.cell)))
     if previous is None:
@@ -211,9 +218,23 @@ def load_species_trajectory(path: str | Path, species: str, fmt: str | None = No
     times_ps = _frame_times(times, dt_fs, path)
     unique, counts = np.unique(symbols, return_counts=True)
     return SpeciesTrajectory(times_ps, np.stack(selected_positions), np.array(system_com),
-                             np.array(framework_com), np.array(dipole),
+                             np.array(framework_com), None if unknown else np.array(dipole),
                              {str(s): int(c) for s, c in zip(unique, counts)},
-                             float(np.mean(volumes)))
+                             float(np.mean(volumes)), unknown)
+
+
+def _check_finite(frame: Frame, index: int, path) -> None:
+    """Non-finite coordinates or cell stop the analysis, naming the frame and the atom."""
+    where = f"frame {index}" + (f" (step {frame.step})" if frame.step is not None else "")
+    if not np.all(np.isfinite(frame.cell)):
+        raise ValueError(f"{path}: {where} has a non-finite cell")
+    bad = np.nonzero(~np.all(np.isfinite(frame.positions), axis=1))[0]
+    if len(bad):
+        atom = bad[0]
+        name = f"atom id {frame.ids[atom]}" if frame.ids is not None else f"atom {atom}"
+        raise ValueError(f"{path}: {where}: {name} ({frame.symbols[atom]}) has non-finite "
+                         f"coordinates {frame.positions[atom].tolist()}"
+                         + (f" ({len(bad)} atoms in all)" if len(bad) > 1 else ""))
 
 
 def _frame_times(times: list, dt_fs: float | None, path) -> np.ndarray:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from dpglass.analysis.arrhenius import fit_arrhenius
+from dpglass.analysis.arrhenius import fit_arrhenius, pool_replicas
 from dpglass.analysis.conductivity import analyze_trajectory
 from dpglass.analysis.trajectory import SpeciesTrajectory
 from dpglass.units import BOLTZMANN_EV_PER_K, quantity
@@ -12,10 +12,11 @@ EA_EV = 0.30
 DT_PS = 0.1
 
 
-def _result(temperature, sigma, relative_error=0.05, diffusive=True):
+def _result(temperature, sigma, relative_error=0.05, diffusive=True, replica=0):
     return {"temperature": quantity(temperature, None, "K"),
             "sigma_tracer": quantity(sigma, relative_error * sigma, "mS/cm"),
-            "diffusive": diffusive}
+            "sigma_tracer_upper_bound": quantity(3 * sigma, None, "mS/cm"),
+            "diffusive": diffusive, "replica": replica}
 
 
 def _arrhenius_sigma(temperature, prefactor=3e5):
@@ -30,10 +31,12 @@ def test_exact_arrhenius_data_give_Ea_and_sigma_303K_with_covariance_propagation
     assert fit["Ea"]["unit"] == "eV"
     assert fit["sigma_303K"]["value"] == pytest.approx(_arrhenius_sigma(303.0), rel=1e-9)
     assert fit["prefactor"]["value"] == pytest.approx(3e5, rel=1e-9)
-    # Independent propagation: numpy's weighted polyfit covariance, gradient at 1/303 K.
+    # Independent propagation: numpy's weighted polyfit covariance, gradient at 1/303 K; the
+    # log-space error of x ± 5 % is the log-normal width √(ln(1 + 0.05²)).
+    log_width = np.sqrt(np.log(1 + 0.05**2))
     coefficients, covariance = np.polyfit(1 / temperatures, np.log(_arrhenius_sigma(temperatures)
                                                                    * temperatures),
-                                          1, w=np.full(len(temperatures), 1 / 0.05),
+                                          1, w=np.full(len(temperatures), 1 / log_width),
                                           cov="unscaled")
     gradient = np.array([1 / 303.0, 1.0])
     expected_error = _arrhenius_sigma(303.0) * np.sqrt(gradient @ covariance @ gradient)
@@ -69,7 +72,7 @@ def test_caged_points_are_excluded_and_too_few_points_is_a_clear_error():
     fit = fit_arrhenius(results)
     assert fit["n_points"]["value"] == 4
     assert "363 K" in fit["note"] and "not diffusive" in fit["note"]
-    with pytest.raises(ValueError, match=r"window 303-378 K has 2 usable points"):
+    with pytest.raises(ValueError, match=r"window 303-378 K has 2 usable distinct temperatures"):
         fit_arrhenius(results[:2] + results[4:])
 
 
@@ -87,3 +90,95 @@ def test_vft_curvature_is_detected_and_plain_arrhenius_is_not_flagged():
     plain = fit_arrhenius([_result(T, s, 0.03) for T, s in zip(temperatures, arrhenius_noisy)])
     assert plain["model_comparison"]["verdict"] == "Arrhenius adequate"
     assert plain["vft"]["T0"]["value"] < 213.0
+
+
+def test_three_replicas_at_one_temperature_do_not_make_an_arrhenius_fit():
+    results = [_result(303.0, _arrhenius_sigma(303.0) * f, replica=r)
+               for r, f in enumerate((0.95, 1.0, 1.05))]
+    results += [_result(318.0, _arrhenius_sigma(318.0))]
+    with pytest.raises(ValueError, match="2 usable distinct temperatures"):
+        fit_arrhenius(results)
+
+
+def test_replicas_are_pooled_and_inflated_when_they_scatter_beyond_their_errors():
+    consistent = pool_replicas([_result(303.0, v, 0.05, replica=r)
+                                for r, v in enumerate((1.00, 1.02, 0.98))])
+    assert len(consistent) == 1 and consistent[0]["n_replicas"]["value"] == 3
+    sigma = consistent[0]["sigma_tracer"]
+    values = np.array([1.0, 1.02, 0.98])
+    assert sigma["value"] == pytest.approx(np.average(values, weights=1 / (0.05 * values)**2))
+    assert consistent[0]["replica_scatter"]["sigma_tracer"]["inflation"]["value"] == 1.0
+    # Errors of 5 % on values that differ by 40 %: the pooled error must grow by √(χ²/dof).
+    values = np.array([0.8, 1.0, 1.2])
+    scattered = pool_replicas([_result(303.0, v, 0.05, replica=r) for r, v in enumerate(values)])[0]
+    weights = 1 / (0.05 * values)**2
+    mean = np.sum(weights * values) / np.sum(weights)
+    birge = np.sqrt(np.sum(weights * (values - mean)**2) / 2)
+    assert birge > 3
+    assert scattered["sigma_tracer"]["error"] == pytest.approx(birge / np.sqrt(weights.sum()))
+    assert scattered["replica_scatter"]["sigma_tracer"]["p_value"]["value"] < 1e-3
+
+
+def test_caged_temperatures_are_upper_bounds_and_extrapolation_to_303K_is_said():
+    results = [_result(T, _arrhenius_sigma(T)) for T in (333.0, 348.0, 363.0, 378.0)]
+    results.append(_result(303.0, 1e-3, diffusive=False))
+    fit = fit_arrhenius(results)
+    assert fit["temperatures_used"]["value"] == [333.0, 348.0, 363.0, 378.0]
+    assert fit["upper_bounds"] == [{"temperature": quantity(303.0, None, "K"),
+                                    "upper_bound": quantity(3e-3, None, "mS/cm")}]
+    assert fit["sigma_303K_extrapolated"] is True
+    assert "extrapolated from the temperatures used (333-378 K)" in fit["note"]
+    assert fit_arrhenius([_result(T, _arrhenius_sigma(T)) for T in (303.0, 318.0, 333.0)]
+                         )["sigma_303K_extrapolated"] is False
+
+
+def test_large_relative_errors_get_log_normal_widths():
+    temperatures = np.array([303.0, 318.0, 333.0, 348.0])
+    results = [_result(T, _arrhenius_sigma(T), relative_error=0.05) for T in temperatures]
+    results[0] = _result(303.0, _arrhenius_sigma(303.0), relative_error=2.0)
+    fit = fit_arrhenius(results)
+    assert "relative error above 0.5 at 303 K" in fit["note"]
+    # Weighted line with log-normal widths, computed independently.
+    widths = np.sqrt(np.log1p(np.array([2.0, 0.05, 0.05, 0.05])**2))
+    log_sigma_T = np.log(_arrhenius_sigma(temperatures) * temperatures)
+    _, covariance = np.polyfit(1 / temperatures, log_sigma_T, 1, w=1 / widths, cov="unscaled")
+    assert fit["Ea"]["error"] == pytest.approx(np.sqrt(covariance[0, 0]) * BOLTZMANN_EV_PER_K,
+                                               rel=1e-6)
+    assert widths[0] < 2.0 / 1.5  # far narrower than σ/x = 2
+
+
+def test_vft_only_above_the_glass_transition_and_T0_at_its_bound_is_flagged():
+    temperatures = np.arange(213.0, 394.0, 15.0)
+    rng = np.random.default_rng(3)
+    # Arrhenius above Tg = 260 K, nearly frozen below it (a glass): VFT over everything would
+    # see curvature that is the glass transition, not the liquid.
+    sigma = np.where(temperatures > 260.0, _arrhenius_sigma(temperatures),
+                     _arrhenius_sigma(260.0) * np.exp(-(260.0 - temperatures) / 5.0))
+    sigma = sigma * np.exp(rng.normal(scale=0.03, size=len(temperatures)))
+    results = [_result(T, s, 0.03) for T, s in zip(temperatures, sigma)]
+    everything = fit_arrhenius(results)
+    above = fit_arrhenius(results, glass_transition_K=260.0)
+    assert everything["model_comparison"]["n_points"]["value"] == 13
+    assert above["model_comparison"]["n_points"]["value"] == 9
+    assert above["model_comparison"]["range"]["value"] == [273.0, 393.0]
+    assert above["glass_transition"]["value"] == 260.0
+    assert above["model_comparison"]["verdict"].startswith("Arrhenius adequate")
+    # Arrhenius D: the best VFT is T0 → 0 (VFT with T0 = 0 is Arrhenius), which is flagged.
+    D = np.exp(-EA_EV / (BOLTZMANN_EV_PER_K * temperatures))
+    plain = fit_arrhenius([{"temperature": quantity(T, None, "K"), "diffusive": True,
+                            "D": quantity(d, 0.03 * d, "cm^2/s")}
+                           for T, d in zip(temperatures, D)], quantity_name="D")
+    assert plain["vft"]["T0_at_bound"] == "lower (0 K)"
+    assert "sits at its lower (0 K) bound" in plain["note"]
+    assert plain["model_comparison"]["verdict"] == "Arrhenius adequate"
+
+
+def test_aicc_penalises_the_extra_vft_parameter_for_few_points():
+    from dpglass.analysis.arrhenius import _information_criteria
+
+    arrhenius, vft = _information_criteria(10.0, 2, 6), _information_criteria(7.0, 3, 6)
+    assert arrhenius["aicc"]["value"] == pytest.approx(10 + 4 + 12 / 3)
+    assert vft["aicc"]["value"] == pytest.approx(7 + 6 + 24 / 2)
+    # AIC alone would prefer VFT here (13 < 14); AICc does not (25 > 18).
+    assert vft["aic"]["value"] < arrhenius["aic"]["value"]
+    assert vft["aicc"]["value"] > arrhenius["aicc"]["value"]

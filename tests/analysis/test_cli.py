@@ -43,7 +43,7 @@ def test_diffusion_cli_writes_quantities_and_plot(toy_dump, tmp_path):
 
 def test_arrhenius_and_rdf_cli(tmp_path):
     result_paths = []
-    for seed, temperature in enumerate((303, 318, 333, 348)):
+    for seed, temperature in enumerate((303, 318, 333, 348, 363)):  # VFT by AICc needs 5
         D = 0.02 * np.exp(-0.3 / 8.617333262e-5 * (1 / temperature - 1 / 303))
         positions, symbols = toy_glass(200, D, 1.0, seed=seed)
         dump = tmp_path / f"T{temperature}.dump"
@@ -97,4 +97,39 @@ def test_missing_and_empty_trajectories_fail_without_output(tmp_path, capsys):
                  "--type-map", TYPE_MAP, "--json", str(out)]) != 0
     assert "no frames" in capsys.readouterr().err
     assert main(["arrhenius", str(tmp_path / "missing.json"), "--json", str(out)]) != 0
+    assert not out.exists()
+
+
+def test_species_without_a_formal_charge_still_gives_D_and_tracer_sigma(tmp_path, capsys):
+    """Li10GeP2S12-like: Ge has no formal charge in dpglass; only the total σ is unavailable."""
+    positions, symbols = toy_glass(300, 0.05, 1.0, seed=5)
+    symbols = np.array([{"Al": "Ge", "Cl": "S", "O": "P"}.get(s, s) for s in symbols])
+    dump, out = tmp_path / "lgps.dump", tmp_path / "lgps.json"
+    write_lammps_dump(dump, positions, symbols, type_map=["Li", "Ge", "P", "S"])
+    assert main(["diffusion", str(dump), "--ion", "Li", "--temperature", "300", "--type-map",
+                 "Li,Ge,P,S", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["D"]["value"] > 0 and result["D"]["error"] > 0
+    assert result["sigma_tracer"]["value"] > 0 and result["sigma_tracer"]["unit"] == "mS/cm"
+    assert result["sigma_collective_ion"]["value"] > 0
+    assert result["sigma_collective"]["value"] is None and result["haven_ratio"]["value"] is None
+    assert "Ge" in result["sigma_collective_unavailable"]
+    assert "total conductivity" in result["note"]
+    assert _bare_numbers(result) == []
+    # With Ge's charge given, the total conductivity is there.
+    assert main(["diffusion", str(dump), "--ion", "Li", "--temperature", "300", "--type-map",
+                 "Li,Ge,P,S", "--charges", "Ge=4", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["sigma_collective"]["value"] is not None
+
+
+def test_nan_coordinate_stops_with_frame_and_atom(tmp_path, capsys):
+    positions, symbols = toy_glass(50, 0.05, 1.0, seed=6)
+    positions[17, 20, 1] = np.nan  # a Cl atom (id 21) in frame 17
+    dump, out = tmp_path / "nan.dump", tmp_path / "nan.json"
+    write_lammps_dump(dump, positions, symbols)
+    assert main(["diffusion", str(dump), "--ion", "Li", "--temperature", "300", "--type-map",
+                 TYPE_MAP, "--json", str(out)]) != 0
+    error = capsys.readouterr().err
+    assert "frame 17 (step 17000)" in error and "atom id 21 (Cl)" in error
+    assert "non-finite" in error
     assert not out.exists()

@@ -2,10 +2,9 @@ import numpy as np
 import pytest
 
 from dpglass.analysis.conductivity import analyze_diffusion, analyze_trajectory
-from dpglass.analysis.diffusion import fit_msd_gls, select_fit_window
+from dpglass.analysis.diffusion import estimate_diffusion, fit_msd_gls, select_fit_window
 from dpglass.analysis.msd import msd_direct, msd_fft
 from dpglass.analysis.trajectory import SpeciesTrajectory
-from dpglass.units import nernst_einstein_mS_per_cm
 
 from synthetic_md import TYPE_MAP, random_walk
 
@@ -101,19 +100,34 @@ def test_caged_ions_are_marked_not_diffusive():
     rattling = sites + rng.normal(scale=0.3, size=(300, 8, 3))
     result = analyze_trajectory(_trajectory(rattling, np.zeros((300, 3)), times), "Li", 250.0)
     assert result["diffusive"] is False
-    assert "cage" in result["note"]
+    # The hop criterion decided it (rattling of 0.3 Å never reaches a 2 Å hop), and says so.
+    assert result["diffusive_checks"]["hop"]["passed"] is False
+    assert any("hop distance" in reason for reason in result["not_diffusive_because"])
+    # The bound is an upper bound: above the fitted D, and above zero (the true long-time D).
+    bound = result["D_upper_bound"]["value"]
+    assert bound > 0 and bound >= result["D"]["value"]
+    assert bound == pytest.approx(result["msd"]["total"]["value"][-1] / 6 / 15 * 1e-4, rel=0.5)
 
 
 def test_end_to_end_dump_recovers_D_and_sigma(toy_dump):
-    path, *_ = toy_dump
+    path, positions, _ = toy_dump
     result = analyze_diffusion(path, "Li", 300.0, type_map=TYPE_MAP, timestep_fs=1.0,
                                drift_correction="framework")
     D = result["D"]
     assert D["unit"] == "cm^2/s"
-    assert abs(D["value"] - 5e-6) < 3 * D["error"]
+    # The dump reader (shuffled atoms, permuted columns) gives what the in-memory positions give.
+    masses = np.array([26.98] * 8 + [35.45] * 20 + [16.0] * 6)
+    framework = (positions[:, 8:] * masses[None, :, None]).sum(axis=1) / masses.sum()
+    direct = estimate_diffusion(positions[:, :8] - framework[:, None, :], 1.0, hop_distance_A=2.0)
+    assert D["value"] == pytest.approx(direct.fit.D_A2_per_ps * 1e-4, rel=1e-3)
+    # This 8-ion, 400-frame draw lies low (MSD/6t = 0.033-0.043 Å²/ps at every lag past 20 ps);
+    # the coverage tests below check the error bars statistically.
+    assert abs(D["value"] - 5e-6) < 4 * D["error"]
     assert D["error"] < 0.3 * D["value"]
     assert result["diffusive"] is True
-    expected_sigma = nernst_einstein_mS_per_cm(8, 1.0, D["value"], 14.0**3, 300.0)
+    # By hand: σ = N q² D / (V k_B T) = 8 e² / (14³ Å³ · k_B · 300 K) · D = 1.80685e6 S/m per cm²/s,
+    # i.e. 1.80685e7 mS/cm per cm²/s (1 S/m = 10 mS/cm).
+    expected_sigma = 1.80685e7 * D["value"]
     assert result["sigma_tracer"]["value"] == pytest.approx(expected_sigma, rel=1e-3)
     start, end = result["fit_window"]["value"]
     assert 0 <= start < end <= 200.0 and result["fit_window"]["unit"] == "ps"
@@ -125,3 +139,30 @@ def test_end_to_end_dump_recovers_D_and_sigma(toy_dump):
 def test_bad_temperature_is_named():
     with pytest.raises(ValueError, match="temperature_K"):
         analyze_diffusion("whatever.dump", "Li", 0.0)
+
+
+def test_data_sized_covariance_is_the_random_walk_one_for_gaussian_spread():
+    """With the Gaussian value Var(r²) = (2/3) MSD² the data-sized GLS gives the random-walk
+    error of the same line (exact covariance, D² scaling) to within the line-vs-data MSD."""
+    lags = np.arange(20, 200)
+    msd = 6 * 0.2 * lags * DT_PS  # noise-free line, no intercept
+    legacy = fit_msd_gls(lags, msd, DT_PS, 399, 10)
+    sized = fit_msd_gls(lags, msd, DT_PS, 399, 10, variance=2 / 3 * msd**2)
+    assert sized.D_A2_per_ps == pytest.approx(0.2, rel=1e-8)
+    assert sized.D_error_A2_per_ps == pytest.approx(legacy.D_error_A2_per_ps, rel=1e-6)
+    # Twice the spread (hops: heavier tails), or pairs (ion correlation 2): √2 larger errors.
+    wider = fit_msd_gls(lags, msd, DT_PS, 399, 10, variance=4 / 3 * msd**2)
+    paired = fit_msd_gls(lags, msd, DT_PS, 399, 10, variance=2 / 3 * msd**2, ion_correlation=2.0)
+    assert wider.D_error_A2_per_ps == pytest.approx(np.sqrt(2) * sized.D_error_A2_per_ps, rel=1e-6)
+    assert paired.D_error_A2_per_ps == pytest.approx(wider.D_error_A2_per_ps, rel=1e-6)
+
+
+def test_ion_correlation_counts_rigid_pairs_as_one_walker():
+    from dpglass.analysis.diffusion import displacement_statistics, lag_grid, pooled_ion_correlation
+
+    rng = np.random.default_rng(2)
+    walkers = random_walk(2000, 16, TRUE_D, DT_PS, rng)
+    independent = displacement_statistics(walkers, lag_grid(999))
+    pairs = displacement_statistics(np.repeat(walkers[:, :8], 2, axis=1), lag_grid(999))
+    assert pooled_ion_correlation(independent, 50, 999) == pytest.approx(1.0, abs=0.15)
+    assert pooled_ion_correlation(pairs, 50, 999) == pytest.approx(2.0, rel=0.15)

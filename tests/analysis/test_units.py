@@ -3,8 +3,7 @@ import math
 
 import pytest
 
-from dpglass.units import (einstein_conductivity_mS_per_cm, nernst_einstein_mS_per_cm, quantity,
-                           write_json)
+from dpglass.units import einstein_conductivity_mS_per_cm, nernst_einstein_mS_per_cm, quantity
 
 
 def test_nernst_einstein_matches_hand_computation():
@@ -30,13 +29,3 @@ def test_quantity_is_json_native_and_nan_becomes_null():
     q = quantity(np.float64(2.5), float("nan"), "eV")
     assert q == {"value": 2.5, "error": None, "unit": "eV"}
     assert quantity(np.arange(3), None, "ps")["value"] == [0, 1, 2]
-
-
-def test_write_json_is_atomic_and_leaves_no_temp_files(tmp_path):
-    target = tmp_path / "sub" / "out.json"
-    write_json(target, {"D": quantity(1.0, 0.1, "cm^2/s")})
-    assert json.loads(target.read_text())["D"]["unit"] == "cm^2/s"
-    with pytest.raises(ValueError):
-        write_json(target, {"bad": math.inf})  # non-finite numbers are not valid JSON
-    assert json.loads(target.read_text())["D"]["value"] == 1.0  # old file intact
-    assert [p.name for p in target.parent.iterdir()] == ["out.json"]

@@ -1,0 +1,91 @@
+"""The summary step: replicas pooled, caged temperatures as bounds, σ(303 K) like for like."""
+
+import json
+
+import numpy as np
+import pytest
+
+from dpglass.analysis.conductivity import analyze_trajectory
+from dpglass.analysis.trajectory import SpeciesTrajectory
+from dpglass.steps import summary
+from dpglass.io import write_json
+from dpglass.units import BOLTZMANN_EV_PER_K
+
+from synthetic_md import hopping
+
+CONFIG = {"structure": {"seed": 1}, "melt_quench": {"seed": 2}, "train": {"seed": 3},
+          "sweep": {"seed": 4}}
+DT_PS = 0.1
+
+
+def _result(temperature, seed, rate_per_ps, n_frames=1000):
+    """Li hopping in a static neutral Li/Cl box (charge dipole = Σ r_Li - Σ r_Cl, Cl still)."""
+    positions, _ = hopping(n_frames, 16, DT_PS, np.random.default_rng(seed), rate_per_ps)
+    still = np.zeros((n_frames, 3))
+    trajectory = SpeciesTrajectory(np.arange(n_frames) * DT_PS, positions.astype(np.float32),
+                                   still, still, positions.sum(axis=1), {"Li": 16, "Cl": 16},
+                                   3000.0)
+    result = analyze_trajectory(trajectory, "Li", temperature, hop_distance_A=2.55)
+    return result
+
+
+def test_summary_pools_replicas_bounds_caged_points_and_compares_like_for_like(tmp_path):
+    paths, runs = [], []
+    rate_303 = 0.05
+    for index, temperature in enumerate((273.0, 303.0, 318.0, 333.0, 348.0, 363.0, 303.0)):
+        rate = rate_303 * np.exp(-0.3 / BOLTZMANN_EV_PER_K * (1 / temperature - 1 / 303.0))
+        # 273 K: 1000 frames of 0.1 ps, ~1 hop per ion: the MSD never reaches a hop squared.
+        result = _result(temperature, 50 + index, 0.0005 if temperature == 273.0 else rate)
+        result["replica"] = 1 if index == 6 else 0
+        paths.append(tmp_path / f"diffusion_{index}.json")
+        write_json(paths[-1], result)
+        runs.append(tmp_path / f"run_{index}.json")
+        write_json(runs[-1], {"temperature": result["temperature"], "replica": result["replica"],
+                              "extrapolating": False, "model_deviation": None})
+    out, markdown, plot = tmp_path / "summary.json", tmp_path / "summary.md", tmp_path / "a.png"
+    summary("LACO75", "LiAlCl2.5O0.75", [str(p) for p in paths], [], [303, 378], CONFIG,
+            str(out), str(markdown), str(plot), [str(p) for p in runs])
+    data = json.loads(out.read_text())
+    rows = {row["temperature"]["value"]: row for row in data["transport"]}
+    assert sorted(rows) == [273.0, 303.0, 318.0, 333.0, 348.0, 363.0]  # one row per temperature
+    assert rows[303.0]["n_replicas"]["value"] == 2
+    assert "sigma_tracer" in rows[303.0]["replica_scatter"]
+    caged = rows[273.0]
+    assert caged["diffusive"] is False and caged["D_upper_bound"]["value"] > 0
+    assert data["arrhenius"]["upper_bounds"][0]["temperature"]["value"] == 273.0
+    assert data["arrhenius"]["temperatures_used"]["value"] == [303.0, 318.0, 333.0, 348.0, 363.0]
+    assert data["sigma_303K_extrapolated"] is False
+    Ea = data["Ea"]
+    assert abs(Ea["value"] - 0.3) < 3 * Ea["error"] and Ea["unit"] == "eV"
+    # VFT only above the paper's Tg (256.35 K): the 273 K point is caged anyway; 5 remain.
+    assert data["glass_transition"]["value"] == pytest.approx(256.35)
+    comparison = {row["quantity"]: row for row in data["sigma_303K_comparison"]}
+    assert comparison["sigma_collective"]["paper"]["value"] == 1.52
+    assert comparison["sigma_collective_ion"]["paper"]["value"] == 1.05
+    assert comparison["sigma_collective_ion"]["this_run"]["unit"] == "mS/cm"
+    assert comparison["sigma_tracer"]["paper"] is None
+    text = markdown.read_text()
+    assert "| 273 | 1 | < " in text  # the caged temperature is a bound in the table
+    assert "## σ(303 K), like for like" in text
+    assert "| sigma_303K_single_Li_experiment | 1.05 mS/cm | " in text
+    assert plot.stat().st_size > 10_000
+
+
+def test_summary_of_caged_runs_has_bounds_and_says_why_there_is_no_fit(tmp_path):
+    paths = []
+    for index, temperature in enumerate((303.0, 318.0, 333.0)):
+        result = _result(temperature, 80 + index, 0.0005)  # < 1 hop per ion: caged
+        assert result["diffusive"] is False
+        paths.append(tmp_path / f"d{index}.json")
+        write_json(paths[-1], result)
+    out, markdown, plot = tmp_path / "summary.json", tmp_path / "summary.md", tmp_path / "a.png"
+    summary("LACO75", "LiAlCl2.5O0.75", [str(p) for p in paths], [], [303, 378], CONFIG,
+            str(out), str(markdown), str(plot))
+    data = json.loads(out.read_text())
+    assert data["Ea"] is None and data["sigma_303K"] is None
+    assert "has 0 usable distinct temperatures" in data["arrhenius"]["error"]
+    assert all(row["diffusive"] is False and row["D_upper_bound"]["value"] > 0
+               for row in data["transport"])
+    text = markdown.read_text()
+    assert text.count("| < ") == 6 and "No Arrhenius fit" in text  # D and σ tracer per row
+    assert plot.stat().st_size > 10_000
