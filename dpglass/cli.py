@@ -1,4 +1,5 @@
-"""``dpglass`` command line: diffusion, arrhenius and rdf analyses writing JSON (and plots)."""
+"""``dpglass`` command line: diffusion, arrhenius and rdf analyses writing JSON (and plots), and
+``dpglass config show FILE`` (the config the workflow runs with ``--configfile FILE``)."""
 
 from __future__ import annotations
 
@@ -81,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     rdf.add_argument("--stride", type=int, default=1, help="use every n-th frame")
     rdf.add_argument("--json", type=Path, required=True)
     rdf.add_argument("--plot", type=Path, default=None)
+
+    config = commands.add_parser("config", help="the workflow config as the workflow uses it")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    show = config_commands.add_parser(
+        "show", help="validated, defaults filled in: what `snakemake --configfile FILE` runs (YAML)")
+    show.add_argument("files", type=Path, nargs="+",
+                      help="config file(s), merged in order as several --configfile are")
     return parser
 
 
@@ -128,9 +136,24 @@ def _run_rdf(args) -> None:
         plot_rdf(result, args.plot)
 
 
+def _run_config(args) -> None:
+    import yaml
+
+    from dpglass.config import config_hash, effective_config
+
+    for path in args.files:
+        if not path.is_file():
+            raise FileNotFoundError(f"config file not found: {path}")
+    config = effective_config(*args.files)
+    print(f"# effective config of {' + '.join(map(str, args.files))} over the schema defaults; "
+          f"hash {config_hash(config)}")
+    print(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), end="")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    runner = {"diffusion": _run_diffusion, "arrhenius": _run_arrhenius, "rdf": _run_rdf}
+    runner = {"diffusion": _run_diffusion, "arrhenius": _run_arrhenius, "rdf": _run_rdf,
+              "config": _run_config}
     try:
         runner[args.command](args)
     except (ValueError, FileNotFoundError, KeyError) as error:

