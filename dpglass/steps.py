@@ -47,14 +47,14 @@ def _limit_torch_threads(threads: int) -> None:
 
 def melt_quench(start_path: str, structure: dict, reference: dict, protocol: dict, formula: str,
                 frames_path: str, quenched_path: str, trace_path: str, report_path: str,
-                threads: int) -> None:
+                threads: int, relabel_calculator: str | None = None) -> None:
     from ase.io import read, write
 
     from dpglass.meltquench import check_guards, prerelax, run_melt_quench
     from dpglass.reference import check_available, make_calculator
 
-    if reference["relabel"].get("calculator"):  # the labelling rule must be able to run later
-        check_available(reference["relabel"]["calculator"], "reference.relabel.calculator")
+    if relabel_calculator:  # the labelling rule must be able to run later
+        check_available(relabel_calculator, "reference.relabel.calculator")
     _limit_torch_threads(threads)
     atoms = read(start_path)
     work_dir = Path(report_path).parent / "calc"
@@ -141,15 +141,19 @@ def train_model(training_dirs: list[str], validation_dirs: list[str], stats_json
     plot_lcurve(lcurve, lcurve_png, title=f"model {index} (seed {seed})")
 
 
-def compress_model(frozen: str, validation_dirs: list[str], backend: str, threads: int,
-                   tolerance_meV_per_A: float, compressed: str, check_json: str, log) -> None:
+def compress_model(frozen: str, input_json: str, validation_dirs: list[str], backend: str,
+                   threads: int, tolerance_meV_per_A: float, compressed: str, check_json: str,
+                   log) -> None:
     """Tabulate the embedding nets, then check the compressed model against the frozen one on the
     validation frames (DeepPot inference); a deviation above the tolerance fails the rule."""
     from dpglass.training import check_compression, compare_models, dp
 
-    work = Path(frozen).parent / "work"  # input.json there gives the training data's neighbour stats
+    # dp compress runs in the training work directory: the declared input.json (a copy of the one
+    # there) names the training data relative to it, for the neighbour statistics.
+    work = Path(frozen).parent / "work"
+    work.mkdir(parents=True, exist_ok=True)
     dp(["compress", "-i", os.path.relpath(frozen, work), "-o", os.path.relpath(compressed, work),
-        "-t", "input.json"], backend, work, threads, log)
+        "-t", os.path.relpath(input_json, work)], backend, work, threads, log)
     os.environ.update(OMP_NUM_THREADS=str(threads), DP_INTRA_OP_PARALLELISM_THREADS=str(threads),
                       DP_INTER_OP_PARALLELISM_THREADS="1", TF_CPP_MIN_LOG_LEVEL="2")
     deviation = compare_models(frozen, compressed, validation_dirs)
@@ -215,24 +219,35 @@ def sweep_md(data_path: str, models: list[str], type_map: list[str], sweep: dict
 
 
 def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temperature_K: float,
-              result_path: str, msd_png: str, cage_distance_A: float = 2.0) -> None:
+              result_path: str, msd_png: str, cage_distance_A: float = 2.0,
+              charge: float | None = None) -> None:
+    """MSD, D and σ of the composition's mobile ion (charge: its formal one unless given)."""
     from dpglass.analysis import analyze_diffusion
     from dpglass.analysis.plots import plot_msd
 
     run = read_json(run_json)
     result = analyze_diffusion(dump_path, ion, temperature_K, fmt="lammps-dump", type_map=type_map,
-                               timestep_fs=run["timestep_fs"], cage_distance_A=cage_distance_A)
+                               timestep_fs=run["timestep_fs"], cage_distance_A=cage_distance_A,
+                               charges=None if charge is None else {ion: charge})
     plot_msd(result, msd_png)
     write_json(result_path, result)
     print(f"{ion} at {temperature_K:g} K: D = {result['D']['value']:.3e} ± "
           f"{result['D']['error'] or float('nan'):.1e} cm^2/s, diffusive: {result['diffusive']}")
 
 
-def extrapolation_flags(run_paths: list[str]) -> list[dict]:
-    """Per sweep run: the ensemble's model-deviation verdict (flagged runs extrapolate)."""
+def extrapolation_flags(run_paths: list[str], trust_levels: list[float] | None = None,
+                        max_fraction: float | None = None) -> list[dict]:
+    """Per sweep run: the ensemble's model-deviation verdict (flagged runs extrapolate), from the
+    run's per-frame max force deviations with these trust levels (else the run's own verdict)."""
+    from dpglass.lammps_md import deviation_summary
+
     flags = []
     for path in run_paths:
         run = read_json(path)
+        if trust_levels is not None and run.get("max_devi_f"):
+            run["model_deviation"] = deviation_summary(run["max_devi_f"]["value"], trust_levels,
+                                                       max_fraction)
+            run["extrapolating"] = run["model_deviation"]["extrapolating"]
         deviation = run.get("model_deviation") or {}
         flags.append({"temperature": run["temperature"], "replica": run.get("replica", 0),
                       "extrapolating": run.get("extrapolating"),
@@ -251,7 +266,7 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
     """The composition's headline numbers: D(T), σ(T), Ea, σ(303 K), model quality, provenance."""
     from dpglass.analysis import fit_arrhenius
     from dpglass.analysis.plots import plot_arrhenius
-    from dpglass.paper import paper_values
+    from dpglass.paper import paper_arrhenius, paper_values
     from dpglass.provenance import provenance
     from dpglass.report import summary_markdown
     from dpglass.units import write_text
@@ -260,25 +275,30 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
     table = [{key: r[key] for key in ("temperature", "D", "sigma_tracer", "sigma_collective",
                                       "haven_ratio", "diffusive", "fit_window", "note") if key in r}
              for r in results]
+    paper = paper_arrhenius(formula)  # this composition's paper numbers only ({} when none)
     try:
         fit, fit_error = fit_arrhenius(results, window=tuple(window)), None
+        fit["paper_reference"] = paper
     except ValueError as err:
         fit, fit_error = None, str(err)
         print(f"WARNING: no Arrhenius fit: {err}")
+    sweep = config["sweep"]
     out = {
         "composition": composition,
         "formula": formula,
-        "ion": results[0].get("ion") if results else None,
+        "ion": results[0].get("ion") if results else config["compositions"][composition]["ion"],
         "Ea": fit["Ea"] if fit else None,
         "sigma_303K": fit["sigma_303K"] if fit else None,
         "arrhenius": fit if fit is not None else {"error": fit_error},
         "transport": table,
         "model_quality": [read_json(p) for p in test_paths],
-        "extrapolation": extrapolation_flags(run_paths),
+        "extrapolation": extrapolation_flags(run_paths, sweep["trust_level_eV_per_A"],
+                                             sweep["max_extrapolating_fraction"]),
         "paper": paper_values(formula),
         "provenance": provenance(config),
     }
-    plot_arrhenius(results, fit, plot_path, note=f"no Arrhenius fit: {fit_error}" if fit_error else "")
+    plot_arrhenius(results, fit, plot_path, note=f"no Arrhenius fit: {fit_error}" if fit_error else "",
+                   paper=paper)
     write_json(summary_path, out)
     write_text(markdown_path, summary_markdown(out))
     if fit:
@@ -298,9 +318,12 @@ def compare_compositions(summary_paths: list[str], json_path: str, markdown_path
 
 
 def rdf(dump_path: str, run_json: str, type_map: list[str], pair_names: list[str], r_max_A: float,
-        result_path: str, png_path: str) -> None:
-    """Partial RDFs, first peaks, Al coordination and bridging-O fraction of one production run."""
+        result_path: str, png_path: str, formula: str | None = None) -> None:
+    """Partial RDFs, first peaks, Al coordination and bridging-O fraction of one production run;
+    the paper's distances of this formula (none when the paper has none) marked beside them."""
     import numpy as np
+
+    from dpglass.paper import paper_rdf_distances
 
     from dpglass.analysis import compute_rdfs, iter_frames
     from dpglass.analysis.plots import plot_rdf
@@ -320,6 +343,7 @@ def rdf(dump_path: str, run_json: str, type_map: list[str], pair_names: list[str
     frames = iter_frames(dump_path, fmt="lammps-dump", type_map=type_map, timestep_fs=run["timestep_fs"])
     result = compute_rdfs(frames, present, r_max_A=r_max)
     result["skipped_pairs"] = skipped
+    result["paper_reference"] = paper_rdf_distances(formula) if formula else {}
     plot_rdf(result, png_path)
     write_json(result_path, result)
     for name, peak in result["first_peak"].items():

@@ -11,9 +11,9 @@ rule diffusion:
             subcategory="MSD",
         ),
     params:
-        ion=config["analysis"]["ion"],
+        ion=lambda wc: config["compositions"][wc.comp]["ion"],
+        charge=lambda wc: config["compositions"][wc.comp].get("ion_charge"),
         type_map=type_map_of,
-        timestep_fs=config["sweep"]["timestep_fs"],
         cage_distance=config["analysis"]["cage_distance_A"],
     log:
         "logs/{comp}/diffusion_T{T}_r{rep}.log",
@@ -82,6 +82,7 @@ rule rdf:
         ),
     params:
         type_map=type_map_of,
+        formula=lambda wc: config["compositions"][wc.comp]["formula"],
         pairs=config["analysis"]["rdf_pairs"],
         r_max=config["analysis"]["rdf_r_max_A"],
     log:

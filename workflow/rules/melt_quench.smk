@@ -9,8 +9,9 @@ rule melt_quench:
         report="results/{comp}/melt_quench/melt_quench.json",
     params:
         formula=lambda wc: config["compositions"][wc.comp]["formula"],
-        structure=config["structure"],
-        reference=config["reference"],
+        # only what the trajectory depends on (reference.relabel.* is label_frames' business)
+        structure=dpconfig.melt_quench_settings(config)[0],
+        reference=dpconfig.melt_quench_settings(config)[1],
         protocol=config["melt_quench"],
     threads: 2
     resources:

@@ -13,8 +13,8 @@ rule start_cell:
         "results/{comp}/structure/start.extxyz",
     params:
         formula=lambda wc: config["compositions"][wc.comp]["formula"],
-        composition=lambda wc: config["compositions"][wc.comp],
-        structure=config["structure"],
+        composition=lambda wc: dpconfig.start_cell_settings(config, wc.comp)[0],
+        structure=lambda wc: dpconfig.start_cell_settings(config, wc.comp)[1],
     log:
         "logs/{comp}/start_cell.log",
     script:
