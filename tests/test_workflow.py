@@ -23,7 +23,7 @@ def job_counts(stdout: str) -> dict[str, int]:
 
 def test_paper_config_dry_run_plans_everything_without_heavy_imports(tmp_path):
     """`snakemake -n` on the paper's protocol: 5 compositions x 13 temperatures, no ML stack loaded."""
-    result = run_snakemake("-n", "--configfile", REPO / "config/paper.yaml", "--directory", tmp_path,
+    result = run_snakemake("-n", "--configfile", REPO / "config/paper.yaml", cwd=tmp_path,
                            env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout)
@@ -108,7 +108,7 @@ def write_config(tmp_path, text):
 ])
 def test_dry_run_stops_on_bad_config_naming_the_key(tmp_path, body, key):
     cfg = write_config(tmp_path, "compositions:\n  A:\n    formula: LiAlCl4\n" + body)
-    result = run_snakemake("-n", "--configfile", cfg, "--directory", tmp_path)
+    result = run_snakemake("-n", "--configfile", cfg, cwd=tmp_path)
     assert result.returncode != 0
     assert key in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
@@ -118,8 +118,8 @@ def test_dry_run_stops_on_bad_config_naming_the_key(tmp_path, body, key):
 def test_run(tmp_path_factory):
     """The test config, run once for the tests below: the whole chain on tiny sizes (minutes)."""
     workdir = tmp_path_factory.mktemp("test_config_run")
-    result = run_snakemake("--configfile", REPO / "config/test.yaml", "--directory", workdir,
-                           "--cores", "2", timeout=1200)
+    result = run_snakemake("--configfile", REPO / "config/test.yaml", "--cores", "2", cwd=workdir,
+                           timeout=1800)
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     return workdir
 
@@ -147,7 +147,8 @@ def test_test_config_runs_the_whole_chain(test_run):
         assert run["natoms"] == 42  # 21 atoms replicated 2x1x1
         assert run["katom_step_per_s"]["value"] > 0 and run["katom_step_per_s"]["unit"] == "katom-step/s"
         assert run["frames"] == 151 and run["chunks"] == 4  # 0.5 ps equilibration + 3 x 1 ps
-        assert run["model_deviation"]["frames"] == 31 and isinstance(run["extrapolating"], bool)
+        # per-frame max force deviations; the trust levels are the summary's (not a rerun trigger)
+        assert len(run["max_devi_f"]["value"]) == 31 and run["max_devi_f"]["unit"] == "eV/Å"
         assert all(p.stat().st_size > 0 for p in (run_dir / "model_devi").glob("chunk*.out"))
     sweep_log = (test_run / "logs" / "LACO75" / "sweep_md_T303_r0.log").read_text()
     assert "ETA" in sweep_log and "chunk 4/4 (production) done" in sweep_log
@@ -176,14 +177,77 @@ def test_test_config_runs_the_whole_chain(test_run):
     assert (test_run / "benchmarks" / "rules" / "LACO75" / "melt_quench.tsv").exists()
     rdf = json.loads((comp / "analysis" / "rdf.json").read_text())
     assert set(rdf["g"]) == {"Li-Li", "Al-Al", "Al-O", "Al-Cl"}
+    assert rdf["paper_reference"]["Li-Li"]["value"] == [2.55, 3.08]
     table = json.loads((test_run / "results" / "compositions.json").read_text())
-    assert table["compositions"][0]["O_per_Al"]["value"] == 0.75
+    assert [row["O_per_Al"]["value"] for row in table["compositions"]] == [0.75, 0.75]
+
+
+@pytest.mark.slow
+def test_na_composition_reports_its_own_ion_and_paper_numbers(test_run):
+    """NaAlCl2.5O0.75 beside LACO75: Na is the mobile ion, the paper's Na numbers (1.33 mS/cm, no
+    MD Ea), never LACO75's."""
+    comp = test_run / "results" / "NACO75"
+    result = json.loads((comp / "analysis" / "diffusion_T303_r0.json").read_text())
+    assert result["ion"] == "Na"
+    summary = json.loads((comp / "summary.json").read_text())
+    assert summary["ion"] == "Na" and summary["formula"] == "NaAlCl2.5O0.75"
+    assert [row["temperature"]["value"] for row in summary["transport"]] == [303, 333, 363]
+    for row in summary["transport"]:
+        assert row["D"]["unit"] == "cm^2/s" and row["D"]["value"] > 0
+        assert row["sigma_tracer"]["unit"] == "mS/cm"
+    assert summary["paper"]["sigma_303K_experiment"]["value"] == 1.33
+    assert "Ea_md_303_378K" not in summary["paper"]
+    if summary["Ea"] is not None:
+        assert summary["Ea"]["unit"] == "eV"
+        assert summary["arrhenius"]["paper_reference"] == {
+            "sigma_303K_experiment": {"value": 1.33, "error": None, "unit": "mS/cm"}}
+    rdf = json.loads((comp / "analysis" / "rdf.json").read_text())
+    assert set(rdf["g"]) == {"Al-Al", "Al-O", "Al-Cl"} and rdf["skipped_pairs"] == ["Li-Li"]
+    assert rdf["paper_reference"] == {}  # the paper gives no Na glass distances
+    assert (comp / "arrhenius.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def changed_test_config(tmp_path, change):
+    config = yaml.safe_load((REPO / "config/test.yaml").read_text())
+    for path, value in change.items():
+        section, key = path.split(".", 1)
+        node = config.setdefault(section, {})
+        *parents, leaf = key.split(".")
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[leaf] = value
+    out = tmp_path / "changed.yaml"
+    out.write_text(yaml.safe_dump(config))
+    return out
+
+
+@pytest.mark.slow
+def test_verdict_and_report_keys_rerun_only_the_cheap_jobs(test_run, tmp_path):
+    """Params are a rerun trigger (Snakemake's default --rerun-triggers): after changing keys
+    that only decide a verdict or a report, the plan holds no MD, labelling or training job."""
+    changed = changed_test_config(tmp_path, {
+        "sweep.trust_level_eV_per_A": [0.05, 0.1], "sweep.max_extrapolating_fraction": 0.5,
+        "analysis.cage_distance_A": 1.5, "analysis.arrhenius_window_K": [300, 370],
+        "analysis.rdf_r_max_A": 5.0, "execution.gpu_ids": [1],
+        "train.max_force_rmse_meV_per_A": 5000.0})
+    plan = run_snakemake("-n", "--configfile", changed, cwd=test_run)
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    counts = job_counts(plan.stdout)
+    cheap = {"all", "total", "diffusion", "summary", "rdf", "compare_compositions", "test_model"}
+    assert set(counts) <= cheap, counts
+    assert counts["summary"] == 2 and counts["diffusion"] == 2 * 3
+
+    relabel = changed_test_config(tmp_path, {"reference.relabel.stride": 2})
+    plan = run_snakemake("-n", "--configfile", relabel, cwd=test_run)
+    counts = job_counts(plan.stdout)
+    assert counts["label_frames"] == 2  # relabel.* is the labelling's business ...
+    assert "melt_quench" not in counts and "start_cell" not in counts  # ... not the melt-quench's
 
 
 @pytest.mark.slow
 def test_rerun_finds_nothing_to_do(test_run):
-    again = run_snakemake("--configfile", REPO / "config/test.yaml", "--directory", test_run,
-                          "--cores", "2", "-n")
+    again = run_snakemake("--configfile", REPO / "config/test.yaml", "--cores", "2", "-n",
+                          cwd=test_run)
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
 
@@ -195,8 +259,8 @@ REPORT_PLOTS = ["trace.png", "lcurve.png", "msd_T303_r0.png", "arrhenius.png", "
 @pytest.mark.slow
 def test_report_contains_every_plot(test_run):
     report = test_run / "report.html"
-    result = run_snakemake("--configfile", REPO / "config/test.yaml", "--directory", test_run,
-                           "--report", report)
+    result = run_snakemake("--configfile", REPO / "config/test.yaml", "--report", report,
+                           cwd=test_run)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     html = report.read_text()
     for name in REPORT_PLOTS:

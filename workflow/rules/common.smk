@@ -105,9 +105,15 @@ def sweep_threads(wildcards):
 
 
 def sweep_mpi_resources():
-    """MPI ranks of one sweep run: snakemake's `tasks` and `mpi` resources (SLURM reads them too)."""
+    """MPI ranks of one sweep run: snakemake's `tasks` and `mpi` resources (SLURM reads them too).
+
+    Each rank is one single-threaded process: SLURM gets --ntasks=N --cpus-per-task=1 (without
+    cpus_per_task the plugin would ask --cpus-per-task=threads=N, N x N CPUs for N ranks).
+    """
     tasks = config["execution"]["mpi_tasks"]
-    return {"tasks": tasks, "mpi": config["execution"]["mpi_launcher"]} if tasks > 1 else {}
+    if tasks == 1:
+        return {}
+    return {"tasks": tasks, "mpi": config["execution"]["mpi_launcher"], "cpus_per_task": 1}
 
 
 def rdf_temperature():
