@@ -53,6 +53,8 @@ def melt_quench(start_path: str, structure: dict, reference: dict, protocol: dic
     from dpglass.meltquench import check_guards, prerelax, run_melt_quench
     from dpglass.reference import check_available, make_calculator
 
+    if relabel_calculator is None:  # called with the whole reference section
+        relabel_calculator = reference.get("relabel", {}).get("calculator")
     if relabel_calculator:  # the labelling rule must be able to run later
         check_available(relabel_calculator, "reference.relabel.calculator")
     _limit_torch_threads(threads)
@@ -141,15 +143,16 @@ def train_model(training_dirs: list[str], validation_dirs: list[str], stats_json
     plot_lcurve(lcurve, lcurve_png, title=f"model {index} (seed {seed})")
 
 
-def compress_model(frozen: str, input_json: str, validation_dirs: list[str], backend: str,
-                   threads: int, tolerance_meV_per_A: float, compressed: str, check_json: str,
-                   log) -> None:
+def compress_model(frozen: str, validation_dirs: list[str], backend: str, threads: int,
+                   tolerance_meV_per_A: float, compressed: str, check_json: str, log,
+                   input_json: str | None = None) -> None:
     """Tabulate the embedding nets, then check the compressed model against the frozen one on the
     validation frames (DeepPot inference); a deviation above the tolerance fails the rule."""
     from dpglass.training import check_compression, compare_models, dp
 
-    # dp compress runs in the training work directory: the declared input.json (a copy of the one
-    # there) names the training data relative to it, for the neighbour statistics.
+    # dp compress runs in the training work directory: the declared input.json (train_model's copy
+    # beside the frozen model) names the training data relative to it, for the neighbour statistics.
+    input_json = input_json or str(Path(frozen).parent / "input.json")
     work = Path(frozen).parent / "work"
     work.mkdir(parents=True, exist_ok=True)
     dp(["compress", "-i", os.path.relpath(frozen, work), "-o", os.path.relpath(compressed, work),
