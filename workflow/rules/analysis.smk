@@ -11,8 +11,8 @@ rule diffusion:
             subcategory="MSD",
         ),
     params:
-        ion=lambda wc: config["compositions"][wc.comp]["ion"],
-        charge=lambda wc: config["compositions"][wc.comp].get("ion_charge"),
+        ion=ion_of,
+        charge=ion_charge_of,
         type_map=type_map_of,
         cage_distance=config["analysis"]["cage_distance_A"],
     log:
@@ -43,7 +43,7 @@ rule summary:
         ),
     params:
         composition=lambda wc: wc.comp,
-        formula=lambda wc: config["compositions"][wc.comp]["formula"],
+        formula=formula_of,
         window=config["analysis"]["arrhenius_window_K"],
         config=config,
     log:
@@ -82,7 +82,7 @@ rule rdf:
         ),
     params:
         type_map=type_map_of,
-        formula=lambda wc: config["compositions"][wc.comp]["formula"],
+        formula=formula_of,
         pairs=config["analysis"]["rdf_pairs"],
         r_max=config["analysis"]["rdf_r_max_A"],
     log:

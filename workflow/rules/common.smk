@@ -46,6 +46,28 @@ wildcard_constraints:
     rep=r"[0-9]+",
 
 
+def formula_of(wildcards):
+    return config["compositions"][wildcards.comp]["formula"]
+
+
+def ion_of(wildcards):
+    """The composition's mobile ion (compositions.<name>.ion, default its alkali)."""
+    return config["compositions"][wildcards.comp]["ion"]
+
+
+def ion_charge_of(wildcards):
+    """The mobile ion's charge in e, or None for its formal oxidation state."""
+    return config["compositions"][wildcards.comp].get("ion_charge")
+
+
+def start_cell_composition(wildcards):
+    return dpconfig.start_cell_settings(config, wildcards.comp)[0]
+
+
+def start_cell_structure(wildcards):
+    return dpconfig.start_cell_settings(config, wildcards.comp)[1]
+
+
 def type_map_of(wildcards):
     """Species of one composition, in the canonical order (LAMMPS types and DeePMD type_map)."""
     return parse_formula(config["compositions"][wildcards.comp]["formula"]).elements

@@ -8,7 +8,7 @@ rule melt_quench:
         trace="results/{comp}/melt_quench/trace.csv",
         report="results/{comp}/melt_quench/melt_quench.json",
     params:
-        formula=lambda wc: config["compositions"][wc.comp]["formula"],
+        formula=formula_of,
         # only what the trajectory depends on (reference.relabel.* is label_frames' business)
         structure=dpconfig.melt_quench_settings(config)[0],
         reference=dpconfig.melt_quench_settings(config)[1],

@@ -12,9 +12,9 @@ rule start_cell:
     output:
         "results/{comp}/structure/start.extxyz",
     params:
-        formula=lambda wc: config["compositions"][wc.comp]["formula"],
-        composition=lambda wc: dpconfig.start_cell_settings(config, wc.comp)[0],
-        structure=lambda wc: dpconfig.start_cell_settings(config, wc.comp)[1],
+        formula=formula_of,
+        composition=start_cell_composition,
+        structure=start_cell_structure,
     log:
         "logs/{comp}/start_cell.log",
     script:
