@@ -19,7 +19,7 @@ impossible values stop `snakemake` (also `snakemake -n`) with a message naming t
 
 Shipped configs:
 - `config/config.yaml`: the embedded demo (LiAlCl2.5O0.75, 13 temperatures 213–393 K, ~20 min on 2 cores).
-- `config/test.yaml`: the same chain with tiny sizes and a Li and a Na glass, run by the test suite.
+- `config/test.yaml`: the same chain with tiny sizes, run by the test suite.
 - `config/paper.yaml`: the seed paper's protocol (five compositions, 600 K / 30 ps melt, 100 K/ps
   quench, 213–393 K in 15 K steps, 3.5 ns production). Plan it with `snakemake -n --configfile config/paper.yaml`.
 

@@ -129,7 +129,7 @@ def test_rule_params_hold_no_verdict_or_placement_keys():
     assert "temperatures_K" not in sweep and sweep["production_ps"] == 3
     structure, reference = melt_quench_settings(config)
     assert structure == {"prerelax_steps": 40} and set(reference) == {"calculator", "kwargs"}
-    own, structure = start_cell_settings(config, "NACO75")
+    own, structure = start_cell_settings(config, "LACO75")
     assert "ion" not in own and "prerelax_steps" not in structure and structure["n_atoms"] == 21
 
 
