@@ -288,9 +288,19 @@ START_CELL_COMPOSITION_KEYS = ("n_atoms", "formula_units", "density_g_cm3", "cry
 MELT_QUENCH_STRUCTURE_KEYS = ("prerelax_steps",)
 
 
+def canonical(value):
+    """Mappings with sorted keys, recursively: Snakemake compares params as text, so a config
+    whose keys are merely reordered must give the same params (no rerun)."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    return value
+
+
 def sweep_settings(config: dict) -> dict:
     """The sweep.* keys a LAMMPS run's output depends on (not the temperature list, not verdicts)."""
-    return {key: config["sweep"][key] for key in SWEEP_MD_KEYS if key in config["sweep"]}
+    return canonical({key: config["sweep"][key] for key in SWEEP_MD_KEYS if key in config["sweep"]})
 
 
 def start_cell_settings(config: dict, composition: str) -> tuple[dict, dict]:
@@ -298,19 +308,19 @@ def start_cell_settings(config: dict, composition: str) -> tuple[dict, dict]:
     comp = config["compositions"][composition]
     own = {key: comp[key] for key in START_CELL_COMPOSITION_KEYS if key in comp}
     structure = {k: v for k, v in config["structure"].items() if k not in MELT_QUENCH_STRUCTURE_KEYS}
-    return own, structure
+    return canonical(own), canonical(structure)
 
 
 def melt_quench_settings(config: dict) -> tuple[dict, dict]:
     """(structure keys, reference keys) of the melt-quench: the driving calculator, not relabel.*."""
     structure = {key: config["structure"][key] for key in MELT_QUENCH_STRUCTURE_KEYS}
     reference = {key: config["reference"][key] for key in ("calculator", "kwargs")}
-    return structure, reference
+    return canonical(structure), canonical(reference)
 
 
 def train_settings(config: dict, rule: str) -> dict:
     """The part of config['train'] that rule `rule` uses (see TRAIN_KEYS)."""
-    return {key: config["train"][key] for key in TRAIN_KEYS[rule]}
+    return canonical({key: config["train"][key] for key in TRAIN_KEYS[rule]})
 
 
 def train_scope(config: dict, composition: str) -> str:

@@ -45,7 +45,7 @@ rule summary:
         composition=lambda wc: wc.comp,
         formula=formula_of,
         window=config["analysis"]["arrhenius_window_K"],
-        config=config,
+        config=dpconfig.canonical(config),
     log:
         "logs/{comp}/summary.log",
     script:

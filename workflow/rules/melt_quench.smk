@@ -12,7 +12,7 @@ rule melt_quench:
         # only what the trajectory depends on (reference.relabel.* is label_frames' business)
         structure=dpconfig.melt_quench_settings(config)[0],
         reference=dpconfig.melt_quench_settings(config)[1],
-        protocol=config["melt_quench"],
+        protocol=dpconfig.canonical(config["melt_quench"]),
     threads: 2
     resources:
         runtime=lambda wc, attempt: 240 * attempt,
@@ -34,7 +34,7 @@ rule label_frames:
         frames="results/{comp}/melt_quench/frames.extxyz",
         report="results/{comp}/melt_quench/labelling.json",
     params:
-        reference=config["reference"],
+        reference=dpconfig.canonical(config["reference"]),
     threads: 2
     resources:
         runtime=lambda wc, attempt: 240 * attempt,
