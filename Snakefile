@@ -6,7 +6,9 @@ from snakemake.utils import min_version
 min_version("9.20")
 
 
-configfile: "config/config.yaml"
+# No `configfile:` here: Snakemake would deep-merge a --configfile over it. The config is the
+# --configfile given on the command line (over the schema's defaults only), else config/config.yaml;
+# --config key=value layers on top of either (workflow/rules/common.smk).
 
 
 report: "workflow/report/workflow.rst"

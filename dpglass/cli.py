@@ -1,4 +1,5 @@
-"""``dpglass`` command line: diffusion, arrhenius and rdf analyses writing JSON (and plots)."""
+"""``dpglass`` command line: diffusion, arrhenius and rdf analyses writing JSON (and plots), and
+``dpglass config show FILE`` (the config the workflow runs with ``--configfile FILE``)."""
 
 from __future__ import annotations
 
@@ -96,10 +97,19 @@ def build_parser() -> argparse.ArgumentParser:
     rdf.add_argument("--r-max", type=float, default=defaults["rdf_r_max_A"],
                      help="Å, capped at half the smallest cell width (default: config key "
                           "analysis.rdf_r_max_A, %(default)s)")
+    rdf.add_argument("--formula", default=None,
+                     help="mark the seed paper's pair distances of this formula, e.g. LiAlCl2.5O0.75")
     rdf.add_argument("--bins", type=int, default=200)
     rdf.add_argument("--stride", type=int, default=1, help="use every n-th frame")
     rdf.add_argument("--json", type=Path, required=True)
     rdf.add_argument("--plot", type=Path, default=None)
+
+    config = commands.add_parser("config", help="the workflow config as the workflow uses it")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    show = config_commands.add_parser(
+        "show", help="validated, defaults filled in: what `snakemake --configfile FILE` runs (YAML)")
+    show.add_argument("files", type=Path, nargs="+",
+                      help="config file(s), merged in order as several --configfile are")
     return parser
 
 
@@ -139,7 +149,7 @@ def _run_rdf(args) -> None:
     if args.stride < 1:
         raise ValueError(f"--stride must be >= 1, got {args.stride}")
     result = trajectory_rdf(args.trajectory, args.pairs, args.r_max, args.format, args.type_map,
-                            args.timestep_fs, n_bins=args.bins, stride=args.stride,
+                            args.timestep_fs, n_bins=args.bins, stride=args.stride, formula=args.formula,
                             log=lambda line: print(line, file=sys.stderr))
     write_json(args.json, result)
     if args.plot:
@@ -147,9 +157,24 @@ def _run_rdf(args) -> None:
         plot_rdf(result, args.plot)
 
 
+def _run_config(args) -> None:
+    import yaml
+
+    from dpglass.config import config_hash, effective_config
+
+    for path in args.files:
+        if not path.is_file():
+            raise FileNotFoundError(f"config file not found: {path}")
+    config = effective_config(*args.files)
+    print(f"# effective config of {' + '.join(map(str, args.files))} over the schema defaults; "
+          f"hash {config_hash(config)}")
+    print(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), end="")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    runner = {"diffusion": _run_diffusion, "arrhenius": _run_arrhenius, "rdf": _run_rdf}
+    runner = {"diffusion": _run_diffusion, "arrhenius": _run_arrhenius, "rdf": _run_rdf,
+              "config": _run_config}
     try:
         runner[args.command](args)
     except (ValueError, FileNotFoundError, KeyError) as error:

@@ -16,12 +16,70 @@ import yaml
 
 from dpglass.composition import FormulaError, check_neutral, parse_formula, type_map
 
+ALKALI = ("Li", "Na", "K")
 SHARED_SCOPE = "shared"  # results/shared/train/... holds the ensemble of train.shared_model
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):
     """A config value the workflow cannot run with; the message names the key."""
+
+
+DEFAULT_CONFIG_FILE = "config/config.yaml"  # the demo, run when no --configfile is given
+
+
+def default_config_file(basedir: str | Path) -> Path:
+    """config/config.yaml of the working directory, else the one beside the Snakefile."""
+    here = Path(DEFAULT_CONFIG_FILE)
+    return here if here.exists() else Path(basedir) / DEFAULT_CONFIG_FILE
+
+
+def load_config_file(path: str | Path) -> dict:
+    """A config file's mapping (an empty file is an empty config)."""
+    with open(path) as handle:
+        data = yaml.safe_load(handle)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: expected a mapping of config keys, "
+                          f"got {type(data).__name__}")
+    return data
+
+
+def update_nested(base: dict, overrides: dict) -> dict:
+    """Deep-merge `overrides` into `base` (as `snakemake --config` does) and return base."""
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            update_nested(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def typed_overrides(overrides: dict) -> dict:
+    """`snakemake --config` values with their YAML types (Snakemake leaves nested ones strings)."""
+    def typed(value):
+        if isinstance(value, dict):
+            return {key: typed(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [typed(item) for item in value]
+        if isinstance(value, str):
+            try:
+                return yaml.safe_load(value)
+            except yaml.YAMLError:
+                return value
+        return value
+
+    return typed(overrides)
+
+
+def effective_config(*paths: str | Path, overrides: dict | None = None) -> dict:
+    """What the workflow runs with `--configfile paths... [--config overrides]`: the files merged in
+    order (as Snakemake merges several --configfile), overrides on top, validated, defaults filled."""
+    config: dict = {}
+    for path in paths:
+        update_nested(config, load_config_file(path))
+    return validate_config(update_nested(config, overrides or {}))
 
 
 def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
@@ -56,6 +114,9 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     """
     schema = schema or load_schema()
     config = copy.deepcopy(dict(config))
+    if isinstance(config.get("analysis"), dict) and "ion" in config["analysis"]:
+        raise ConfigError("config key 'analysis.ion': the mobile ion belongs to each composition "
+                          "now: set compositions.<name>.ion (default: the alkali in its formula)")
     validator = jsonschema.Draft7Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
@@ -116,10 +177,23 @@ def _check_consistency(config: dict) -> None:
             raise ConfigError(f"config key 'compositions.{name}.formula': {err}") from None
         formulas.append(formula)
     _check_start_cells_and_reference(config)
-    ion = config["analysis"]["ion"]
-    if ion not in type_map(formulas):
-        raise ConfigError(f"config key 'analysis.ion': {ion!r} is in none of the compositions "
-                          f"({', '.join(type_map(formulas))})")
+    for (name, comp), formula in zip(config["compositions"].items(), formulas):
+        comp["ion"] = mobile_ion(name, comp, formula)
+
+
+def mobile_ion(name: str, comp: dict, formula) -> str:
+    """The composition's mobile ion: its `ion` key, else the one alkali in its formula."""
+    if "ion" in comp:
+        if comp["ion"] not in formula.elements:
+            raise ConfigError(f"config key 'compositions.{name}.ion': {comp['ion']!r} is not in the "
+                              f"formula {comp['formula']} ({', '.join(formula.elements)})")
+        return comp["ion"]
+    alkali = [el for el in formula.elements if el in ALKALI]
+    if len(alkali) != 1:
+        raise ConfigError(f"config key 'compositions.{name}.ion' is needed: the formula "
+                          f"{comp['formula']} has {len(alkali) or 'no'} alkali "
+                          f"({', '.join(alkali) or 'none of ' + ', '.join(ALKALI)}) to default to")
+    return alkali[0]
 
 
 def _check_start_cells_and_reference(config: dict) -> None:
@@ -203,9 +277,50 @@ TRAIN_KEYS = {
 }
 
 
+# Rerun triggers: Snakemake reruns a job when its params change, so each rule gets only the keys its
+# output depends on. Verdict keys (trust levels, extrapolation fraction) are applied by the summary
+# to the deviations every run records; GPU ids only say which GPU a job leases.
+SWEEP_MD_KEYS = ("timestep_fs", "tdamp_ps", "seed", "halt_temperature_factor", "replicate",
+                 "target_atoms", "equilibration_ps", "production_ps", "dump_every_steps",
+                 "thermo_every_steps", "npt_equilibration_ps", "pressure_bar", "pdamp_ps", "chunk_ps",
+                 "deviation_every_steps")
+START_CELL_COMPOSITION_KEYS = ("n_atoms", "formula_units", "density_g_cm3", "crystal_file")
+MELT_QUENCH_STRUCTURE_KEYS = ("prerelax_steps",)
+
+
+def canonical(value):
+    """Mappings with sorted keys, recursively: Snakemake compares params as text, so a config
+    whose keys are merely reordered must give the same params (no rerun)."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    return value
+
+
+def sweep_settings(config: dict) -> dict:
+    """The sweep.* keys a LAMMPS run's output depends on (not the temperature list, not verdicts)."""
+    return canonical({key: config["sweep"][key] for key in SWEEP_MD_KEYS if key in config["sweep"]})
+
+
+def start_cell_settings(config: dict, composition: str) -> tuple[dict, dict]:
+    """(composition overrides, structure keys) a start cell depends on."""
+    comp = config["compositions"][composition]
+    own = {key: comp[key] for key in START_CELL_COMPOSITION_KEYS if key in comp}
+    structure = {k: v for k, v in config["structure"].items() if k not in MELT_QUENCH_STRUCTURE_KEYS}
+    return canonical(own), canonical(structure)
+
+
+def melt_quench_settings(config: dict) -> tuple[dict, dict]:
+    """(structure keys, reference keys) of the melt-quench: the driving calculator, not relabel.*."""
+    structure = {key: config["structure"][key] for key in MELT_QUENCH_STRUCTURE_KEYS}
+    reference = {key: config["reference"][key] for key in ("calculator", "kwargs")}
+    return canonical(structure), canonical(reference)
+
+
 def train_settings(config: dict, rule: str) -> dict:
     """The part of config['train'] that rule `rule` uses (see TRAIN_KEYS)."""
-    return {key: config["train"][key] for key in TRAIN_KEYS[rule]}
+    return canonical({key: config["train"][key] for key in TRAIN_KEYS[rule]})
 
 
 def train_scope(config: dict, composition: str) -> str:

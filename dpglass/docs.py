@@ -14,6 +14,8 @@ HEADER = """# Configuration reference
 Generated from `workflow/schemas/config.schema.yaml` by `python -m dpglass.docs`; do not edit by hand.
 Every key has a default: a config file names only what it changes. Unknown keys, wrong types and
 impossible values stop `snakemake` (also `snakemake -n`) with a message naming the key.
+`snakemake --configfile my.yaml` runs my.yaml over these defaults (and nothing else);
+`dpglass config show my.yaml` prints that effective config.
 
 Shipped configs:
 - `config/config.yaml`: the embedded demo (LiAlCl2.5O0.75, 13 temperatures 213–393 K, ~20 min on 2 cores).

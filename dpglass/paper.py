@@ -39,6 +39,32 @@ def paper_values(formula: str) -> dict:
     return _INDEX.get(frozenset(parse_formula(formula).counts.items()), {})
 
 
+def paper_arrhenius(formula: str) -> dict:
+    """The Arrhenius plot's reference of this formula: the paper's MD Ea (303–378 K) and the
+    experimental σ(303 K) where it has them, else the literature σ; {} when it has neither."""
+    values = paper_values(formula)
+    out = {}
+    if "Ea_md_303_378K" in values:
+        out["Ea_md"] = values["Ea_md_303_378K"]
+    for key in ("sigma_303K_experiment", "sigma_literature"):
+        if key in values:
+            out[key] = values[key]
+            break
+    return out
+
+
+def paper_rdf_distances(formula: str) -> dict:
+    """The paper's pair distances of this formula, keyed as RDF pairs ('Li-Li': quantity in Å)."""
+    values = paper_values(formula)
+    names = {"Li_Li_shortest_hops": "Li-Li", "Al_Al_distance": "Al-Al"}
+    out = {}
+    for key, pair in names.items():
+        if key in values:
+            value = values[key]["value"]
+            out[pair] = quantity(value if isinstance(value, list) else [value], None, "Å")
+    return out
+
+
 def oxygen_per_al(formula: str) -> float:
     """x in MAlCl(4-2x)Ox: oxygen atoms per aluminium (0 when the formula has no Al)."""
     counts = parse_formula(formula).counts

@@ -20,15 +20,17 @@ def parse_pairs(names: list[str], key: str = "analysis.rdf_pairs") -> list[tuple
 
 def trajectory_rdf(path: str | Path, pair_names: list[str], r_max_A: float, fmt: str | None = None,
                    type_map: list[str] | None = None, timestep_fs: float | None = None,
-                   n_bins: int = 200, stride: int = 1, log=print) -> dict:
+                   n_bins: int = 200, stride: int = 1, formula: str | None = None, log=print) -> dict:
     """Partial RDFs, first peaks, Al coordination and bridging-O fraction over the frames of `path`.
 
     Pairs with a species absent from the trajectory are skipped and listed in `skipped_pairs` (an
     error when none is left); r_max is capped at just below half the smallest cell width, and the
-    cap is said.
+    cap is said. `paper_reference` holds the seed paper's pair distances of `formula` ({} when
+    the paper has none or no formula is given).
     """
     from dpglass.analysis.rdf import compute_rdfs, perpendicular_widths
     from dpglass.analysis.trajectory import iter_frames
+    from dpglass.paper import paper_rdf_distances
 
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")
@@ -50,4 +52,5 @@ def trajectory_rdf(path: str | Path, pair_names: list[str], r_max_A: float, fmt:
                           r_max_A=r_max, n_bins=n_bins)
     result["skipped_pairs"] = skipped
     result["source"] = str(path)
+    result["paper_reference"] = paper_rdf_distances(formula) if formula else {}
     return result

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+from pathlib import Path
 from typing import Any, Callable
 
 # Per-code defaults; user kwargs override them key by key (nested dicts merged).
@@ -161,4 +162,10 @@ def make_calculator(name: str, kwargs: dict | None = None, directory=None):
         factory = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as err:
         raise ValueError(f"reference.calculator {name!r}: cannot import ({err})") from None
-    return factory(**kwargs)
+    calc = factory(**kwargs)
+    # ASE calculators run (and write their files) in calc.directory, '.' by default: give each
+    # rule its own so parallel compositions never share files.
+    if directory is not None and "directory" not in kwargs and hasattr(calc, "directory"):
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        calc.directory = str(directory)
+    return calc

@@ -48,14 +48,16 @@ def _limit_torch_threads(threads: int) -> None:
 
 def melt_quench(start_path: str, structure: dict, reference: dict, protocol: dict, formula: str,
                 frames_path: str, quenched_path: str, trace_path: str, report_path: str,
-                threads: int) -> None:
+                threads: int, relabel_calculator: str | None = None) -> None:
     from ase.io import read, write
 
     from dpglass.meltquench import check_guards, prerelax, run_melt_quench
     from dpglass.reference import check_available, make_calculator
 
-    if reference["relabel"].get("calculator"):  # the labelling rule must be able to run later
-        check_available(reference["relabel"]["calculator"], "reference.relabel.calculator")
+    if relabel_calculator is None:  # called with the whole reference section
+        relabel_calculator = reference.get("relabel", {}).get("calculator")
+    if relabel_calculator:  # the labelling rule must be able to run later
+        check_available(relabel_calculator, "reference.relabel.calculator")
     _limit_torch_threads(threads)
     atoms = read(start_path)
     work_dir = Path(report_path).parent / "calc"
@@ -146,16 +148,21 @@ def train_model(training_dirs: list[str], validation_dirs: list[str], stats_json
 
 
 def compress_model(frozen: str, validation_dirs: list[str], backend: str, threads: int,
-                   tolerance_meV_per_A: float, compressed: str, check_json: str, log) -> None:
+                   tolerance_meV_per_A: float, compressed: str, check_json: str, log,
+                   input_json: str | None = None) -> None:
     """Tabulate the embedding nets, then check the compressed model against the frozen one on the
     validation frames (DeepPot inference); a deviation above the tolerance fails the rule."""
     from dpglass.threads import thread_variables
     from dpglass.training.compression import check_compression, compare_models
     from dpglass.training.dp import dp
 
-    work = Path(frozen).parent / "work"  # input.json there gives the training data's neighbour stats
+    # dp compress runs in the training work directory: the declared input.json (train_model's copy
+    # beside the frozen model) names the training data relative to it, for the neighbour statistics.
+    input_json = input_json or str(Path(frozen).parent / "input.json")
+    work = Path(frozen).parent / "work"
+    work.mkdir(parents=True, exist_ok=True)
     dp(["compress", "-i", os.path.relpath(frozen, work), "-o", os.path.relpath(compressed, work),
-        "-t", "input.json"], backend, work, threads, log)
+        "-t", os.path.relpath(input_json, work)], backend, work, threads, log)
     os.environ.update(thread_variables(threads))
     deviation = compare_models(frozen, compressed, validation_dirs)
     deviation["tolerance"] = quantity(tolerance_meV_per_A, unit="meV/Å")
@@ -224,16 +231,17 @@ def sweep_md(data_path: str, models: list[str], type_map: list[str], sweep: dict
 
 def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temperature_K: float,
               result_path: str, msd_png: str, cage_distance_A: float = 2.0,
-              charges: dict | None = None) -> None:
-    """D, σ and the diffusive verdict of ``ion`` in one sweep run (analysis.cage_distance_A is
-    the hop distance: the MSD at the fit window start must reach its square)."""
+              charge: float | None = None) -> None:
+    """D, σ and the diffusive verdict of the composition's mobile ``ion`` in one sweep run (charge:
+    its formal one unless given; analysis.cage_distance_A is the hop distance: the MSD at the fit
+    window start must reach its square)."""
     from dpglass.analysis import analyze_diffusion
     from dpglass.analysis.plots import plot_msd
 
     run = read_json(run_json)
     result = analyze_diffusion(dump_path, ion, temperature_K, fmt="lammps-dump", type_map=type_map,
                                timestep_fs=run["timestep_fs"], hop_distance_A=cage_distance_A,
-                               charges=charges)
+                               charges=None if charge is None else {ion: charge})
     result["replica"] = run.get("replica", 0)
     plot_msd(result, msd_png)
     write_json(result_path, result)
@@ -248,11 +256,19 @@ def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temp
               + "; ".join(result["not_diffusive_because"]))
 
 
-def extrapolation_flags(run_paths: list[str]) -> list[dict]:
-    """Per sweep run: the ensemble's model-deviation verdict (flagged runs extrapolate)."""
+def extrapolation_flags(run_paths: list[str], trust_levels: list[float] | None = None,
+                        max_fraction: float | None = None) -> list[dict]:
+    """Per sweep run: the ensemble's model-deviation verdict (flagged runs extrapolate), from the
+    run's per-frame max force deviations with these trust levels (else the run's own verdict)."""
+    from dpglass.lammps.deviation import deviation_summary
+
     flags = []
     for path in run_paths:
         run = read_json(path)
+        if trust_levels is not None and run.get("max_devi_f"):
+            run["model_deviation"] = deviation_summary(run["max_devi_f"]["value"], trust_levels,
+                                                       max_fraction)
+            run["extrapolating"] = run["model_deviation"]["extrapolating"]
         deviation = run.get("model_deviation") or {}
         flags.append({"temperature": run["temperature"], "replica": run.get("replica", 0),
                       "extrapolating": run.get("extrapolating"),
@@ -295,12 +311,12 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
     from dpglass.analysis.arrhenius import pool_replicas
     from dpglass.analysis.plots import plot_arrhenius
     from dpglass.io import write_text
-    from dpglass.paper import paper_values
+    from dpglass.paper import paper_arrhenius, paper_values
     from dpglass.provenance import provenance
     from dpglass.report import summary_markdown
 
     results = [read_json(p) for p in diffusion_paths]
-    paper = paper_values(formula)
+    paper = paper_values(formula)  # this composition's paper numbers only ({} when none)
     glass_transition = (paper.get("Tg_DMA") or {}).get("value")
     table = [{key: row[key] for key in SUMMARY_ROW_KEYS if key in row}
              for row in pool_replicas(results)]
@@ -314,6 +330,8 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
     fit = fits["sigma_tracer"] if "error" not in fits["sigma_tracer"] else None
     if fit is None:
         print(f"WARNING: no Arrhenius fit: {fits['sigma_tracer']['error']}")
+    else:
+        fit["paper_reference"] = paper_arrhenius(formula)
     comparison = []
     for name, paper_key, meaning in LIKE_FOR_LIKE:
         ours = fits[name].get("sigma_303K")
@@ -322,10 +340,11 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
                            "paper_key": paper_key,
                            "paper": paper.get(paper_key) if paper_key else None,
                            "meaning": meaning, "no_fit": fits[name].get("error")})
+    sweep = config["sweep"]
     out = {
         "composition": composition,
         "formula": formula,
-        "ion": results[0].get("ion") if results else None,
+        "ion": results[0].get("ion") if results else config["compositions"][composition]["ion"],
         "Ea": fit["Ea"] if fit else None,
         "sigma_303K": fit["sigma_303K"] if fit else None,
         "sigma_303K_extrapolated": fit["sigma_303K_extrapolated"] if fit else None,
@@ -335,12 +354,14 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
         "glass_transition": (quantity(glass_transition, None, "K") if glass_transition else None),
         "transport": table,
         "model_quality": [read_json(p) for p in test_paths],
-        "extrapolation": extrapolation_flags(run_paths),
+        "extrapolation": extrapolation_flags(run_paths, sweep["trust_level_eV_per_A"],
+                                             sweep["max_extrapolating_fraction"]),
         "paper": paper,
         "provenance": provenance(config),
     }
     plot_arrhenius(results, fit, plot_path,
-                   note="" if fit else f"no Arrhenius fit: {fits['sigma_tracer']['error']}")
+                   note="" if fit else f"no Arrhenius fit: {fits['sigma_tracer']['error']}",
+                   paper=paper_arrhenius(formula))
     write_json(summary_path, out)
     write_text(markdown_path, summary_markdown(out))
     if fit:
@@ -362,13 +383,14 @@ def compare_compositions(summary_paths: list[str], json_path: str, markdown_path
 
 
 def rdf(dump_path: str, run_json: str, type_map: list[str], pair_names: list[str], r_max_A: float,
-        result_path: str, png_path: str) -> None:
-    """Partial RDFs, first peaks, Al coordination and bridging-O fraction of one production run."""
+        result_path: str, png_path: str, formula: str | None = None) -> None:
+    """Partial RDFs, first peaks, Al coordination and bridging-O fraction of one production run;
+    the paper's distances of this formula (none when the paper has none) marked beside them."""
     from dpglass.analysis.plots import plot_rdf
     from dpglass.rdf_trajectory import trajectory_rdf
 
     result = trajectory_rdf(dump_path, pair_names, r_max_A, fmt="lammps-dump", type_map=type_map,
-                            timestep_fs=read_json(run_json)["timestep_fs"])
+                            timestep_fs=read_json(run_json)["timestep_fs"], formula=formula)
     plot_rdf(result, png_path)
     write_json(result_path, result)
     for name, peak in result["first_peak"].items():

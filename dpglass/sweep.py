@@ -242,9 +242,15 @@ def finish_run(spec: RunSpec, plan: Plan, settings: MDSettings, models: list[str
     }
     if len(models) > 1:
         _, devi = read_model_deviation(run_dir, from_step=0 if preflight else plan.production_start)
-        result["model_deviation"] = deviation_summary(devi, sweep["trust_level_eV_per_A"],
-                                                      sweep["max_extrapolating_fraction"])
-        result["extrapolating"] = result["model_deviation"]["extrapolating"]
+        # The per-frame maxima are kept: the summary applies the trust levels (a verdict that
+        # must not rerun MD when it changes); the workflow's params hold no trust levels.
+        result["max_devi_f"] = quantity([float(x) for x in devi], unit="eV/Å")
+        if "trust_level_eV_per_A" in sweep:
+            result["model_deviation"] = deviation_summary(devi, sweep["trust_level_eV_per_A"],
+                                                          sweep["max_extrapolating_fraction"])
+            result["extrapolating"] = result["model_deviation"]["extrapolating"]
+        else:
+            result["model_deviation"] = result["extrapolating"] = None
     else:
         result["model_deviation"] = None
         result["extrapolating"] = None

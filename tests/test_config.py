@@ -67,7 +67,8 @@ def with_change(path, value):
     (("train", "rcut_smth_A"), 7.0, "train.rcut_smth_A"),          # above rcut_A
     (("melt_quench", "t_final_K"), 900, "melt_quench.t_final_K"),  # above t_melt_K
     (("execution", "device"), "tpu", "execution.device"),
-    (("analysis", "ion"), "Na", "analysis.ion"),
+    (("analysis", "ion"), "Li", "analysis.ion"),                  # moved to compositions.<name>.ion
+    (("compositions", "LACO75", "ion"), "Na", "compositions.LACO75.ion"),  # not in the formula
     (("compositions", "LACO75", "formula"), "LiAlCl3O", "compositions.LACO75.formula"),
     (("compositions", "LACO75", "formula"), "LiXxCl4", "compositions.LACO75.formula"),
 ])
@@ -92,3 +93,56 @@ def test_config_hash_changes_with_the_config():
 def test_backend_follows_the_device():
     assert dpconfig.backend(validate_config(BASE)) == "tensorflow"
     assert dpconfig.backend(validate_config(with_change(("execution", "device"), "gpu"))) == "pytorch"
+
+
+def test_each_composition_has_its_own_mobile_ion():
+    config = validate_config({"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"},
+                                               "NACO75": {"formula": "NaAlCl2.5O0.75"},
+                                               "mixed": {"formula": "LiNaAl2Cl8", "ion": "Na"}}})
+    assert [c["ion"] for c in config["compositions"].values()] == ["Li", "Na", "Na"]
+    with pytest.raises(ConfigError, match=r"compositions\.mixed\.ion' is needed.*Li, Na"):
+        validate_config({"compositions": {"mixed": {"formula": "LiNaAl2Cl8"}}})
+    with pytest.raises(ConfigError, match=r"compositions\.alumina\.ion' is needed.*no alkali"):
+        validate_config({"compositions": {"alumina": {"formula": "Al2O3"}}})
+
+
+def test_paper_numbers_belong_to_each_composition():
+    from dpglass.paper import paper_arrhenius, paper_rdf_distances
+
+    laco, licl = paper_arrhenius("LiAlCl2.5O0.75"), paper_arrhenius("LiAlCl4")
+    assert laco["Ea_md"]["value"] == 0.30 and laco["sigma_303K_experiment"]["value"] == 1.52
+    assert licl == {"sigma_literature": {"value": 1.2e-3, "error": None, "unit": "mS/cm"}}
+    assert paper_arrhenius("NaAlCl2.5O0.75")["sigma_303K_experiment"]["value"] == 1.33
+    assert paper_arrhenius("Li1.5AlCl3O0.75") == {} and paper_rdf_distances("Li1.5AlCl3O0.75") == {}
+    assert paper_rdf_distances("LiAlCl4") == {"Li-Li": {"value": [4.22, 4.88], "error": None, "unit": "Å"},
+                                              "Al-Al": {"value": [4.63], "error": None, "unit": "Å"}}
+    assert paper_rdf_distances("LiAlCl2.5O0.75")["Al-Al"]["value"] == [2.55]
+
+
+def test_rule_params_hold_no_verdict_or_placement_keys():
+    """Params are Snakemake's rerun trigger: MD rules must not see verdict or GPU-placement keys."""
+    from dpglass.config import melt_quench_settings, start_cell_settings, sweep_settings
+
+    config = validate_config(load("test.yaml"))
+    sweep = sweep_settings(config)
+    assert "trust_level_eV_per_A" not in sweep and "max_extrapolating_fraction" not in sweep
+    assert "temperatures_K" not in sweep and sweep["production_ps"] == 3
+    structure, reference = melt_quench_settings(config)
+    assert structure == {"prerelax_steps": 40} and set(reference) == {"calculator", "kwargs"}
+    own, structure = start_cell_settings(config, "LACO75")
+    assert "ion" not in own and "prerelax_steps" not in structure and structure["n_atoms"] == 21
+
+
+def test_config_show_is_the_file_over_the_schema_defaults(capsys, tmp_path):
+    from dpglass.cli import main
+
+    path = tmp_path / "mine.yaml"
+    path.write_text("compositions:\n  NACO75:\n    formula: NaAlCl2.5O0.75\ntrain:\n  n_models: 3\n")
+    assert main(["config", "show", str(path)]) == 0
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert list(shown["compositions"]) == ["NACO75"] and shown["compositions"]["NACO75"]["ion"] == "Na"
+    assert shown["train"]["n_models"] == 3 and shown["train"]["numb_steps"] == 400000  # schema default
+    assert shown == validate_config(yaml.safe_load(path.read_text()))
+    path.write_text("compositions:\n  A:\n    formula: LiAlCl4\nsweep:\n  T_min_K: -1\n")
+    assert main(["config", "show", str(path)]) == 2
+    assert "sweep.T_min_K" in capsys.readouterr().err

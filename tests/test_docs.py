@@ -33,7 +33,8 @@ def test_every_key_has_type_default_and_description():
                                 "compositions.<name>.density_g_cm3", "sweep.temperatures_K",
                                 "compositions.<name>.formula_units", "compositions.<name>.crystal_file",
                                 "structure.formula_units", "structure.crystal_file",
-                                "reference.relabel.calculator"}
+                                "reference.relabel.calculator", "compositions.<name>.ion",
+                                "compositions.<name>.ion_charge"}
     markdown = schema_markdown()
     for key, spec in entries.items():
         assert spec.get("description"), f"{key} has no description"
@@ -59,3 +60,29 @@ def test_readme_rule_graph_names_every_rule():
     graph = graph[:graph.index("```", 3)]
     in_graph = set(re.findall(r"id\d+\[(\w+)\]", graph))
     assert "sweep_md" in rules and in_graph == rules, rules ^ in_graph
+
+
+def test_readme_stage_table_names_every_rule_and_its_outputs():
+    """The README's stage table describes today's workflow: every rule, and the wildcards of
+    today's paths (sweep runs under T<T>/r<rep>/, one diffusion result per run)."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    listed = subprocess.run([str(Path(sys.executable).with_name("snakemake")), "--list-rules",
+                             "-s", str(REPO / "Snakefile"), "--configfile",
+                             str(REPO / "config" / "test.yaml")],
+                            capture_output=True, text=True, cwd=REPO, check=True).stdout
+    rules = set(re.findall(r"^(\w+)", listed, re.M)) - {"all"}
+    readme = (REPO / "README.md").read_text()
+    table = readme[readme.index("| stage | rules |"):]
+    table = table[:table.index("\n\n")]
+    named = set(re.findall(r"`(\w+)`", table))
+    assert rules <= named, rules - named
+    for path in ("sweep/T<T>/r<rep>/{run.json,dump.lammpstrj}", "analysis/diffusion_T<T>_r<rep>.json",
+                 "sweep/preflight/run.json", "train/neighbor_stat.json"):
+        assert path in table, path
+    smk = "".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
+    assert '"results/{comp}/sweep/T{T}/r{rep}/run.json"' in smk
+    assert '"results/{comp}/analysis/diffusion_T{T}_r{rep}.json"' in smk

@@ -32,11 +32,13 @@ def test_cli_and_workflow_step_agree_skip_absent_pairs_and_cap_r_max(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps({"timestep_fs": 1.0}))
     pairs = ["Li-Li", "Al-O", "Al-Cl"]  # no O in the trajectory
     steps.rdf(str(dump), str(tmp_path / "run.json"), TYPE_MAP, pairs, 6.0,
-              str(tmp_path / "step.json"), str(tmp_path / "step.png"))
+              str(tmp_path / "step.json"), str(tmp_path / "step.png"), formula="LiAlCl4")
     assert main(["rdf", str(dump), "--format", "lammps-dump", "--type-map", ",".join(TYPE_MAP),
-                 "--pairs", ",".join(pairs), "--r-max", "6.0", "--json", str(tmp_path / "cli.json")]) == 0
+                 "--pairs", ",".join(pairs), "--r-max", "6.0", "--formula", "LiAlCl4",
+                 "--json", str(tmp_path / "cli.json")]) == 0
     step, cli = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("step", "cli"))
     assert step == cli
+    assert step["paper_reference"]["Li-Li"]["value"] == [4.22, 4.88]  # LiAlCl4's, not LACO75's
     assert step["skipped_pairs"] == ["Al-O"] and set(step["g"]) == {"Li-Li", "Al-Cl"}
     # 9 Å box: r_max 6 Å is capped just below half the cell width
     assert step["r"]["value"][-1] < 4.5

@@ -2,10 +2,15 @@
 
 import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
+from dpglass import config as dpconfig
 from workflow_helpers import REPO, run_snakemake
 
 pytestmark = pytest.mark.snakemake
@@ -20,7 +25,7 @@ def job_counts(stdout: str) -> dict[str, int]:
 
 def test_paper_config_dry_run_plans_everything_without_heavy_imports(tmp_path):
     """`snakemake -n` on the paper's protocol: 5 compositions x 13 temperatures, no ML stack loaded."""
-    result = run_snakemake("-n", "--configfile", REPO / "config/paper.yaml", "--directory", tmp_path,
+    result = run_snakemake("-n", "--configfile", REPO / "config/paper.yaml", cwd=tmp_path,
                            env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout)
@@ -32,6 +37,63 @@ def test_paper_config_dry_run_plans_everything_without_heavy_imports(tmp_path):
                 for line in result.stderr.splitlines() if line.startswith("import time:")}
     assert "snakemake" in imported  # the import log works, so an absence below means something
     assert not imported & set(HEAVY_MODULES), imported & set(HEAVY_MODULES)
+
+
+HASH = re.compile(r"dpglass: config from (.+?); effective config hash ([0-9a-f]{16})")
+
+
+def planned_hash(*args):
+    """Dry-run from the repository root, as users run it; the effective config hash it reports."""
+    results = REPO / "results"
+    before = sorted(results.rglob("*")) if results.exists() else None
+    result = run_snakemake("-n", *args, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    after = sorted(results.rglob("*")) if results.exists() else None
+    assert before == after, "a dry run wrote into the repository's results/"
+    found = HASH.findall(result.stderr)
+    assert len(set(found)) == 1, result.stderr[-3000:]
+    return found[0]
+
+
+def shown(*files):
+    """`dpglass config show FILE...`: its YAML and the hash in its header line."""
+    out = subprocess.run([str(Path(sys.executable).with_name("dpglass")), "config", "show",
+                          *map(str, files)], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    header = out.splitlines()[0]
+    return yaml.safe_load(out), re.search(r"hash ([0-9a-f]{16})", header).group(1)
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "test.yaml", "paper.yaml"])
+def test_shipped_config_is_the_whole_config_from_the_repository_root(name):
+    """`snakemake -n --configfile config/X.yaml` from the repository root runs X over the schema's
+    defaults only (not deep-merged over config/config.yaml), and `dpglass config show` says so."""
+    path = REPO / "config" / name
+    expected = dpconfig.validate_config(yaml.safe_load(path.read_text()))
+    source, workflow_hash = planned_hash("--configfile", f"config/{name}")
+    assert source.endswith(f"config/{name}")
+    shown_config, shown_hash = shown(f"config/{name}")
+    assert shown_config == expected
+    assert workflow_hash == shown_hash == dpconfig.config_hash(expected)
+    if name == "paper.yaml":  # the paper trains the schema's networks, not the demo's
+        assert shown_config["train"]["descriptor_neurons"] == [32, 64, 100]
+        assert shown_config["analysis"]["cage_distance_A"] == 2.0
+        assert shown_config["melt_quench"]["relax_steps"] == 100
+        merged = dpconfig.effective_config(REPO / "config/config.yaml", path)
+        assert dpconfig.config_hash(merged) != workflow_hash
+
+
+def test_no_configfile_runs_the_demo_and_config_layers_on_top():
+    demo = dpconfig.effective_config(REPO / "config/config.yaml")
+    source, plain = planned_hash()
+    assert source == "config/config.yaml" and plain == dpconfig.config_hash(demo)
+    override = {"train": {"n_models": 3}}
+    _, layered = planned_hash("--config", "train={n_models: 3}")
+    assert layered == dpconfig.config_hash(dpconfig.effective_config(REPO / "config/config.yaml",
+                                                                     overrides=override))
+    _, on_file = planned_hash("--configfile", "config/test.yaml", "--config", "train={n_models: 3}")
+    expected = dpconfig.effective_config(REPO / "config/test.yaml", overrides=override)
+    assert expected["train"]["numb_steps"] == 200 and expected["train"]["n_models"] == 3
+    assert on_file == dpconfig.config_hash(expected)
 
 
 def write_config(tmp_path, text):
@@ -48,7 +110,7 @@ def write_config(tmp_path, text):
 ])
 def test_dry_run_stops_on_bad_config_naming_the_key(tmp_path, body, key):
     cfg = write_config(tmp_path, "compositions:\n  A:\n    formula: LiAlCl4\n" + body)
-    result = run_snakemake("-n", "--configfile", cfg, "--directory", tmp_path)
+    result = run_snakemake("-n", "--configfile", cfg, cwd=tmp_path)
     assert result.returncode != 0
     assert key in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
@@ -58,8 +120,8 @@ def test_dry_run_stops_on_bad_config_naming_the_key(tmp_path, body, key):
 def test_run(tmp_path_factory):
     """The test config, run once for the tests below: the whole chain on tiny sizes (minutes)."""
     workdir = tmp_path_factory.mktemp("test_config_run")
-    result = run_snakemake("--configfile", REPO / "config/test.yaml", "--directory", workdir,
-                           "--cores", "2", timeout=1200)
+    result = run_snakemake("--configfile", REPO / "config/test.yaml", "--cores", "2", cwd=workdir,
+                           timeout=1800)
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     return workdir
 
@@ -87,7 +149,8 @@ def test_test_config_runs_the_whole_chain(test_run):
         assert run["natoms"] == 42  # 21 atoms replicated 2x1x1
         assert run["katom_step_per_s"]["value"] > 0 and run["katom_step_per_s"]["unit"] == "katom-step/s"
         assert run["frames"] == 151 and run["chunks"] == 4  # 0.5 ps equilibration + 3 x 1 ps
-        assert run["model_deviation"]["frames"] == 31 and isinstance(run["extrapolating"], bool)
+        # per-frame max force deviations; the trust levels are the summary's (not a rerun trigger)
+        assert len(run["max_devi_f"]["value"]) == 31 and run["max_devi_f"]["unit"] == "eV/Å"
         assert all(p.stat().st_size > 0 for p in (run_dir / "model_devi").glob("chunk*.out"))
     sweep_log = (test_run / "logs" / "LACO75" / "sweep_md_T303_r0.log").read_text()
     assert "ETA" in sweep_log and "chunk 4/4 (production) done" in sweep_log
@@ -106,6 +169,8 @@ def test_test_config_runs_the_whole_chain(test_run):
     quality = summary["model_quality"]
     assert len(quality) == 2 and all(q["force_rmse"]["unit"] == "meV/Å" for q in quality)
     assert summary["paper"]["Ea_md_303_378K"]["value"] == 0.30
+    assert summary["ion"] == "Li"  # the composition's alkali (compositions.<name>.ion default)
+    assert summary["arrhenius"]["paper_reference"]["Ea_md"]["value"] == 0.30  # its own numbers
     assert summary["provenance"]["packages"]["deepmd-kit"] == "3.2.0"
     markdown = (comp / "summary.md").read_text()
     assert f"{ea['value']:.3g} ± {ea['error']:.2g} eV" in markdown
@@ -116,14 +181,52 @@ def test_test_config_runs_the_whole_chain(test_run):
     assert (test_run / "benchmarks" / "rules" / "LACO75" / "melt_quench.tsv").exists()
     rdf = json.loads((comp / "analysis" / "rdf.json").read_text())
     assert set(rdf["g"]) == {"Li-Li", "Al-Al", "Al-O", "Al-Cl"}
+    assert rdf["paper_reference"]["Li-Li"]["value"] == [2.55, 3.08]
     table = json.loads((test_run / "results" / "compositions.json").read_text())
     assert table["compositions"][0]["O_per_Al"]["value"] == 0.75
 
 
+def changed_test_config(tmp_path, change):
+    config = yaml.safe_load((REPO / "config/test.yaml").read_text())
+    for path, value in change.items():
+        section, key = path.split(".", 1)
+        node = config.setdefault(section, {})
+        *parents, leaf = key.split(".")
+        for name in parents:
+            node = node.setdefault(name, {})
+        node[leaf] = value
+    out = tmp_path / "changed.yaml"
+    out.write_text(yaml.safe_dump(config))
+    return out
+
+
+@pytest.mark.md
+def test_verdict_and_report_keys_rerun_only_the_cheap_jobs(test_run, tmp_path):
+    """Params are a rerun trigger (Snakemake's default --rerun-triggers): after changing keys
+    that only decide a verdict or a report, the plan holds no MD, labelling or training job."""
+    changed = changed_test_config(tmp_path, {
+        "sweep.trust_level_eV_per_A": [0.05, 0.1], "sweep.max_extrapolating_fraction": 0.5,
+        "analysis.cage_distance_A": 1.5, "analysis.arrhenius_window_K": [300, 370],
+        "analysis.rdf_r_max_A": 5.0, "execution.gpu_ids": [1],
+        "train.max_force_rmse_meV_per_A": 5000.0})
+    plan = run_snakemake("-n", "--configfile", changed, cwd=test_run)
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    counts = job_counts(plan.stdout)
+    cheap = {"all", "total", "diffusion", "summary", "rdf", "compare_compositions", "test_model"}
+    assert set(counts) <= cheap, counts
+    assert counts["summary"] == 1 and counts["diffusion"] == 3
+
+    relabel = changed_test_config(tmp_path, {"reference.relabel.stride": 2})
+    plan = run_snakemake("-n", "--configfile", relabel, cwd=test_run)
+    counts = job_counts(plan.stdout)
+    assert counts["label_frames"] == 1  # relabel.* is the labelling's business ...
+    assert "melt_quench" not in counts and "start_cell" not in counts  # ... not the melt-quench's
+
+
 @pytest.mark.md
 def test_rerun_finds_nothing_to_do(test_run):
-    again = run_snakemake("--configfile", REPO / "config/test.yaml", "--directory", test_run,
-                          "--cores", "2", "-n")
+    again = run_snakemake("--configfile", REPO / "config/test.yaml", "--cores", "2", "-n",
+                          cwd=test_run)
     assert again.returncode == 0
     assert "Nothing to be done" in again.stdout + again.stderr
 
@@ -135,8 +238,8 @@ REPORT_PLOTS = ["trace.png", "lcurve.png", "msd_T303_r0.png", "arrhenius.png", "
 @pytest.mark.md
 def test_report_contains_every_plot(test_run):
     report = test_run / "report.html"
-    result = run_snakemake("--configfile", REPO / "config/test.yaml", "--directory", test_run,
-                           "--report", report)
+    result = run_snakemake("--configfile", REPO / "config/test.yaml", "--report", report,
+                           cwd=test_run)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     html = report.read_text()
     for name in REPORT_PLOTS:

@@ -60,11 +60,14 @@ def plot_msd(result: dict, path: str | Path) -> None:
 
 
 def plot_arrhenius(results: list[dict], fit: dict | None, path: str | Path,
-                   quantity_name: str = "sigma_tracer", note: str = "") -> None:
+                   quantity_name: str = "sigma_tracer", note: str = "",
+                   paper: dict | None = None) -> None:
     """ln(σT) or ln D against 1000/T with error bars (replicas pooled), upper bounds where the
     ion has not diffused, the fit, and the paper's numbers.
 
     With ``fit=None`` (too few diffusive points) the points are drawn and ``note`` says why.
+    ``paper``: the composition's own reference (``dpglass.paper.paper_arrhenius``; {} = none);
+    None = the seed paper's LACO75 numbers.
     """
     from dpglass.analysis.arrhenius import UPPER_BOUNDS, pool_replicas
 
@@ -99,13 +102,21 @@ def plot_arrhenius(results: list[dict], fit: dict | None, path: str | Path,
             line = line / temperatures
         axes.plot(1000 / temperatures, line, "r-",
                   label=f"Arrhenius Ea = {Ea:.3f} ± {fit['Ea']['error']:.3f} eV")
-    if conductivity:
-        paper_line = PAPER_SIGMA_303K_MS_PER_CM * REFERENCE_TEMPERATURE_K / temperatures * np.exp(
-            -PAPER_EA_MD_EV / BOLTZMANN_EV_PER_K * (1 / temperatures - 1 / REFERENCE_TEMPERATURE_K))
-        axes.plot(1000 / temperatures, paper_line, "k:",
-                  label=f"paper: Ea {PAPER_EA_MD_EV} eV through {PAPER_SIGMA_303K_MS_PER_CM} mS/cm")
-        axes.plot(1000 / REFERENCE_TEMPERATURE_K, PAPER_SIGMA_303K_MS_PER_CM, "k*", ms=10,
-                  label="paper σ(303 K), experiment (total)")
+    if paper is None:
+        paper = {"Ea_md": {"value": PAPER_EA_MD_EV},
+                 "sigma_303K_experiment": {"value": PAPER_SIGMA_303K_MS_PER_CM}}
+    sigma_key = next((k for k in ("sigma_303K_experiment", "sigma_literature") if k in paper), None)
+    if conductivity and sigma_key:
+        sigma_ref = paper[sigma_key]["value"]
+        if "Ea_md" in paper:
+            ea_ref = paper["Ea_md"]["value"]
+            paper_line = sigma_ref * REFERENCE_TEMPERATURE_K / temperatures * np.exp(
+                -ea_ref / BOLTZMANN_EV_PER_K * (1 / temperatures - 1 / REFERENCE_TEMPERATURE_K))
+            axes.plot(1000 / temperatures, paper_line, "k:",
+                      label=f"paper: Ea {ea_ref} eV through {sigma_ref:g} mS/cm")
+        axes.plot(1000 / REFERENCE_TEMPERATURE_K, sigma_ref, "k*", ms=10,
+                  label=f"paper σ = {sigma_ref:g} mS/cm, "
+                        f"{'experiment (total), 303 K' if sigma_key == 'sigma_303K_experiment' else 'literature, room T'}")
     axes.set_yscale("log")
     axes.set_xlabel("1000 / T (1/K)")
     axes.set_ylabel(f"{name} ({'mS/cm' if conductivity else 'cm²/s'})")

@@ -15,7 +15,6 @@ from dpglass.units import quantity
 DEFAULT_PAIRS = (("Li", "Li"), ("Al", "Al"), ("Al", "O"), ("Al", "Cl"))
 # First minima of the Al–O and Al–Cl RDFs in chloro-aluminate glasses (bonds ~1.8 / ~2.15 Å).
 DEFAULT_BOND_CUTOFFS_A = {("Al", "O"): 2.3, ("Al", "Cl"): 2.6}
-PAPER_DISTANCES_A = {"Li-Li": [2.55, 3.08], "Al-Al": [2.55]}  # LACO75, seed paper Fig. 2
 
 
 def perpendicular_widths(cell: np.ndarray) -> np.ndarray:
@@ -81,8 +80,6 @@ def compute_rdfs(frames: Iterable, pairs: Sequence[tuple[str, str]] = DEFAULT_PA
                        for name, g in rdfs.items()},
         "n_frames": quantity(n_frames, None, "1"),
         **network.summary(),
-        "paper_reference": {name: quantity(values, None, "Å")
-                            for name, values in PAPER_DISTANCES_A.items()},
     }
 
 

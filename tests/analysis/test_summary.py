@@ -8,13 +8,14 @@ import pytest
 from dpglass.analysis.conductivity import analyze_trajectory
 from dpglass.analysis.trajectory import SpeciesTrajectory
 from dpglass.steps import summary
+from dpglass.config import validate_config
 from dpglass.io import write_json
 from dpglass.units import BOLTZMANN_EV_PER_K
 
 from synthetic_md import hopping
 
-CONFIG = {"structure": {"seed": 1}, "melt_quench": {"seed": 2}, "train": {"seed": 3},
-          "sweep": {"seed": 4}}
+# The effective config the workflow hands the summary (schema defaults filled in).
+CONFIG = validate_config({"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}}})
 DT_PS = 0.1
 
 

@@ -11,9 +11,9 @@ rule diffusion:
             subcategory="MSD",
         ),
     params:
-        ion=config["analysis"]["ion"],
+        ion=ion_of,
+        charge=ion_charge_of,
         type_map=type_map_of,
-        timestep_fs=config["sweep"]["timestep_fs"],
         cage_distance=config["analysis"]["cage_distance_A"],
     log:
         "logs/{comp}/diffusion_T{T}_r{rep}.log",
@@ -43,9 +43,9 @@ rule summary:
         ),
     params:
         composition=lambda wc: wc.comp,
-        formula=lambda wc: config["compositions"][wc.comp]["formula"],
+        formula=formula_of,
         window=config["analysis"]["arrhenius_window_K"],
-        config=config,
+        config=dpconfig.canonical(config),
     log:
         "logs/{comp}/summary.log",
     script:
@@ -82,6 +82,7 @@ rule rdf:
         ),
     params:
         type_map=type_map_of,
+        formula=formula_of,
         pairs=config["analysis"]["rdf_pairs"],
         r_max=config["analysis"]["rdf_r_max_A"],
     log:

@@ -1,4 +1,5 @@
 # Config validation, wildcard constraints and the path helpers every rule uses.
+import re
 import sys
 
 sys.path.insert(0, workflow.basedir)  # dpglass importable from a checkout without installing
@@ -7,9 +8,20 @@ from dpglass import config as dpconfig
 from dpglass.composition import parse_formula
 
 
+# The config is the whole --configfile (over the schema's defaults only), or config/config.yaml
+# when none is given; --config key=value on the command line layers on top of either.
+if not workflow.overwrite_configfiles:
+    _default = dpconfig.default_config_file(workflow.basedir)
+    config.clear()
+    config.update(dpconfig.load_config_file(_default))
+# Snakemake reads nested --config values as strings ('train={n_models: 3}' -> '3'): typed here.
+dpconfig.update_nested(config, dpconfig.typed_overrides(dict(workflow.config_settings.config)))
 _validated = dpconfig.validate_config(config)
 config.clear()
 config.update(_validated)
+print(f"dpglass: config from {', '.join(map(str, workflow.overwrite_configfiles or [_default]))}"
+      f"{' + --config' if workflow.config_settings.config else ''}; effective config hash "
+      f"{dpconfig.config_hash(config)} (`dpglass config show FILE` prints it)", file=sys.stderr)
 
 COMPOSITIONS = list(config["compositions"])
 TEMPERATURES = [dpconfig.temperature_label(t) for t in dpconfig.temperatures(config)]
@@ -27,11 +39,33 @@ SWEEP_PACKS = (
 
 
 wildcard_constraints:
-    comp="|".join(COMPOSITIONS),
+    comp="|".join(map(re.escape, COMPOSITIONS)),  # names may hold '.' and '+' 
     T=r"[0-9]+(\.[0-9]+)?",
     i=r"[0-9]+",
-    scope="|".join(TRAIN_SCOPES),
+    scope="|".join(map(re.escape, TRAIN_SCOPES)),
     rep=r"[0-9]+",
+
+
+def formula_of(wildcards):
+    return config["compositions"][wildcards.comp]["formula"]
+
+
+def ion_of(wildcards):
+    """The composition's mobile ion (compositions.<name>.ion, default its alkali)."""
+    return config["compositions"][wildcards.comp]["ion"]
+
+
+def ion_charge_of(wildcards):
+    """The mobile ion's charge in e, or None for its formal oxidation state."""
+    return config["compositions"][wildcards.comp].get("ion_charge")
+
+
+def start_cell_composition(wildcards):
+    return dpconfig.start_cell_settings(config, wildcards.comp)[0]
+
+
+def start_cell_structure(wildcards):
+    return dpconfig.start_cell_settings(config, wildcards.comp)[1]
 
 
 def type_map_of(wildcards):
@@ -93,9 +127,15 @@ def sweep_threads(wildcards):
 
 
 def sweep_mpi_resources():
-    """MPI ranks of one sweep run: snakemake's `tasks` and `mpi` resources (SLURM reads them too)."""
+    """MPI ranks of one sweep run: snakemake's `tasks` and `mpi` resources (SLURM reads them too).
+
+    Each rank is one single-threaded process: SLURM gets --ntasks=N --cpus-per-task=1 (without
+    cpus_per_task the plugin would ask --cpus-per-task=threads=N, N x N CPUs for N ranks).
+    """
     tasks = config["execution"]["mpi_tasks"]
-    return {"tasks": tasks, "mpi": config["execution"]["mpi_launcher"]} if tasks > 1 else {}
+    if tasks == 1:
+        return {}
+    return {"tasks": tasks, "mpi": config["execution"]["mpi_launcher"], "cpus_per_task": 1}
 
 
 def rdf_temperature():

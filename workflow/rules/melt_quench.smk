@@ -8,10 +8,11 @@ rule melt_quench:
         trace="results/{comp}/melt_quench/trace.csv",
         report="results/{comp}/melt_quench/melt_quench.json",
     params:
-        formula=lambda wc: config["compositions"][wc.comp]["formula"],
-        structure=config["structure"],
-        reference=config["reference"],
-        protocol=config["melt_quench"],
+        formula=formula_of,
+        # only what the trajectory depends on (reference.relabel.* is label_frames' business)
+        structure=dpconfig.melt_quench_settings(config)[0],
+        reference=dpconfig.melt_quench_settings(config)[1],
+        protocol=dpconfig.canonical(config["melt_quench"]),
     threads: 2
     resources:
         runtime=lambda wc, attempt: 240 * attempt,
@@ -33,7 +34,7 @@ rule label_frames:
         frames="results/{comp}/melt_quench/frames.extxyz",
         report="results/{comp}/melt_quench/labelling.json",
     params:
-        reference=config["reference"],
+        reference=dpconfig.canonical(config["reference"]),
     threads: 2
     resources:
         runtime=lambda wc, attempt: 240 * attempt,

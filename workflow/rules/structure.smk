@@ -12,9 +12,9 @@ rule start_cell:
     output:
         "results/{comp}/structure/start.extxyz",
     params:
-        formula=lambda wc: config["compositions"][wc.comp]["formula"],
-        composition=lambda wc: config["compositions"][wc.comp],
-        structure=config["structure"],
+        formula=formula_of,
+        composition=start_cell_composition,
+        structure=start_cell_structure,
     log:
         "logs/{comp}/start_cell.log",
     script:

@@ -20,9 +20,9 @@ rule sweep_preflight:
         "results/{comp}/sweep/preflight/run.json",
     params:
         type_map=type_map_of,
-        sweep=config["sweep"],
+        sweep=dpconfig.sweep_settings(config),
         # 10 steps: on the CPU, so the check never waits for a GPU
-        execution=dict(config["execution"], device="cpu"),
+        execution={"device": "cpu"},
         runs=[[300.0, 0]],
         preflight=True,
     log:
@@ -46,8 +46,9 @@ rule sweep_md:
         T=r"(?!)" if SWEEP_PACKS else r"[0-9]+(\.[0-9]+)?",
     params:
         type_map=type_map_of,
-        sweep=config["sweep"],
-        execution=config["execution"],
+        # what the trajectory depends on: not the temperature list, trust levels or GPU ids
+        sweep=dpconfig.sweep_settings(config),
+        execution={"device": config["execution"]["device"]},
         runs=lambda wc: [[float(wc.T), int(wc.rep)]],
         preflight=False,
     threads: sweep_threads
@@ -83,8 +84,8 @@ for _index, _pack in enumerate(SWEEP_PACKS or []):
             ],
         params:
             type_map=type_map_of,
-            sweep=config["sweep"],
-            execution=config["execution"],
+            sweep=dpconfig.sweep_settings(config),
+            execution={"device": config["execution"]["device"]},
             runs=[[float(T), int(rep)] for T, rep in _pack],
             preflight=False,
         threads: sweep_threads
