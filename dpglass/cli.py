@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from dpglass.analysis.arrhenius import fit_arrhenius
-from dpglass.analysis.conductivity import DRIFT_CORRECTIONS, analyze_diffusion
-from dpglass.analysis.trajectory import TRAJECTORY_FORMATS
 from dpglass.config import load_schema
 from dpglass.io import write_json
-from dpglass.rdf_trajectory import trajectory_rdf
+
+# The analysis choices, as constants here so that `dpglass plan` need not import the analysis
+# (tests/test_plan.py checks they match dpglass.analysis).
+DRIFT_CORRECTIONS = ("system", "framework", "none")
+TRAJECTORY_FORMATS = ("lammps-dump", "extxyz")
 
 
 def _type_map(text: str) -> list[str]:
@@ -100,10 +101,21 @@ def build_parser() -> argparse.ArgumentParser:
     rdf.add_argument("--stride", type=int, default=1, help="use every n-th frame")
     rdf.add_argument("--json", type=Path, required=True)
     rdf.add_argument("--plot", type=Path, default=None)
+
+    plan = commands.add_parser("plan", help="cost of a config's sweep before running it: steps, "
+                                            "expected MSD and hops, atom-steps, hours")
+    plan.add_argument("--configfile", type=Path, nargs="+", required=True,
+                      help="config file(s), later ones update earlier ones (as snakemake does)")
+    plan.add_argument("--results", type=Path, default=Path("results"),
+                      help="results directory whose preflight run.json files give the throughput "
+                           "(default: %(default)s)")
+    plan.add_argument("--json", type=Path, default=None, help="also write the plan as JSON")
     return parser
 
 
 def _run_diffusion(args) -> None:
+    from dpglass.analysis.conductivity import analyze_diffusion
+
     if not args.temperature > 0:
         raise ValueError(f"--temperature must be > 0 K, got {args.temperature}")
     charges = dict(args.charges or {})
@@ -122,6 +134,8 @@ def _run_diffusion(args) -> None:
 
 
 def _run_arrhenius(args) -> None:
+    from dpglass.analysis.arrhenius import fit_arrhenius
+
     results = []
     for path in args.results:
         if not path.is_file():
@@ -136,6 +150,8 @@ def _run_arrhenius(args) -> None:
 
 
 def _run_rdf(args) -> None:
+    from dpglass.rdf_trajectory import trajectory_rdf
+
     if args.stride < 1:
         raise ValueError(f"--stride must be >= 1, got {args.stride}")
     result = trajectory_rdf(args.trajectory, args.pairs, args.r_max, args.format, args.type_map,
@@ -147,12 +163,42 @@ def _run_rdf(args) -> None:
         plot_rdf(result, args.plot)
 
 
+def _merge(base: dict, update: dict) -> dict:
+    """Nested update of one config by the next (snakemake's --configfile layering)."""
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def _run_plan(args) -> None:
+    import yaml
+
+    from dpglass.config import validate_config
+    from dpglass.plan import format_plan, plan_sweep
+
+    merged: dict = {}
+    for path in args.configfile:
+        if not path.is_file():
+            raise FileNotFoundError(f"config file not found: {path}")
+        _merge(merged, yaml.safe_load(path.read_text()) or {})
+    plan = plan_sweep(validate_config(merged), results=args.results)
+    print(format_plan(plan))
+    if args.json:
+        write_json(args.json, plan)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from dpglass.config import ConfigError
+
     args = build_parser().parse_args(argv)
-    runner = {"diffusion": _run_diffusion, "arrhenius": _run_arrhenius, "rdf": _run_rdf}
+    runner = {"diffusion": _run_diffusion, "arrhenius": _run_arrhenius, "rdf": _run_rdf,
+              "plan": _run_plan}
     try:
         runner[args.command](args)
-    except (ValueError, FileNotFoundError, KeyError) as error:
+    except (ConfigError, ValueError, FileNotFoundError, KeyError) as error:
         print(f"dpglass {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

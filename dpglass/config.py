@@ -84,6 +84,7 @@ def _check_consistency(config: dict) -> None:
     if sweep["chunk_ps"] and sweep["chunk_ps"] * 1000.0 < sweep["timestep_fs"]:
         raise ConfigError(f"config key 'sweep.chunk_ps': {sweep['chunk_ps']} ps is shorter than one "
                           f"timestep ({sweep['timestep_fs']} fs)")
+    _check_adaptive_length(sweep)
     mq = config["melt_quench"]
     if mq["t_final_K"] > mq["t_melt_K"]:
         raise ConfigError(f"config key 'melt_quench.t_final_K': {mq['t_final_K']} is above "
@@ -120,6 +121,25 @@ def _check_consistency(config: dict) -> None:
     if ion not in type_map(formulas):
         raise ConfigError(f"config key 'analysis.ion': {ion!r} is in none of the compositions "
                           f"({', '.join(type_map(formulas))})")
+
+
+def _check_adaptive_length(sweep: dict) -> None:
+    """sweep.target_relative_error in (0, 1), and a maximum of at least one chunk."""
+    target = sweep.get("target_relative_error")
+    if target is None:
+        return
+    if not 0 < target < 1:
+        raise ConfigError(f"config key 'sweep.target_relative_error': {target} must lie between 0 "
+                          f"and 1 (a relative error of D, e.g. 0.1 for 10 %)")
+    if not sweep["chunk_ps"]:
+        raise ConfigError("config key 'sweep.chunk_ps': an adaptive run "
+                          "(sweep.target_relative_error set) extends chunk by chunk, so chunk_ps "
+                          "must be > 0")
+    maximum = sweep.get("max_production_ps") or sweep["production_ps"]
+    if maximum < sweep["chunk_ps"]:
+        key = "max_production_ps" if sweep.get("max_production_ps") else "production_ps"
+        raise ConfigError(f"config key 'sweep.{key}': the maximum production, {maximum} ps, is "
+                          f"shorter than one chunk (sweep.chunk_ps = {sweep['chunk_ps']} ps)")
 
 
 def _check_start_cells_and_reference(config: dict) -> None:

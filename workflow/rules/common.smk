@@ -122,3 +122,14 @@ def all_targets():
     ) + expand(
         "results/{comp}/train/model_{i}/test.json", comp=COMPOSITIONS, i=MODELS
     ) + ["results/compositions.json", "results/compositions.png"]
+
+
+# ---- issue 15: the sweep's cost in every log (details: dpglass plan --configfile FILE)
+def _plan_line():
+    from dpglass.plan import plan_sweep, summary_line
+
+    return summary_line(plan_sweep(config))
+
+
+if workflow.is_main_process:  # not again in every job's own snakemake process
+    print(_plan_line(), file=sys.stderr)
