@@ -213,13 +213,15 @@ def lammps_data(quenched_path: str, type_map: list[str], out_path: str) -> None:
 
 def sweep_md(data_path: str, models: list[str], type_map: list[str], sweep: dict, execution: dict,
              runs: list[dict], preflight: bool, threads: int, tasks: int = 1,
-             mpi: str | None = None) -> None:
-    """One sweep job: one or several (temperature, replica) LAMMPS runs; see dpglass.sweep."""
+             mpi: str | None = None, *, stopping: dict | None = None) -> None:
+    """One sweep job: one or several (temperature, replica) LAMMPS runs; see dpglass.sweep.
+    stopping: the analysis ion and hop distance an adaptive run's stopping rule uses."""
     from dpglass.sweep import RunSpec, run_sweep_job
 
     specs = [RunSpec(float(r["temperature_K"]), int(r["replica"]), r["run_json"], r.get("dump"))
              for r in runs]
-    run_sweep_job(data_path, models, type_map, sweep, execution, specs, preflight, threads, tasks, mpi)
+    run_sweep_job(data_path, models, type_map, sweep, execution, specs, preflight, threads, tasks, mpi,
+                  stopping=stopping)
 
 
 def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temperature_K: float,

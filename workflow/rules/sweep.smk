@@ -1,3 +1,11 @@
+# issue 15: the analysis settings an adaptive run's stopping rule uses (None for fixed-length runs)
+STOPPING = (
+    {"ion": config["analysis"]["ion"], "hop_distance_A": config["analysis"]["cage_distance_A"]}
+    if config["sweep"]["target_relative_error"]
+    else None
+)
+
+
 rule lammps_data:
     input:
         "results/{comp}/melt_quench/quenched.extxyz",
@@ -50,6 +58,8 @@ rule sweep_md:
         execution=config["execution"],
         runs=lambda wc: [[float(wc.T), int(wc.rep)]],
         preflight=False,
+        # issue 15: what an adaptive run's stopping rule analyses (sweep.target_relative_error)
+        stopping=STOPPING,
     threads: sweep_threads
     resources:
         runtime=lambda wc, attempt: 1440 * attempt,
@@ -87,6 +97,7 @@ for _index, _pack in enumerate(SWEEP_PACKS or []):
             execution=config["execution"],
             runs=[[float(T), int(rep)] for T, rep in _pack],
             preflight=False,
+            stopping=STOPPING,
         threads: sweep_threads
         resources:
             runtime=lambda wc, attempt: 1440 * attempt,

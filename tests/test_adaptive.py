@@ -1,0 +1,143 @@
+"""Adaptive run length through the real sweep job and runner: a soft Lennard-Jones Li/Cl liquid
+(pair_style lj/cut, no model files), whose Li diffuses fast enough to meet a loose error target
+within a few chunks; a tight target runs to the maximum; a killed adaptive job resumes its loop.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from labelled_frames import fcc_li_cl  # noqa: E402
+
+from dpglass.analysis import analyze_diffusion
+from dpglass.config import validate_config
+from dpglass.lammps.adaptive import MAXIMUM_REACHED, STATE, TARGET_MET
+from dpglass.sweep import RunSpec, run_sweep_job
+
+pytestmark = pytest.mark.md  # LAMMPS
+
+TYPE_MAP = ["Li", "Cl"]
+# A soft, hot LJ liquid: kT (600 K = 0.052 eV) is ten times the well depth.
+LJ = ("pair_style lj/cut 3.5", "pair_coeff * * 0.005 2.2")
+STOPPING = {"ion": "Li", "hop_distance_A": 1.0}
+TEMPERATURE_K = 600.0
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    from dpglass.lammps.data import write_data_file
+
+    path = tmp_path_factory.mktemp("lj") / "data.lmp"
+    write_data_file(fcc_li_cl(), path, TYPE_MAP)
+    return str(path)
+
+
+def sweep_config(**sweep):
+    base = {"timestep_fs": 2.0, "equilibration_ps": 0.2, "production_ps": 2.0, "chunk_ps": 0.4,
+            "dump_every_steps": 5, "thermo_every_steps": 10, "replicate": [1, 1, 1],
+            "target_relative_error": 0.5, "max_production_ps": 4.0}
+    base.update(sweep)
+    cfg = validate_config({"compositions": {"X": {"formula": "LiCl"}}, "sweep": base})
+    return cfg["sweep"], cfg["execution"]
+
+
+def run_spec(root: Path, name: str) -> RunSpec:
+    return RunSpec(TEMPERATURE_K, 0, str(root / name / "run.json"), str(root / name / "dump.lammpstrj"))
+
+
+def run_job(data, sweep, execution, spec, preflight=False):
+    return run_sweep_job(data, [], TYPE_MAP, sweep, execution, [spec], preflight, 1,
+                         stopping=STOPPING, settings_override={"pair_commands": LJ})[0]
+
+
+def test_loose_target_stops_early_and_the_analysis_sees_the_same_D(data, tmp_path):
+    sweep, execution = sweep_config(target_relative_error=0.5)
+    spec = run_spec(tmp_path, "loose")
+    result = run_job(data, sweep, execution, spec)
+    stopping = result["stopping"]
+    assert stopping["reason"] == TARGET_MET
+    assert stopping["stopped_at_production_ps"] < 4.0
+    assert stopping["relative_error"] <= 0.5 and stopping["diffusive"]
+    # the run's length is where the rule stopped it, and the dump holds exactly that production
+    assert result["production_steps"] * 2.0 / 1000.0 == pytest.approx(stopping["stopped_at_production_ps"])
+    assert result["frames"] == result["production_steps"] // 5 + 1
+    # every earlier check failed the rule (else the run would have stopped there)
+    assert all(not c["target_met"] for c in stopping["checks"][:-1])
+    # the workflow's diffusion analysis of the finished run gives the D the rule stopped on
+    analysed = analyze_diffusion(spec.dump, "Li", TEMPERATURE_K, fmt="lammps-dump", type_map=TYPE_MAP,
+                                 timestep_fs=result["timestep_fs"], hop_distance_A=1.0)
+    assert analysed["D"] == stopping["D"]
+    assert not (spec.run_dir / STATE).exists() and not (spec.run_dir / "restart").exists()
+
+
+def test_tight_target_runs_to_the_maximum(data, tmp_path):
+    sweep, execution = sweep_config(target_relative_error=0.001, max_production_ps=1.2)
+    result = run_job(data, sweep, execution, run_spec(tmp_path, "tight"))
+    stopping = result["stopping"]
+    assert stopping["reason"] == MAXIMUM_REACHED
+    assert stopping["stopped_at_production_ps"] == pytest.approx(1.2)
+    assert [c["production_ps"] for c in stopping["checks"]] == pytest.approx([0.4, 0.8, 1.2])
+    assert result["production_steps"] == 600
+    assert stopping["relative_error"] > 0.001
+
+
+def test_killed_adaptive_job_resumes_its_loop(data, tmp_path):
+    """SIGTERM the job after its first check; the rerun keeps that check and continues from the
+    restart file instead of starting over."""
+    sweep, execution = sweep_config(target_relative_error=0.001, max_production_ps=2.0)
+    spec = run_spec(tmp_path, "killed")
+    script = tmp_path / "job.py"
+    script.write_text(
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from test_adaptive import run_job, run_spec\n"
+        "from pathlib import Path\n"
+        f"sweep, execution = json.loads({json.dumps(json.dumps([sweep, execution]))})\n"
+        f"run_job({data!r}, sweep, execution, run_spec(Path({str(tmp_path)!r}), 'killed'))\n")
+    job = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    state = spec.run_dir / STATE
+    deadline = time.time() + 120
+    while time.time() < deadline and not (state.exists()
+                                          and len(json.loads(state.read_text())["checks"]) >= 1):
+        time.sleep(0.2)
+    job.send_signal(signal.SIGTERM)
+    job.wait(timeout=60)
+    assert job.returncode != 0
+    assert not Path(spec.run_json).exists()
+    first = json.loads(state.read_text())["checks"]
+    assert first and first[0]["production_ps"] == pytest.approx(0.4)
+
+    result = run_job(data, sweep, execution, spec)
+    checks = result["stopping"]["checks"]
+    assert checks[0] == first[0]  # the earlier check is kept, not redone
+    assert result["resumed_from_step"] > 0  # the rerun continued from the restart file
+    assert result["stopping"]["reason"] == MAXIMUM_REACHED
+    assert [c["production_ps"] for c in checks] == pytest.approx([0.4, 0.8, 1.2, 1.6, 2.0])
+
+
+def test_plan_throughput_from_a_preflight_predicts_the_run(data, tmp_path):
+    """`dpglass plan` reads the preflight's MD-loop throughput; it predicts the loop time of a real
+    production run of the same system to within a factor of 3."""
+    from dpglass.plan import read_throughput
+
+    sweep, execution = sweep_config(target_relative_error=None, production_ps=2.0)
+    preflight = run_job(data, sweep, execution, RunSpec(TEMPERATURE_K, 0, str(
+        tmp_path / "results" / "X" / "sweep" / "preflight" / "run.json"), None), preflight=True)
+    assert preflight["md_loop_katom_step_per_s"]["unit"] == "katom-step/s"
+    config = validate_config({"compositions": {"X": {"formula": "LiCl"}}})
+    predicted, source = read_throughput(config, "X", tmp_path / "results")
+    assert "preflight" in source
+    run = run_job(data, sweep, execution, run_spec(tmp_path, "fixed"))
+    assert run["stopping"] is None  # fixed length without a target
+    measured = run["md_loop_katom_step_per_s"]["value"]
+    print(f"preflight {predicted:.3g} katom-step/s, production {measured:.3g} katom-step/s")
+    assert 1 / 3 < predicted / measured < 3
