@@ -88,6 +88,9 @@ def test_test_config_runs_the_whole_chain(test_run):
         assert run["katom_step_per_s"]["value"] > 0 and run["katom_step_per_s"]["unit"] == "katom-step/s"
         assert run["frames"] == 151 and run["chunks"] == 4  # 0.5 ps equilibration + 3 x 1 ps
         assert run["model_deviation"]["frames"] == 31 and isinstance(run["extrapolating"], bool)
+        # adaptive length (config/test.yaml's target cannot be met in 3 ps): checked after every chunk
+        assert run["stopping"]["reason"] == "maximum reached"
+        assert [c["production_ps"] for c in run["stopping"]["checks"]] == [1.0, 2.0, 3.0]
         assert all(p.stat().st_size > 0 for p in (run_dir / "model_devi").glob("chunk*.out"))
     sweep_log = (test_run / "logs" / "LACO75" / "sweep_md_T303_r0.log").read_text()
     assert "ETA" in sweep_log and "chunk 4/4 (production) done" in sweep_log
