@@ -40,6 +40,7 @@ def summary_markdown(summary: dict) -> str:
     if bounds:
         lines.append(f"- Not diffusive (upper bounds only, not fitted): "
                      + ", ".join(f"{b['temperature']['value']:g} K" for b in bounds))
+    lines += _run_length_lines(summary.get("run_lengths") or [], fit)
     flagged = [f for f in summary.get("extrapolation", []) if f.get("extrapolating")]
     if flagged:
         temps = ", ".join(f"{f['temperature']['value']:g}" for f in flagged)
@@ -94,6 +95,26 @@ def summary_markdown(summary: dict) -> str:
               "- " + ", ".join(f"{k} {v}" for k, v in prov.get("packages", {}).items() if v),
               f"- seeds: {prov.get('seeds')}", ""]
     return "\n".join(lines)
+
+
+def _run_length_lines(rows: list[dict], fit: dict) -> list[str]:
+    """Adaptive runs: where the D error target was met, where the maximum length was reached."""
+    adaptive = [r for r in rows if r["stopped_because"] != "fixed length"]
+    if not adaptive:
+        return []
+    by_reason: dict = {}
+    for row in adaptive:
+        by_reason.setdefault(row["stopped_because"], []).append(row)
+    parts = []
+    for reason, group in sorted(by_reason.items()):
+        temps = sorted({r["temperature"]["value"] for r in group})
+        lengths = [r["production"]["value"] for r in group]
+        parts.append(f"{reason} at {', '.join(f'{t:g}' for t in temps)} K "
+                     f"({min(lengths):g}–{max(lengths):g} ps)")
+    used = (fit.get("temperatures_used") or {}).get("value")
+    return [f"- Run length (D relative error target {adaptive[0]['target_relative_error']:g}): "
+            + "; ".join(parts) + (f". The Arrhenius fit uses the resolved temperatures only: "
+                                  f"{', '.join(f'{t:g}' for t in used)} K" if used else "")]
 
 
 def _bound(q: dict | None) -> str:

@@ -250,6 +250,21 @@ def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temp
               + "; ".join(result["not_diffusive_because"]))
 
 
+def run_lengths(run_paths: list[str]) -> list[dict]:
+    """Per sweep run: its production length and, for an adaptive run, why it stopped there."""
+    rows = []
+    for path in run_paths:
+        run = read_json(path)
+        stopping = run.get("stopping") or {}
+        rows.append({"temperature": run["temperature"], "replica": run.get("replica", 0),
+                     "production": quantity(run["production_steps"] * run["timestep_fs"] / 1000.0,
+                                            None, "ps"),
+                     "stopped_because": stopping.get("reason") or "fixed length",
+                     "relative_error_at_stop": quantity(stopping.get("relative_error"), None, "1"),
+                     "target_relative_error": stopping.get("target_relative_error")})
+    return rows
+
+
 def extrapolation_flags(run_paths: list[str]) -> list[dict]:
     """Per sweep run: the ensemble's model-deviation verdict (flagged runs extrapolate)."""
     flags = []
@@ -338,6 +353,7 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
         "transport": table,
         "model_quality": [read_json(p) for p in test_paths],
         "extrapolation": extrapolation_flags(run_paths),
+        "run_lengths": run_lengths(run_paths),
         "paper": paper,
         "provenance": provenance(config),
     }

@@ -141,3 +141,29 @@ def test_plan_throughput_from_a_preflight_predicts_the_run(data, tmp_path):
     measured = run["md_loop_katom_step_per_s"]["value"]
     print(f"preflight {predicted:.3g} katom-step/s, production {measured:.3g} katom-step/s")
     assert 1 / 3 < predicted / measured < 3
+
+
+def test_summary_says_where_the_target_was_met_and_what_the_fit_used(tmp_path):
+    from dpglass.io import write_json
+    from dpglass.report import summary_markdown
+    from dpglass.steps import run_lengths
+    from dpglass.units import quantity
+    from test_report import summary
+
+    paths = []
+    for T, steps, reason, rel in ((303.0, 10000, MAXIMUM_REACHED, 0.9), (393.0, 5000, TARGET_MET, 0.15)):
+        path = tmp_path / f"T{T:g}.json"
+        write_json(path, {"temperature": quantity(T, None, "K"), "replica": 0, "timestep_fs": 1.0,
+                          "production_steps": steps,
+                          "stopping": {"reason": reason, "relative_error": rel,
+                                       "target_relative_error": 0.2}})
+        paths.append(str(path))
+    rows = run_lengths(paths)
+    assert [r["production"]["value"] for r in rows] == [10.0, 5.0]
+    assert rows[0]["production"]["unit"] == "ps"
+    assert [r["stopped_because"] for r in rows] == [MAXIMUM_REACHED, TARGET_MET]
+    text = summary_markdown({**summary(), "run_lengths": rows,
+                             "arrhenius": {"temperatures_used": quantity([333.0, 393.0], None, "K")}})
+    assert ("Run length (D relative error target 0.2): maximum reached at 303 K (10–10 ps); "
+            "target met at 393 K (5–5 ps). The Arrhenius fit uses the resolved temperatures only: "
+            "333, 393 K") in text
