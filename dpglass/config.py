@@ -188,6 +188,30 @@ def sweep_packs(config: dict) -> list[list[tuple[str, str]]]:
     return [runs[i:i + size] for i in range(0, len(runs), size)]
 
 
+GLASS_SEED_STRIDE = 1000
+
+
+def glass_suffixes(config: dict) -> list[str]:
+    """Path suffix of each glass (structure.glasses): '' for glass 0, '_glass<g>' for the others,
+    so a one-glass workflow keeps its paths."""
+    return [glass_suffix(g) for g in range(config["structure"]["glasses"])]
+
+
+def glass_suffix(glass: int) -> str:
+    return f"_glass{glass}" if glass else ""
+
+
+def glass_index(suffix: str) -> int:
+    return int(suffix.removeprefix("_glass")) if suffix else 0
+
+
+def glass_settings(section: dict, suffix: str) -> dict:
+    """A config section (structure, melt_quench) with the seed of this glass: seed + 1000 g
+    (without the glass count, so adding a glass does not rerun the others)."""
+    settings = {key: value for key, value in section.items() if key != "glasses"}
+    return dict(settings, seed=section["seed"] + GLASS_SEED_STRIDE * glass_index(suffix))
+
+
 def temperature_label(temperature: float) -> str:
     """Temperature as it appears in paths: 213 -> '213', 213.5 -> '213.5'."""
     return f"{temperature:g}"

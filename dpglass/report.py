@@ -75,6 +75,9 @@ def summary_markdown(summary: dict) -> str:
                      f"{fmt(row.get('sigma_collective_ion'))} | "
                      f"{fmt(row.get('sigma_collective'))} | "
                      f"{fmt(row.get('haven_ratio_ion'))} | {verdict} | {_extrapolation(flag)} |")
+    from dpglass.glasses import glass_spread_markdown
+
+    lines += glass_spread_markdown(summary.get("glass_spread"))
     lines += ["", "## Model quality (validation set)", "", "| model | energy RMSE | force RMSE |", "|---|---|---|"]
     for index, quality in enumerate(summary.get("model_quality", [])):
         lines.append(f"| {index} | {fmt(quality.get('energy_rmse'))} | {fmt(quality.get('force_rmse'))} |")

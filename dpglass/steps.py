@@ -226,7 +226,7 @@ def sweep_md(data_path: str, models: list[str], type_map: list[str], sweep: dict
 
 def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temperature_K: float,
               result_path: str, msd_png: str, cage_distance_A: float = 2.0,
-              charges: dict | None = None) -> None:
+              charges: dict | None = None, *, glass: int = 0) -> None:
     """D, σ and the diffusive verdict of ``ion`` in one sweep run (analysis.cage_distance_A is
     the hop distance: the MSD at the fit window start must reach its square)."""
     from dpglass.analysis import analyze_diffusion
@@ -237,6 +237,7 @@ def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temp
                                timestep_fs=run["timestep_fs"], hop_distance_A=cage_distance_A,
                                charges=charges)
     result["replica"] = run.get("replica", 0)
+    result["glass"] = glass  # structure.glasses: which independent glass
     plot_msd(result, msd_png)
     write_json(result_path, result)
     D = result["D"]
@@ -311,6 +312,7 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
     from dpglass.analysis import fit_arrhenius
     from dpglass.analysis.arrhenius import pool_replicas
     from dpglass.analysis.plots import plot_arrhenius
+    from dpglass.glasses import glass_spread
     from dpglass.io import write_text
     from dpglass.paper import paper_values
     from dpglass.provenance import provenance
@@ -354,6 +356,7 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
         "model_quality": [read_json(p) for p in test_paths],
         "extrapolation": extrapolation_flags(run_paths),
         "run_lengths": run_lengths(run_paths),
+        "glass_spread": glass_spread(results, tuple(window), glass_transition),
         "paper": paper,
         "provenance": provenance(config),
     }

@@ -249,7 +249,8 @@ def test_diagnose_says_what_to_fix(message, expected):
 @pytest.mark.snakemake
 def test_dry_run_with_replicas_and_gpu_packing():
     out = dry_run(shipped_config("test.yaml"), "execution: {device: gpu, temperatures_per_gpu_job: 2}\n"
-                                               "sweep: {temperatures_K: [303, 333, 363], replicas: 2}\n")
+                                               "sweep: {temperatures_K: [303, 333, 363], replicas: 2}\n"
+                                                   "structure: {glasses: 1}\n")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     text = out.stdout + out.stderr
     assert text.count("rule sweep_md_pack") == 3  # 6 runs, 2 per GPU job

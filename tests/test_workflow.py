@@ -113,6 +113,16 @@ def test_test_config_runs_the_whole_chain(test_run):
     markdown = (comp / "summary.md").read_text()
     assert f"{ea['value']:.3g} ± {ea['error']:.2g} eV" in markdown
 
+    # structure.glasses: 2 -- a second, independent glass (own start cell and melt-quench), swept
+    # with the same ensemble; the summary keeps the glass-to-glass spread apart
+    start0, start1 = (read(comp / d / "start.extxyz") for d in ("structure", "structure_glass1"))
+    assert not np.allclose(start0.positions, start1.positions)
+    for temperature in (303, 333, 363):
+        assert (comp / "sweep_glass1" / f"T{temperature}" / "r0" / "run.json").exists()
+    spread = summary["glass_spread"]
+    assert spread["glasses"] == [0, 1] and len(spread["transport"]) == 3
+    assert "## Glass-to-glass spread" in markdown
+
     png = (comp / "arrhenius.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert (test_run / "logs" / "LACO75" / "melt_quench.log").read_text().count("ETA") >= 1

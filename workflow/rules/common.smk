@@ -20,6 +20,8 @@ BACKEND = dpconfig.backend(config)
 MODEL_EXT = {"tensorflow": "pb", "pytorch": "pth"}[BACKEND]
 ON_GPU = config["execution"]["device"] == "gpu"
 REPLICAS = [str(r) for r in range(config["sweep"]["replicas"])]
+# Path suffix of each independent glass (structure.glasses): '' (glass 0), '_glass1', ...
+GLASSES = dpconfig.glass_suffixes(config)
 # GPU profile: (T, replica) runs packed several to a GPU job; None = one job per run.
 SWEEP_PACKS = (
     dpconfig.sweep_packs(config) if ON_GPU and config["execution"]["temperatures_per_gpu_job"] > 1 else None
@@ -32,6 +34,7 @@ wildcard_constraints:
     i=r"[0-9]+",
     scope="|".join(TRAIN_SCOPES),
     rep=r"[0-9]+",
+    gs=r"(_glass[1-9][0-9]*)?",
 
 
 def type_map_of(wildcards):
@@ -69,8 +72,9 @@ def ensemble_models(wildcards):
 
 def diffusion_results(wildcards):
     return expand(
-        "results/{comp}/analysis/diffusion_T{T}_r{rep}.json",
+        "results/{comp}/analysis{gs}/diffusion_T{T}_r{rep}.json",
         comp=wildcards.comp,
+        gs=GLASSES,
         T=TEMPERATURES,
         rep=REPLICAS,
     )
@@ -79,8 +83,9 @@ def diffusion_results(wildcards):
 def sweep_runs(wildcards):
     """run.json of every (temperature, replica): throughput and the extrapolation flags."""
     return expand(
-        "results/{comp}/sweep/T{T}/r{rep}/run.json",
+        "results/{comp}/sweep{gs}/T{T}/r{rep}/run.json",
         comp=wildcards.comp,
+        gs=GLASSES,
         T=TEMPERATURES,
         rep=REPLICAS,
     )
@@ -116,9 +121,10 @@ def all_targets():
             "results/{comp}/summary.md",
             "results/{comp}/arrhenius.png",
             "results/{comp}/analysis/rdf.png",
-            "results/{comp}/melt_quench/trace.png",
         ],
         comp=COMPOSITIONS,
+    ) + expand(
+        "results/{comp}/melt_quench{gs}/trace.png", comp=COMPOSITIONS, gs=GLASSES
     ) + expand(
         "results/{comp}/train/model_{i}/test.json", comp=COMPOSITIONS, i=MODELS
     ) + ["results/compositions.json", "results/compositions.png"]

@@ -10,12 +10,12 @@ rule start_cell:
     input:
         crystal=crystal_file_of,
     output:
-        "results/{comp}/structure/start.extxyz",
+        "results/{comp}/structure{gs}/start.extxyz",
     params:
         formula=lambda wc: config["compositions"][wc.comp]["formula"],
         composition=lambda wc: config["compositions"][wc.comp],
-        structure=config["structure"],
+        structure=lambda wc: dpconfig.glass_settings(config["structure"], wc.gs),
     log:
-        "logs/{comp}/start_cell.log",
+        "logs/{comp}/start_cell{gs}.log",
     script:
         "../../scripts/start_cell.py"

@@ -8,13 +8,13 @@ STOPPING = (
 
 rule lammps_data:
     input:
-        "results/{comp}/melt_quench/quenched.extxyz",
+        "results/{comp}/melt_quench{gs}/quenched.extxyz",
     output:
-        "results/{comp}/sweep/data.lmp",
+        "results/{comp}/sweep{gs}/data.lmp",
     params:
         type_map=type_map_of,
     log:
-        "logs/{comp}/lammps_data.log",
+        "logs/{comp}/lammps_data{gs}.log",
     script:
         "../../scripts/lammps_data.py"
 
@@ -22,10 +22,10 @@ rule lammps_data:
 rule sweep_preflight:
     """A few steps with the deployed ensemble, so a broken plugin, model or type_map fails in seconds."""
     input:
-        data="results/{comp}/sweep/data.lmp",
+        data="results/{comp}/sweep{gs}/data.lmp",
         models=ensemble_models,
     output:
-        "results/{comp}/sweep/preflight/run.json",
+        "results/{comp}/sweep{gs}/preflight/run.json",
     params:
         type_map=type_map_of,
         sweep=config["sweep"],
@@ -34,7 +34,7 @@ rule sweep_preflight:
         runs=[[300.0, 0]],
         preflight=True,
     log:
-        "logs/{comp}/sweep_preflight.log",
+        "logs/{comp}/sweep_preflight{gs}.log",
     script:
         "../../scripts/sweep_md.py"
 
@@ -43,12 +43,12 @@ rule sweep_preflight:
 # run.json (undeclared, so a failed or killed job's restart state survives for the rerun).
 rule sweep_md:
     input:
-        data="results/{comp}/sweep/data.lmp",
+        data="results/{comp}/sweep{gs}/data.lmp",
         models=ensemble_models,
-        preflight="results/{comp}/sweep/preflight/run.json",
+        preflight="results/{comp}/sweep{gs}/preflight/run.json",
     output:
-        run="results/{comp}/sweep/T{T}/r{rep}/run.json",
-        dump="results/{comp}/sweep/T{T}/r{rep}/dump.lammpstrj",
+        run="results/{comp}/sweep{gs}/T{T}/r{rep}/run.json",
+        dump="results/{comp}/sweep{gs}/T{T}/r{rep}/dump.lammpstrj",
     wildcard_constraints:
         # With GPU packing the sweep_md_pack rules below produce every run instead.
         T=r"(?!)" if SWEEP_PACKS else r"[0-9]+(\.[0-9]+)?",
@@ -67,9 +67,9 @@ rule sweep_md:
         **sweep_mpi_resources(),
         **gpu_resources(),
     log:
-        "logs/{comp}/sweep_md_T{T}_r{rep}.log",
+        "logs/{comp}/sweep_md{gs}_T{T}_r{rep}.log",
     benchmark:
-        "benchmarks/rules/{comp}/sweep_md_T{T}_r{rep}.tsv"
+        "benchmarks/rules/{comp}/sweep_md{gs}_T{T}_r{rep}.tsv"
     script:
         "../../scripts/sweep_md.py"
 
@@ -82,12 +82,12 @@ for _index, _pack in enumerate(SWEEP_PACKS or []):
         name:
             f"sweep_md_pack{_index}"
         input:
-            data="results/{comp}/sweep/data.lmp",
+            data="results/{comp}/sweep{gs}/data.lmp",
             models=ensemble_models,
-            preflight="results/{comp}/sweep/preflight/run.json",
+            preflight="results/{comp}/sweep{gs}/preflight/run.json",
         output:
             [
-                f"results/{{comp}}/sweep/T{T}/r{rep}/{name}"
+                f"results/{{comp}}/sweep{{gs}}/T{T}/r{rep}/{name}"
                 for T, rep in _pack
                 for name in ("run.json", "dump.lammpstrj")
             ],
@@ -104,8 +104,8 @@ for _index, _pack in enumerate(SWEEP_PACKS or []):
             mem_mb=4000 * len(_pack),
             **gpu_resources(),
         log:
-            f"logs/{{comp}}/sweep_md_pack{_index}.log",
+            f"logs/{{comp}}/sweep_md{{gs}}_pack{_index}.log",
         benchmark:
-            f"benchmarks/rules/{{comp}}/sweep_md_pack{_index}.tsv"
+            f"benchmarks/rules/{{comp}}/sweep_md{{gs}}_pack{_index}.tsv"
         script:
             "../../scripts/sweep_md.py"
