@@ -45,6 +45,11 @@ def write_config(tmp_path, text):
     ("sweep:\n  T_min_K: 300\n  T_max_K: 250\n", "sweep.T_max_K"),
     ("sweep:\n  tempratures_K: [300]\n", "tempratures_K"),
     ("train:\n  n_models: two\n", "train.n_models"),
+    ("sweep:\n  target_relative_error: 0\n", "sweep.target_relative_error"),
+    ("sweep:\n  target_relative_error: 1.0\n", "sweep.target_relative_error"),
+    ("sweep:\n  target_relative_error: 0.1\n  chunk_ps: 100\n  max_production_ps: 50\n",
+     "sweep.max_production_ps"),
+    ("structure:\n  glasses: 0\n", "structure.glasses"),
 ])
 def test_dry_run_stops_on_bad_config_naming_the_key(tmp_path, body, key):
     cfg = write_config(tmp_path, "compositions:\n  A:\n    formula: LiAlCl4\n" + body)
