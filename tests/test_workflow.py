@@ -63,8 +63,9 @@ def test_dry_run_stops_on_bad_config_naming_the_key(tmp_path, body, key):
 def test_run(tmp_path_factory):
     """The test config, run once for the tests below: the whole chain on tiny sizes (minutes)."""
     workdir = tmp_path_factory.mktemp("test_config_run")
+    # timeout: config/test.yaml has two glasses, so two melt-quenches, on a 2-core machine
     result = run_snakemake("--configfile", REPO / "config/test.yaml", "--directory", workdir,
-                           "--cores", "2", timeout=1200)
+                           "--cores", "2", timeout=2400)
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     return workdir
 
