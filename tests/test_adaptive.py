@@ -169,3 +169,32 @@ def test_summary_says_where_the_target_was_met_and_what_the_fit_used(tmp_path):
     assert ("Run length (D relative error target 0.2): maximum reached at 303 K (10–10 ps); "
             "target met at 393 K (5–5 ps). The Arrhenius fit uses the resolved temperatures only: "
             "333, 393 K") in text
+
+
+def _write_dump(path: Path, n_frames: int, every: int = 10) -> None:
+    """A 4-atom Li/Cl dump (types 1, 2), atoms drifting randomly."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    positions = rng.uniform(0, 10, (4, 3))
+    lines = []
+    for frame in range(n_frames):
+        lines += ["ITEM: TIMESTEP", str(frame * every), "ITEM: NUMBER OF ATOMS", "4",
+                  "ITEM: BOX BOUNDS pp pp pp", "0 10", "0 10", "0 10", "ITEM: ATOMS id type xu yu zu"]
+        lines += [f"{i + 1} {1 + i % 2} {x:.4f} {y:.4f} {z:.4f}" for i, (x, y, z) in enumerate(positions)]
+        positions = positions + rng.normal(0, 0.3, positions.shape)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_stopping_check_goes_on_when_too_short_and_stops_on_real_errors(tmp_path):
+    from dpglass.lammps.adaptive import StoppingRule, check
+
+    rule = StoppingRule(target_relative_error=0.5, ion="Li", type_map=("Li", "Cl"), timestep_fs=1.0,
+                        temperature_K=300.0, hop_distance_A=1.0)
+    short = tmp_path / "short.lammpstrj"
+    _write_dump(short, 3)
+    result = check(rule, short)
+    assert result["target_met"] is False and result["D"] is None
+    assert "too short to analyse" in result["not_diffusive_because"][0]
+    with pytest.raises(ValueError, match="Na"):  # an ion the trajectory lacks is no "too short"
+        check(StoppingRule(0.5, "Na", ("Li", "Cl"), 1.0, 300.0, 1.0), short)

@@ -29,6 +29,8 @@ STATE = "adaptive.json"
 TARGET_MET = "target met"
 MAXIMUM_REACHED = "maximum reached"
 BLOW_UP = "blow-up"
+# dpglass.analysis errors that only say the trajectory is still too short (or has not moved yet)
+TOO_SHORT = ("need at least 4 for an MSD", "lags of", "the ions did not move")
 
 
 @dataclass(frozen=True)
@@ -63,9 +65,17 @@ def check(rule: StoppingRule, dump_path: str | Path) -> dict:
     """Analyse the joined production so far; returns D, its relative error, the verdict."""
     from dpglass.analysis import analyze_diffusion
 
-    result = analyze_diffusion(dump_path, rule.ion, rule.temperature_K, fmt="lammps-dump",
-                               type_map=list(rule.type_map), timestep_fs=rule.timestep_fs,
-                               hop_distance_A=rule.hop_distance_A)
+    try:
+        result = analyze_diffusion(dump_path, rule.ion, rule.temperature_K, fmt="lammps-dump",
+                                   type_map=list(rule.type_map), timestep_fs=rule.timestep_fs,
+                                   hop_distance_A=rule.hop_distance_A)
+    except ValueError as err:
+        # Too little production yet for an MSD fit: not met, go on. Anything else (wrong ion,
+        # type map, a broken dump) would fail the diffusion rule too: stop now.
+        if not any(text in str(err) for text in TOO_SHORT):
+            raise
+        return {"D": None, "relative_error": None, "diffusive": False,
+                "not_diffusive_because": [f"too short to analyse: {err}"], "target_met": False}
     D = result["D"]
     relative = (D["error"] / D["value"]
                 if D["value"] and D["value"] > 0 and D["error"] is not None else None)
@@ -109,11 +119,12 @@ class AdaptiveRun:
         result.update(step=self.until, production_ps=self.production_ps(self.until))
         self.checks.append(result)
         rel = result["relative_error"]
-        print(f"{self.run_dir}: {result['production_ps']:g} ps of production: D = "
-              f"{result['D']['value']:.3e} cm^2/s, relative error "
+        D = f"{result['D']['value']:.3e} cm^2/s" if result["D"] else "n/a"
+        print(f"{self.run_dir}: {result['production_ps']:g} ps of production: D = {D}, relative error "
               + (f"{rel:.3f}" if rel is not None else "n/a")
               + f" (target {self.rule.target_relative_error:g}), "
-              + ("diffusive" if result["diffusive"] else "not diffusive"), flush=True)
+              + ("diffusive" if result["diffusive"]
+                 else "not diffusive: " + "; ".join(result["not_diffusive_because"])), flush=True)
         if result["target_met"]:
             self.reason = TARGET_MET
         elif self.until >= self.plan.total_steps:
