@@ -174,6 +174,7 @@ def _accumulate(total: dict | None, timing: dict) -> dict:
     total.update(wall_s=total["wall_s"] + timing["wall_s"],
                  loop_s=total.get("loop_s", 0.0) + timing.get("loop_s", 0.0),
                  loop_steps=total.get("loop_steps", 0) + timing.get("loop_steps", 0),
+                 loop_core_s=total.get("loop_core_s", 0.0) + timing.get("loop_core_s", 0.0),
                  last_step=timing["last_step"], natoms=timing["natoms"],
                  mpi_ranks=timing["mpi_ranks"])
     return total
@@ -296,11 +297,12 @@ def finish_run(spec: RunSpec, plan: Plan, settings: MDSettings, models: list[str
         "wall_time": quantity(timing["wall_s"], unit="s"),
         "steps_this_process": ran,
         **(throughput(timing["natoms"], ran, settings.timestep_fs, timing["wall_s"]) if ran else {}),
-        # MD loop only (LAMMPS "Loop time"), without start-up: what `dpglass plan` extrapolates
+        # MD loop only (LAMMPS "Loop time" x its CPU use), without start-up and on a core of its
+        # own: what `dpglass plan` extrapolates
         **({"md_loop_katom_step_per_s": throughput(timing["natoms"], timing["loop_steps"],
                                                    settings.timestep_fs,
-                                                   timing["loop_s"])["katom_step_per_s"]}
-           if timing.get("loop_s") else {}),
+                                                   timing["loop_core_s"])["katom_step_per_s"]}
+           if timing.get("loop_core_s") else {}),
         "stopping": adaptive.record() if adaptive is not None else None,
     }
     if len(models) > 1:

@@ -126,23 +126,39 @@ def test_killed_adaptive_job_resumes_its_loop(data, tmp_path):
     assert [c["production_ps"] for c in checks] == pytest.approx([0.4, 0.8, 1.2, 1.6, 2.0])
 
 
-def test_plan_throughput_from_a_preflight_predicts_the_run(data, tmp_path):
-    """`dpglass plan` reads the preflight's MD-loop throughput; it predicts the loop time of a real
-    production run of the same system to within a factor of 3."""
+def test_plan_throughput_from_a_preflight_predicts_the_run(tmp_path):
+    """`dpglass plan` reads the preflight's MD-loop throughput; it predicts that of a real
+    production run of the same system to within a factor of 3. A 2048-atom cell, so that a step
+    is compute (not output) and the preflight's 10 steps are long enough to time."""
+    from dpglass.lammps.data import write_data_file
     from dpglass.plan import read_throughput
 
-    sweep, execution = sweep_config(target_relative_error=None, production_ps=2.0)
-    preflight = run_job(data, sweep, execution, RunSpec(TEMPERATURE_K, 0, str(
+    big = tmp_path / "big.lmp"
+    write_data_file(fcc_li_cl().repeat((4, 4, 4)), big, TYPE_MAP)
+    sweep, execution = sweep_config(target_relative_error=None, production_ps=0.4, chunk_ps=0.2,
+                                    equilibration_ps=0.02, dump_every_steps=100,
+                                    thermo_every_steps=100)
+    preflight = run_job(str(big), sweep, execution, RunSpec(TEMPERATURE_K, 0, str(
         tmp_path / "results" / "X" / "sweep" / "preflight" / "run.json"), None), preflight=True)
     assert preflight["md_loop_katom_step_per_s"]["unit"] == "katom-step/s"
     config = validate_config({"compositions": {"X": {"formula": "LiCl"}}})
     predicted, source = read_throughput(config, "X", tmp_path / "results")
     assert "preflight" in source
-    run = run_job(data, sweep, execution, run_spec(tmp_path, "fixed"))
+    run = run_job(str(big), sweep, execution, run_spec(tmp_path, "fixed"))
     assert run["stopping"] is None  # fixed length without a target
     measured = run["md_loop_katom_step_per_s"]["value"]
     print(f"preflight {predicted:.3g} katom-step/s, production {measured:.3g} katom-step/s")
     assert 1 / 3 < predicted / measured < 3
+
+
+def test_loop_time_counts_the_share_of_a_core():
+    from dpglass.lammps.runner import loop_time
+
+    log = ("Loop time of 2.0 on 1 procs for 100 steps with 32 atoms\n\nPerformance: x\n"
+           "50.0% CPU use with 1 MPI tasks x 1 OpenMP threads\n"
+           "Loop time of 1.0 on 1 procs for 50 steps with 32 atoms\n\n"
+           "190.0% CPU use with 1 MPI tasks x 2 OpenMP threads\n")
+    assert loop_time(log) == (3.0, 150, 2.0 * 0.5 + 1.0)
 
 
 def test_summary_says_where_the_target_was_met_and_what_the_fit_used(tmp_path):

@@ -26,14 +26,26 @@ def _rank() -> int:
     return 0
 
 
-LOOP_TIME = re.compile(r"^Loop time of (\S+) on \d+ procs for (\d+) steps", re.M)
+LOOP_TIME = re.compile(r"^Loop time of (\S+) on \d+ procs for (\d+) steps")
+CPU_USE = re.compile(r"^(\S+)% CPU use")
 
 
-def loop_time(log_text: str) -> tuple[float, int]:
+def loop_time(log_text: str) -> tuple[float, int, float]:
     """Seconds and steps of the MD loops in a LAMMPS log ("Loop time of ..." lines): the run's
-    time without start-up (model loading, neighbour setup, restart I/O)."""
-    found = LOOP_TIME.findall(log_text)
-    return sum(float(s) for s, _ in found), sum(int(n) for _, n in found)
+    time without start-up (model loading, neighbour setup, restart I/O); and the same seconds
+    counting only the share the process had a core for (× its "% CPU use", at most 1), the
+    time on a core of its own, which does not depend on what else the machine was running."""
+    wall, steps, on_core = 0.0, 0, 0.0
+    pending = None
+    for line in log_text.splitlines():
+        if found := LOOP_TIME.match(line):
+            pending = float(found.group(1))
+            wall += pending
+            steps += int(found.group(2))
+        elif pending is not None and (found := CPU_USE.match(line)):
+            on_core += pending * min(1.0, float(found.group(1)) / 100.0)
+            pending = None
+    return wall, steps, on_core
 
 
 def run_in_lammps(run_dir: str | Path, in_file: str = "in.lammps", log_file: str = "log.lammps",
@@ -61,11 +73,13 @@ def run_in_lammps(run_dir: str | Path, in_file: str = "in.lammps", log_file: str
             nprocs = int(lmp.extract_setting("world_size"))
         finally:
             lmp.close()
-        loop_s, loop_steps = loop_time(Path(log_file).read_text()) if Path(log_file).exists() else (0.0, 0)
+        loop_s, loop_steps, loop_core_s = (loop_time(Path(log_file).read_text())
+                                           if Path(log_file).exists() else (0.0, 0, 0.0))
     finally:
         os.chdir(cwd)
     return {"wall_s": wall, "natoms": natoms, "last_step": step, "first_step": start_step,
-            "mpi_ranks": nprocs, "loop_s": loop_s, "loop_steps": loop_steps}
+            "mpi_ranks": nprocs, "loop_s": loop_s, "loop_steps": loop_steps,
+            "loop_core_s": loop_core_s}
 
 
 def throughput(natoms: int, steps: int, timestep_fs: float, wall_s: float) -> dict:
