@@ -43,7 +43,8 @@ def summary_markdown(summary: dict) -> str:
     lines += _run_length_lines(summary.get("run_lengths") or [], fit)
     flagged = [f for f in summary.get("extrapolation", []) if f.get("extrapolating")]
     if flagged:
-        temps = ", ".join(f"{f['temperature']['value']:g}" for f in flagged)
+        temps = ", ".join(f"{f['temperature']['value']:g}"
+                          + (f" (glass {f['glass']})" if f.get("glass") else "") for f in flagged)
         lines.append(f"- **Extrapolation warning**: the DeePMD ensemble disagrees beyond the trust level "
                      f"in {len(flagged)} of {len(summary['extrapolation'])} runs ({temps} K); "
                      f"add training data there before trusting these numbers")
@@ -57,7 +58,10 @@ def summary_markdown(summary: dict) -> str:
               "| T (K) | replicas | D (cm²/s) | σ tracer (mS/cm) | σ Li collective (mS/cm) | "
               "σ total (mS/cm) | Haven ratio (Li) | diffusive | extrapolation |",
               "|---|---|---|---|---|---|---|---|---|"]
-    flags = {f["temperature"]["value"]: f for f in summary.get("extrapolation", [])}
+    flags: dict = {}  # per temperature; a flagged run (any replica or glass) wins
+    for f in summary.get("extrapolation", []):
+        if f.get("extrapolating") or f["temperature"]["value"] not in flags:
+            flags[f["temperature"]["value"]] = f
     for row in summary["transport"]:
         temperature = row["temperature"]["value"]
         flag = flags.get(temperature, {})

@@ -251,6 +251,15 @@ def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temp
               + "; ".join(result["not_diffusive_because"]))
 
 
+def _glass_of(run_path: str) -> int:
+    """The glass of a sweep run from its path: results/COMP/sweep<suffix>/T<T>/r<rep>/run.json."""
+    import re
+
+    parents = Path(run_path).parents
+    found = re.fullmatch(r"sweep_glass(\d+)", parents[2].name) if len(parents) > 2 else None
+    return int(found.group(1)) if found else 0
+
+
 def run_lengths(run_paths: list[str]) -> list[dict]:
     """Per sweep run: its production length and, for an adaptive run, why it stopped there."""
     rows = []
@@ -258,6 +267,7 @@ def run_lengths(run_paths: list[str]) -> list[dict]:
         run = read_json(path)
         stopping = run.get("stopping") or {}
         rows.append({"temperature": run["temperature"], "replica": run.get("replica", 0),
+                     "glass": _glass_of(path),
                      "production": quantity(run["production_steps"] * run["timestep_fs"] / 1000.0,
                                             None, "ps"),
                      "stopped_because": stopping.get("reason") or "fixed length",
@@ -273,6 +283,7 @@ def extrapolation_flags(run_paths: list[str]) -> list[dict]:
         run = read_json(path)
         deviation = run.get("model_deviation") or {}
         flags.append({"temperature": run["temperature"], "replica": run.get("replica", 0),
+                      "glass": _glass_of(path),
                       "extrapolating": run.get("extrapolating"),
                       "fraction_above_hi": deviation.get("fraction_above_hi"),
                       "fraction_above_lo": deviation.get("fraction_above_lo")})

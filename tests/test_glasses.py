@@ -94,3 +94,24 @@ def test_dry_run_with_two_glasses_melts_each_and_trains_one_ensemble_on_both():
     assert counts["melt_quench"] == 2 and counts["training_data"] == 2
     assert counts["train_model"] == 2  # n_models, not n_models x glasses
     assert counts["sweep_md"] == 2 * 3 and counts["summary"] == 1
+
+
+def test_runs_carry_their_glass_and_a_flagged_glass_flags_the_temperature(tmp_path):
+    from dpglass.io import write_json
+    from dpglass.report import summary_markdown
+    from dpglass.steps import extrapolation_flags, run_lengths
+    from test_report import summary
+
+    paths = []
+    for suffix, extrapolating in (("", False), ("_glass1", True)):
+        path = tmp_path / "results" / "X" / f"sweep{suffix}" / "T303" / "r0" / "run.json"
+        write_json(path, {"temperature": quantity(303.0, None, "K"), "replica": 0, "timestep_fs": 1.0,
+                          "production_steps": 1000, "extrapolating": extrapolating,
+                          "model_deviation": {"fraction_above_hi": quantity(0.5, None, "1"),
+                                              "fraction_above_lo": quantity(0.6, None, "1")}})
+        paths.append(str(path))
+    flags = extrapolation_flags(paths)
+    assert [f["glass"] for f in flags] == [0, 1] and [r["glass"] for r in run_lengths(paths)] == [0, 1]
+    base = summary(extrapolating=(False, False))
+    text = summary_markdown({**base, "extrapolation": flags, "transport": base["transport"][:1]})
+    assert "| 303 |" in text and "yes (50 % of frames above the high trust level)" in text

@@ -110,7 +110,9 @@ def test_test_config_runs_the_whole_chain(test_run):
     ea, sigma = summary["Ea"], summary["sigma_303K"]
     assert ea["unit"] == "eV" and np.isfinite(ea["value"]) and ea["error"] > 0
     assert sigma["unit"] == "mS/cm" and sigma["value"] > 0 and sigma["error"] > 0
-    assert [f["temperature"]["value"] for f in summary["extrapolation"]] == [303, 333, 363]
+    # per run: glass 0's three temperatures, then glass 1's
+    assert [f["temperature"]["value"] for f in summary["extrapolation"]] == [303, 333, 363] * 2
+    assert [f["glass"] for f in summary["extrapolation"]] == [0, 0, 0, 1, 1, 1]
     assert all(isinstance(f["extrapolating"], bool) for f in summary["extrapolation"])
     quality = summary["model_quality"]
     assert len(quality) == 2 and all(q["force_rmse"]["unit"] == "meV/Å" for q in quality)
