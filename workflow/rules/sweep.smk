@@ -5,6 +5,13 @@ STOPPING = (
     else None
 )
 
+# ... and the sweep/execution settings without the keys only `dpglass plan` reads (setting a prior or
+# a throughput must not rerun the sweep)
+SWEEP_RUN_SETTINGS = {k: v for k, v in config["sweep"].items() if k != "prior"}
+EXECUTION_RUN_SETTINGS = {
+    k: v for k, v in config["execution"].items() if k != "throughput_katom_steps_per_s"
+}
+
 
 rule lammps_data:
     input:
@@ -28,9 +35,9 @@ rule sweep_preflight:
         "results/{comp}/sweep{gs}/preflight/run.json",
     params:
         type_map=type_map_of,
-        sweep=config["sweep"],
+        sweep=SWEEP_RUN_SETTINGS,
         # 10 steps: on the CPU, so the check never waits for a GPU
-        execution=dict(config["execution"], device="cpu"),
+        execution=dict(EXECUTION_RUN_SETTINGS, device="cpu"),
         runs=[[300.0, 0]],
         preflight=True,
     log:
@@ -54,8 +61,8 @@ rule sweep_md:
         T=r"(?!)" if SWEEP_PACKS else r"[0-9]+(\.[0-9]+)?",
     params:
         type_map=type_map_of,
-        sweep=config["sweep"],
-        execution=config["execution"],
+        sweep=SWEEP_RUN_SETTINGS,
+        execution=EXECUTION_RUN_SETTINGS,
         runs=lambda wc: [[float(wc.T), int(wc.rep)]],
         preflight=False,
         # issue 15: what an adaptive run's stopping rule analyses (sweep.target_relative_error)
@@ -93,8 +100,8 @@ for _index, _pack in enumerate(SWEEP_PACKS or []):
             ],
         params:
             type_map=type_map_of,
-            sweep=config["sweep"],
-            execution=config["execution"],
+            sweep=SWEEP_RUN_SETTINGS,
+            execution=EXECUTION_RUN_SETTINGS,
             runs=[[float(T), int(rep)] for T, rep in _pack],
             preflight=False,
             stopping=STOPPING,
