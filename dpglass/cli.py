@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from dpglass.analysis.arrhenius import fit_arrhenius
-from dpglass.analysis.conductivity import DRIFT_CORRECTIONS, analyze_diffusion
-from dpglass.analysis.trajectory import TRAJECTORY_FORMATS
 from dpglass.config import load_schema
 from dpglass.io import write_json
-from dpglass.rdf_trajectory import trajectory_rdf
+
+# The analysis choices, as constants here so that `dpglass plan` need not import the analysis
+# (tests/test_plan.py checks they match dpglass.analysis).
+DRIFT_CORRECTIONS = ("system", "framework", "none")
+TRAJECTORY_FORMATS = ("lammps-dump", "extxyz")
 
 
 def _type_map(text: str) -> list[str]:
@@ -110,10 +111,20 @@ def build_parser() -> argparse.ArgumentParser:
         "show", help="validated, defaults filled in: what `snakemake --configfile FILE` runs (YAML)")
     show.add_argument("files", type=Path, nargs="+",
                       help="config file(s), merged in order as several --configfile are")
+    plan = commands.add_parser("plan", help="cost of a config's sweep before running it: steps, "
+                                            "expected MSD and hops, atom-steps, hours")
+    plan.add_argument("--configfile", type=Path, nargs="+", required=True,
+                      help="config file(s), later ones update earlier ones (as snakemake does)")
+    plan.add_argument("--results", type=Path, default=Path("results"),
+                      help="results directory whose preflight run.json files give the throughput "
+                           "(default: %(default)s)")
+    plan.add_argument("--json", type=Path, default=None, help="also write the plan as JSON")
     return parser
 
 
 def _run_diffusion(args) -> None:
+    from dpglass.analysis.conductivity import analyze_diffusion
+
     if not args.temperature > 0:
         raise ValueError(f"--temperature must be > 0 K, got {args.temperature}")
     charges = dict(args.charges or {})
@@ -132,6 +143,8 @@ def _run_diffusion(args) -> None:
 
 
 def _run_arrhenius(args) -> None:
+    from dpglass.analysis.arrhenius import fit_arrhenius
+
     results = []
     for path in args.results:
         if not path.is_file():
@@ -146,6 +159,8 @@ def _run_arrhenius(args) -> None:
 
 
 def _run_rdf(args) -> None:
+    from dpglass.rdf_trajectory import trajectory_rdf
+
     if args.stride < 1:
         raise ValueError(f"--stride must be >= 1, got {args.stride}")
     result = trajectory_rdf(args.trajectory, args.pairs, args.r_max, args.format, args.type_map,
@@ -171,13 +186,28 @@ def _run_config(args) -> None:
     print(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), end="")
 
 
+def _run_plan(args) -> None:
+    from dpglass.config import effective_config
+    from dpglass.plan import format_plan, plan_sweep
+
+    for path in args.configfile:
+        if not path.is_file():
+            raise FileNotFoundError(f"config file not found: {path}")
+    plan = plan_sweep(effective_config(*args.configfile), results=args.results)
+    print(format_plan(plan))
+    if args.json:
+        write_json(args.json, plan)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from dpglass.config import ConfigError
+
     args = build_parser().parse_args(argv)
     runner = {"diffusion": _run_diffusion, "arrhenius": _run_arrhenius, "rdf": _run_rdf,
-              "config": _run_config}
+              "config": _run_config, "plan": _run_plan}
     try:
         runner[args.command](args)
-    except (ValueError, FileNotFoundError, KeyError) as error:
+    except (ConfigError, ValueError, FileNotFoundError, KeyError) as error:
         print(f"dpglass {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -145,6 +145,7 @@ def _check_consistency(config: dict) -> None:
     if sweep["chunk_ps"] and sweep["chunk_ps"] * 1000.0 < sweep["timestep_fs"]:
         raise ConfigError(f"config key 'sweep.chunk_ps': {sweep['chunk_ps']} ps is shorter than one "
                           f"timestep ({sweep['timestep_fs']} fs)")
+    _check_adaptive_length(sweep)
     mq = config["melt_quench"]
     if mq["t_final_K"] > mq["t_melt_K"]:
         raise ConfigError(f"config key 'melt_quench.t_final_K': {mq['t_final_K']} is above "
@@ -196,6 +197,25 @@ def mobile_ion(name: str, comp: dict, formula) -> str:
     return alkali[0]
 
 
+def _check_adaptive_length(sweep: dict) -> None:
+    """sweep.target_relative_error in (0, 1), and a maximum of at least one chunk."""
+    target = sweep.get("target_relative_error")
+    if target is None:
+        return
+    if not 0 < target < 1:
+        raise ConfigError(f"config key 'sweep.target_relative_error': {target} must lie between 0 "
+                          f"and 1 (a relative error of D, e.g. 0.1 for 10 %)")
+    if not sweep["chunk_ps"]:
+        raise ConfigError("config key 'sweep.chunk_ps': an adaptive run "
+                          "(sweep.target_relative_error set) extends chunk by chunk, so chunk_ps "
+                          "must be > 0")
+    maximum = sweep.get("max_production_ps") or sweep["production_ps"]
+    if maximum < sweep["chunk_ps"]:
+        key = "max_production_ps" if sweep.get("max_production_ps") else "production_ps"
+        raise ConfigError(f"config key 'sweep.{key}': the maximum production, {maximum} ps, is "
+                          f"shorter than one chunk (sweep.chunk_ps = {sweep['chunk_ps']} ps)")
+
+
 def _check_start_cells_and_reference(config: dict) -> None:
     """Cell sizes that give whole atom counts, a crystal where one is asked for, known calculators."""
     from dpglass.reference import check_calculator_name
@@ -242,6 +262,30 @@ def sweep_packs(config: dict) -> list[list[tuple[str, str]]]:
     return [runs[i:i + size] for i in range(0, len(runs), size)]
 
 
+GLASS_SEED_STRIDE = 1000
+
+
+def glass_suffixes(config: dict) -> list[str]:
+    """Path suffix of each glass (structure.glasses): '' for glass 0, '_glass<g>' for the others,
+    so a one-glass workflow keeps its paths."""
+    return [glass_suffix(g) for g in range(config["structure"]["glasses"])]
+
+
+def glass_suffix(glass: int) -> str:
+    return f"_glass{glass}" if glass else ""
+
+
+def glass_index(suffix: str) -> int:
+    return int(suffix.removeprefix("_glass")) if suffix else 0
+
+
+def glass_settings(section: dict, suffix: str) -> dict:
+    """A config section (structure, melt_quench) with the seed of this glass: seed + 1000 g
+    (without the glass count, so adding a glass does not rerun the others)."""
+    settings = {key: value for key, value in section.items() if key != "glasses"}
+    return dict(settings, seed=section["seed"] + GLASS_SEED_STRIDE * glass_index(suffix))
+
+
 def temperature_label(temperature: float) -> str:
     """Temperature as it appears in paths: 213 -> '213', 213.5 -> '213.5'."""
     return f"{temperature:g}"
@@ -283,7 +327,7 @@ TRAIN_KEYS = {
 SWEEP_MD_KEYS = ("timestep_fs", "tdamp_ps", "seed", "halt_temperature_factor", "replicate",
                  "target_atoms", "equilibration_ps", "production_ps", "dump_every_steps",
                  "thermo_every_steps", "npt_equilibration_ps", "pressure_bar", "pdamp_ps", "chunk_ps",
-                 "deviation_every_steps")
+                 "deviation_every_steps", "target_relative_error", "max_production_ps")
 START_CELL_COMPOSITION_KEYS = ("n_atoms", "formula_units", "density_g_cm3", "crystal_file")
 MELT_QUENCH_STRUCTURE_KEYS = ("prerelax_steps",)
 

@@ -40,9 +40,11 @@ def summary_markdown(summary: dict) -> str:
     if bounds:
         lines.append(f"- Not diffusive (upper bounds only, not fitted): "
                      + ", ".join(f"{b['temperature']['value']:g} K" for b in bounds))
+    lines += _run_length_lines(summary.get("run_lengths") or [], fit)
     flagged = [f for f in summary.get("extrapolation", []) if f.get("extrapolating")]
     if flagged:
-        temps = ", ".join(f"{f['temperature']['value']:g}" for f in flagged)
+        temps = ", ".join(f"{f['temperature']['value']:g}"
+                          + (f" (glass {f['glass']})" if f.get("glass") else "") for f in flagged)
         lines.append(f"- **Extrapolation warning**: the DeePMD ensemble disagrees beyond the trust level "
                      f"in {len(flagged)} of {len(summary['extrapolation'])} runs ({temps} K); "
                      f"add training data there before trusting these numbers")
@@ -56,7 +58,10 @@ def summary_markdown(summary: dict) -> str:
               "| T (K) | replicas | D (cm²/s) | σ tracer (mS/cm) | σ Li collective (mS/cm) | "
               "σ total (mS/cm) | Haven ratio (Li) | diffusive | extrapolation |",
               "|---|---|---|---|---|---|---|---|---|"]
-    flags = {f["temperature"]["value"]: f for f in summary.get("extrapolation", [])}
+    flags: dict = {}  # per temperature; a flagged run (any replica or glass) wins
+    for f in summary.get("extrapolation", []):
+        if f.get("extrapolating") or f["temperature"]["value"] not in flags:
+            flags[f["temperature"]["value"]] = f
     for row in summary["transport"]:
         temperature = row["temperature"]["value"]
         flag = flags.get(temperature, {})
@@ -74,6 +79,9 @@ def summary_markdown(summary: dict) -> str:
                      f"{fmt(row.get('sigma_collective_ion'))} | "
                      f"{fmt(row.get('sigma_collective'))} | "
                      f"{fmt(row.get('haven_ratio_ion'))} | {verdict} | {_extrapolation(flag)} |")
+    from dpglass.glasses import glass_spread_markdown
+
+    lines += glass_spread_markdown(summary.get("glass_spread"))
     lines += ["", "## Model quality (validation set)", "", "| model | energy RMSE | force RMSE |", "|---|---|---|"]
     for index, quality in enumerate(summary.get("model_quality", [])):
         lines.append(f"| {index} | {fmt(quality.get('energy_rmse'))} | {fmt(quality.get('force_rmse'))} |")
@@ -94,6 +102,26 @@ def summary_markdown(summary: dict) -> str:
               "- " + ", ".join(f"{k} {v}" for k, v in prov.get("packages", {}).items() if v),
               f"- seeds: {prov.get('seeds')}", ""]
     return "\n".join(lines)
+
+
+def _run_length_lines(rows: list[dict], fit: dict) -> list[str]:
+    """Adaptive runs: where the D error target was met, where the maximum length was reached."""
+    adaptive = [r for r in rows if r["stopped_because"] != "fixed length"]
+    if not adaptive:
+        return []
+    by_reason: dict = {}
+    for row in adaptive:
+        by_reason.setdefault(row["stopped_because"], []).append(row)
+    parts = []
+    for reason, group in sorted(by_reason.items()):
+        temps = sorted({r["temperature"]["value"] for r in group})
+        lengths = [r["production"]["value"] for r in group]
+        parts.append(f"{reason} at {', '.join(f'{t:g}' for t in temps)} K "
+                     f"({min(lengths):g}–{max(lengths):g} ps)")
+    used = (fit.get("temperatures_used") or {}).get("value")
+    return [f"- Run length (D relative error target {adaptive[0]['target_relative_error']:g}): "
+            + "; ".join(parts) + (f". The Arrhenius fit uses the resolved temperatures only: "
+                                  f"{', '.join(f'{t:g}' for t in used)} K" if used else "")]
 
 
 def _bound(q: dict | None) -> str:

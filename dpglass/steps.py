@@ -220,21 +220,23 @@ def lammps_data(quenched_path: str, type_map: list[str], out_path: str) -> None:
 
 def sweep_md(data_path: str, models: list[str], type_map: list[str], sweep: dict, execution: dict,
              runs: list[dict], preflight: bool, threads: int, tasks: int = 1,
-             mpi: str | None = None) -> None:
-    """One sweep job: one or several (temperature, replica) LAMMPS runs; see dpglass.sweep."""
+             mpi: str | None = None, *, stopping: dict | None = None) -> None:
+    """One sweep job: one or several (temperature, replica) LAMMPS runs; see dpglass.sweep.
+    stopping: the analysis ion and hop distance an adaptive run's stopping rule uses."""
     from dpglass.sweep import RunSpec, run_sweep_job
 
     specs = [RunSpec(float(r["temperature_K"]), int(r["replica"]), r["run_json"], r.get("dump"))
              for r in runs]
-    run_sweep_job(data_path, models, type_map, sweep, execution, specs, preflight, threads, tasks, mpi)
+    run_sweep_job(data_path, models, type_map, sweep, execution, specs, preflight, threads, tasks, mpi,
+                  stopping=stopping)
 
 
 def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temperature_K: float,
               result_path: str, msd_png: str, cage_distance_A: float = 2.0,
-              charge: float | None = None) -> None:
+              charge: float | None = None, *, glass: int = 0) -> None:
     """D, σ and the diffusive verdict of the composition's mobile ``ion`` in one sweep run (charge:
     its formal one unless given; analysis.cage_distance_A is the hop distance: the MSD at the fit
-    window start must reach its square)."""
+    window start must reach its square; glass: which of structure.glasses)."""
     from dpglass.analysis import analyze_diffusion
     from dpglass.analysis.plots import plot_msd
 
@@ -243,6 +245,7 @@ def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temp
                                timestep_fs=run["timestep_fs"], hop_distance_A=cage_distance_A,
                                charges=None if charge is None else {ion: charge})
     result["replica"] = run.get("replica", 0)
+    result["glass"] = glass  # structure.glasses: which independent glass
     plot_msd(result, msd_png)
     write_json(result_path, result)
     D = result["D"]
@@ -254,6 +257,31 @@ def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temp
         print(f"{ion} at {temperature_K:g} K: not diffusive, D < "
               f"{result['D_upper_bound']['value']:.3e} cm^2/s: "
               + "; ".join(result["not_diffusive_because"]))
+
+
+def _glass_of(run_path: str) -> int:
+    """The glass of a sweep run from its path: results/COMP/sweep<suffix>/T<T>/r<rep>/run.json."""
+    import re
+
+    parents = Path(run_path).parents
+    found = re.fullmatch(r"sweep_glass(\d+)", parents[2].name) if len(parents) > 2 else None
+    return int(found.group(1)) if found else 0
+
+
+def run_lengths(run_paths: list[str]) -> list[dict]:
+    """Per sweep run: its production length and, for an adaptive run, why it stopped there."""
+    rows = []
+    for path in run_paths:
+        run = read_json(path)
+        stopping = run.get("stopping") or {}
+        rows.append({"temperature": run["temperature"], "replica": run.get("replica", 0),
+                     "glass": _glass_of(path),
+                     "production": quantity(run["production_steps"] * run["timestep_fs"] / 1000.0,
+                                            None, "ps"),
+                     "stopped_because": stopping.get("reason") or "fixed length",
+                     "relative_error_at_stop": quantity(stopping.get("relative_error"), None, "1"),
+                     "target_relative_error": stopping.get("target_relative_error")})
+    return rows
 
 
 def extrapolation_flags(run_paths: list[str], trust_levels: list[float] | None = None,
@@ -271,6 +299,7 @@ def extrapolation_flags(run_paths: list[str], trust_levels: list[float] | None =
             run["extrapolating"] = run["model_deviation"]["extrapolating"]
         deviation = run.get("model_deviation") or {}
         flags.append({"temperature": run["temperature"], "replica": run.get("replica", 0),
+                      "glass": _glass_of(path),
                       "extrapolating": run.get("extrapolating"),
                       "fraction_above_hi": deviation.get("fraction_above_hi"),
                       "fraction_above_lo": deviation.get("fraction_above_lo")})
@@ -310,6 +339,7 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
     from dpglass.analysis import fit_arrhenius
     from dpglass.analysis.arrhenius import pool_replicas
     from dpglass.analysis.plots import plot_arrhenius
+    from dpglass.glasses import glass_spread
     from dpglass.io import write_text
     from dpglass.paper import paper_arrhenius, paper_values
     from dpglass.provenance import provenance
@@ -356,6 +386,8 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
         "model_quality": [read_json(p) for p in test_paths],
         "extrapolation": extrapolation_flags(run_paths, sweep["trust_level_eV_per_A"],
                                              sweep["max_extrapolating_fraction"]),
+        "run_lengths": run_lengths(run_paths),
+        "glass_spread": glass_spread(results, tuple(window), glass_transition),
         "paper": paper,
         "provenance": provenance(config),
     }

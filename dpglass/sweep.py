@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import math
 import os
 import signal
 import subprocess
@@ -23,7 +24,10 @@ from dpglass.lammps.inputs import MDSettings, Plan, plan_steps, write_in_lammps
 from dpglass.lammps.loader import child_env
 from dpglass.lammps.outputs import clean_run_state, join_dumps
 from dpglass.lammps.progress import ProgressWatcher, completed_step
+from dpglass.lammps.adaptive import STATE as ADAPTIVE_STATE
+from dpglass.lammps.adaptive import AdaptiveRun, StoppingRule, truncated
 from dpglass.lammps.runner import runner_command, throughput
+from dpglass.plan import production_limits_ps
 from dpglass.units import quantity, steps_for
 
 PREFLIGHT_STEPS = 10
@@ -67,8 +71,9 @@ def md_settings(sweep: dict, temperature_K: float, replica: int, replicate: tupl
         return MDSettings(equilibration_steps=0, production_steps=PREFLIGHT_STEPS,
                           dump_every_steps=PREFLIGHT_STEPS, thermo_every_steps=1, replicate=(1, 1, 1),
                           deviation_every_steps=1, **common)
+    _, production_ps = production_limits_ps(sweep)  # an adaptive run's plan goes to its maximum
     return MDSettings(equilibration_steps=steps_for(sweep["equilibration_ps"], dt),
-                      production_steps=steps_for(sweep["production_ps"], dt),
+                      production_steps=steps_for(production_ps, dt),
                       dump_every_steps=sweep["dump_every_steps"],
                       thermo_every_steps=sweep["thermo_every_steps"], replicate=replicate,
                       npt_steps=steps_for(sweep["npt_equilibration_ps"], dt),
@@ -95,6 +100,7 @@ def prepare_run(spec: RunSpec, data_path: str, models: list[str], type_map: list
         import shutil
 
         shutil.rmtree(run_dir / "model_devi", ignore_errors=True)
+        (run_dir / ADAPTIVE_STATE).unlink(missing_ok=True)  # checks of an earlier, other run
     for stale in ["dump.lammpstrj", "timing.json", "failure.txt"]:
         (run_dir / stale).unlink(missing_ok=True)
     plan = plan_steps(settings)
@@ -161,55 +167,107 @@ def process_plan(runs: list[RunSpec], devices: list[str] | None, threads: int,
 # Launching
 
 
+def _accumulate(total: dict | None, timing: dict) -> dict:
+    """Timing over the runner processes of one run (an adaptive run starts one per check)."""
+    if total is None:
+        return dict(timing)
+    total.update(wall_s=total["wall_s"] + timing["wall_s"],
+                 loop_s=total.get("loop_s", 0.0) + timing.get("loop_s", 0.0),
+                 loop_steps=total.get("loop_steps", 0) + timing.get("loop_steps", 0),
+                 loop_core_s=total.get("loop_core_s", 0.0) + timing.get("loop_core_s", 0.0),
+                 last_step=timing["last_step"], natoms=timing["natoms"],
+                 mpi_ranks=timing["mpi_ranks"])
+    return total
+
+
 def launch(runs: list[RunSpec], plans: dict, threads: int, tasks: int, mpi: str | None,
-           devices: list[str] | None) -> tuple[list[str], dict]:
-    """Start one runner process per run (concurrently), wait; returns failure messages, devices."""
-    children = []
+           devices: list[str] | None, adaptive: dict | None = None) -> tuple[list[str], dict]:
+    """Start one runner process per run (concurrently), wait; returns failure messages, devices.
+
+    An adaptive run (adaptive[spec], dpglass.lammps.adaptive) runs to the end of one production
+    chunk at a time; after each its stopping rule decides whether another runner process
+    continues from the restart. Every run's summed timing is left in its timing.json.
+    """
+    adaptive = adaptive or {}
+    current: dict = {}
     assigned = {}
+    items = {item["run"]: item for item in process_plan(runs, devices, threads, tasks)}
+    timings: dict = {}
+    failures: list[str] = []
 
     def forward(signum, _frame):  # walltime SIGTERM: stop the runs; their restarts stay for resume
-        for _, child in children:
+        for child in current.values():
             if child.poll() is None:
                 child.send_signal(signum)
-        for _, child in children:
+        for child in current.values():
             try:
                 child.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 child.kill()
         raise SystemExit(128 + signum)
 
+    def start(spec: RunSpec) -> None:
+        """Start the run's next runner process, unless its stopping rule says it is done."""
+        state = adaptive.get(spec)
+        if state is not None:
+            while completed_step(spec.run_dir) >= state.until:  # a resumed run: check first
+                if not state.after_chunk(spec.dump or spec.run_dir / "dump.lammpstrj"):
+                    return
+        item = items[spec]
+        command = runner_command(spec.run_dir, tasks, mpi,
+                                 until=state.until if state is not None else None)
+        env = child_env(threads=item["threads"], cuda_device=item["cuda_device"])
+        print("$ " + (f"CUDA_VISIBLE_DEVICES={item['cuda_device']} " if item["cuda_device"] else "")
+              + " ".join(command), flush=True)
+        current[spec] = subprocess.Popen(command, env=env)
+
     previous = signal.signal(signal.SIGTERM, forward)
     try:
-        for item in process_plan(runs, devices, threads, tasks):
-            spec = item["run"]
-            assigned[spec] = item["cuda_device"]
-            command = runner_command(spec.run_dir, tasks, mpi)
-            env = child_env(threads=item["threads"], cuda_device=item["cuda_device"])
-            print("$ " + (f"CUDA_VISIBLE_DEVICES={item['cuda_device']} " if item["cuda_device"] else "")
-                  + " ".join(command), flush=True)
-            children.append((spec, subprocess.Popen(command, env=env)))
-        watchers = [ProgressWatcher(spec.run_dir, plans[spec].total_steps) for spec, _ in children]
-        while alive := [child for _, child in children if child.poll() is None]:
-            try:
-                alive[0].wait(timeout=2.0)
-            except subprocess.TimeoutExpired:
-                pass
-            for watcher in watchers:
+        watchers = {spec: ProgressWatcher(spec.run_dir, plans[spec].total_steps) for spec in runs}
+        for spec in runs:
+            assigned[spec] = items[spec]["cuda_device"]
+            start(spec)
+        while current:
+            for spec, child in list(current.items()):
+                try:
+                    child.wait(timeout=2.0 / max(1, len(current)))
+                except subprocess.TimeoutExpired:
+                    continue
+                del current[spec]
+                watchers[spec].poll()
+                if child.returncode != 0:
+                    message = last_lammps_error(spec.run_dir)
+                    failures.append(f"{spec.run_dir}: {message}")
+                    if spec in adaptive:
+                        adaptive[spec].blew_up(message)
+                    continue
+                timings[spec] = _accumulate(timings.get(spec), read_json(spec.run_dir / "timing.json"))
+                if spec in adaptive:
+                    start(spec)
+            for watcher in watchers.values():
                 watcher.poll()
-        for watcher in watchers:
-            watcher.poll()
-        codes = [(spec, child.returncode) for spec, child in children]
     finally:
         signal.signal(signal.SIGTERM, previous)
-    failures = [f"{spec.run_dir}: {last_lammps_error(spec.run_dir)}" for spec, code in codes if code != 0]
+    for spec, timing in timings.items():
+        write_json(spec.run_dir / "timing.json", timing)
     return failures, assigned
 
 
 def finish_run(spec: RunSpec, plan: Plan, settings: MDSettings, models: list[str], type_map: list[str],
-               sweep: dict, preflight: bool, cuda_device: str | None = None) -> dict:
-    """Check and join the chunk dumps, read the model deviation, write run.json (last)."""
+               sweep: dict, preflight: bool, cuda_device: str | None = None,
+               adaptive: AdaptiveRun | None = None, natoms: int | None = None) -> dict:
+    """Check and join the chunk dumps, read the model deviation, write run.json (last).
+
+    An adaptive run ends where its stopping rule stopped it; run.json's `stopping` says why."""
     run_dir = spec.run_dir
-    timing = read_json(run_dir / "timing.json")
+    if adaptive is not None:
+        plan = truncated(plan, adaptive.until)
+    timing_path = run_dir / "timing.json"
+    if timing_path.exists():
+        timing = read_json(timing_path)
+    else:  # a resumed adaptive run whose stopping rule was met by the chunks already there
+        timing = {"wall_s": 0.0, "natoms": natoms, "last_step": plan.total_steps,
+                  "first_step": plan.total_steps, "mpi_ranks": None}
     if timing["last_step"] != plan.total_steps:
         raise SweepError(f"{run_dir}: LAMMPS stopped at step {timing['last_step']}, expected "
                          f"{plan.total_steps}")
@@ -239,6 +297,13 @@ def finish_run(spec: RunSpec, plan: Plan, settings: MDSettings, models: list[str
         "wall_time": quantity(timing["wall_s"], unit="s"),
         "steps_this_process": ran,
         **(throughput(timing["natoms"], ran, settings.timestep_fs, timing["wall_s"]) if ran else {}),
+        # MD loop only (LAMMPS "Loop time" x its CPU use), without start-up and on a core of its
+        # own: what `dpglass plan` extrapolates
+        **({"md_loop_katom_step_per_s": throughput(timing["natoms"], timing["loop_steps"],
+                                                   settings.timestep_fs,
+                                                   timing["loop_core_s"])["katom_step_per_s"]}
+           if timing.get("loop_core_s") else {}),
+        "stopping": adaptive.record() if adaptive is not None else None,
     }
     if len(models) > 1:
         _, devi = read_model_deviation(run_dir, from_step=0 if preflight else plan.production_start)
@@ -255,6 +320,7 @@ def finish_run(spec: RunSpec, plan: Plan, settings: MDSettings, models: list[str
         result["model_deviation"] = None
         result["extrapolating"] = None
     clean_run_state(run_dir)
+    (run_dir / ADAPTIVE_STATE).unlink(missing_ok=True)
     write_json(spec.run_json, result)
     flag = " EXTRAPOLATING" if result["extrapolating"] else ""
     print(f"{run_dir}: {frames} frames, {result.get('ns_per_day', {}).get('value', float('nan')):.3g} "
@@ -264,8 +330,15 @@ def finish_run(spec: RunSpec, plan: Plan, settings: MDSettings, models: list[str
 
 def run_sweep_job(data_path: str, models: list[str], type_map: list[str], sweep: dict, execution: dict,
                   runs: list[RunSpec], preflight: bool, threads: int, tasks: int = 1,
-                  mpi: str | None = None, lock_dir: str | Path = ".snakemake/dpglass-gpu-locks") -> list[dict]:
-    """Run the job's LAMMPS runs side by side (on its GPU when execution.device is gpu)."""
+                  mpi: str | None = None, lock_dir: str | Path = ".snakemake/dpglass-gpu-locks",
+                  *, stopping: dict | None = None,
+                  settings_override: dict | None = None) -> list[dict]:
+    """Run the job's LAMMPS runs side by side (on its GPU when execution.device is gpu).
+
+    stopping: {"ion", "hop_distance_A"} of the analysis; with sweep.target_relative_error set,
+    each production run extends chunk by chunk until its stopping rule is met
+    (dpglass.lammps.adaptive). settings_override: MDSettings fields replaced in every run (e.g.
+    pair_commands for a classical potential)."""
     unreadable = [m for m in models if not os.access(m, os.R_OK) or os.path.getsize(m) == 0]
     if unreadable:
         raise SweepError(f"model file unreadable or empty: {', '.join(unreadable)}; rerun the train "
@@ -273,7 +346,25 @@ def run_sweep_job(data_path: str, models: list[str], type_map: list[str], sweep:
     replicate = replication(sweep, data_path)
     settings = {spec: md_settings(sweep, spec.temperature_K, spec.replica, replicate, preflight)
                 for spec in runs}
+    if settings_override:
+        import dataclasses
+
+        settings = {spec: dataclasses.replace(s, **settings_override) for spec, s in settings.items()}
     plans = {spec: prepare_run(spec, data_path, models, type_map, settings[spec]) for spec in runs}
+    adaptive = {}
+    target = sweep.get("target_relative_error")
+    if target and not preflight:
+        if not stopping:
+            raise SweepError("sweep.target_relative_error is set but the job got no stopping "
+                             "settings (the analysis ion and hop distance)")
+        for spec in runs:
+            rule = StoppingRule(target_relative_error=target, ion=stopping["ion"],
+                                type_map=tuple(type_map), timestep_fs=sweep["timestep_fs"],
+                                temperature_K=spec.temperature_K,
+                                hop_distance_A=stopping["hop_distance_A"])
+            adaptive[spec] = AdaptiveRun(spec.run_dir, plans[spec], rule,
+                                         completed_step(spec.run_dir))
+    natoms = read_data_header(data_path)[0] * math.prod(replicate)
     if execution["device"] == "gpu":
         pool, by_scheduler = visible_gpus(os.environ, execution["gpu_ids"])
         lease = contextlib.nullcontext(pool) if by_scheduler else gpu_lease(pool, lock_dir)
@@ -281,12 +372,13 @@ def run_sweep_job(data_path: str, models: list[str], type_map: list[str], sweep:
         lease = contextlib.nullcontext(None)
     with lease as leased:
         devices = None if leased is None else ([leased] if isinstance(leased, str) else leased)
-        failures, assigned = launch(runs, plans, threads, tasks, mpi, devices)
+        failures, assigned = launch(runs, plans, threads, tasks, mpi, devices, adaptive)
     if failures:
         sample = settings[runs[0]]
         explained = [diagnose(f, models, type_map, sample.temperature_K, sample.halt_temperature_factor)
                      for f in failures]
         what = "preflight" if preflight else "sweep run"
         raise SweepError(f"{what} failed:\n  " + "\n  ".join(explained))
-    return [finish_run(spec, plans[spec], settings[spec], models, type_map, sweep, preflight, assigned[spec])
+    return [finish_run(spec, plans[spec], settings[spec], models, type_map, sweep, preflight,
+                       assigned[spec], adaptive=adaptive.get(spec), natoms=natoms)
             for spec in runs]

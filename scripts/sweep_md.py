@@ -13,4 +13,5 @@ with rule_log(snakemake.log[0]):
     sweep_md(snakemake.input.data, list(snakemake.input.models), snakemake.params.type_map,
              snakemake.params.sweep, execution, runs, snakemake.params.preflight,
              snakemake.threads, getattr(snakemake.resources, "tasks", 1),
-             getattr(snakemake.resources, "mpi", None))
+             getattr(snakemake.resources, "mpi", None),
+             stopping=getattr(snakemake.params, "stopping", None))

@@ -56,7 +56,8 @@ def test_in_lammps_resumes_skips_done_chunks_and_dumps_each_frame_once(tmp_path)
     assert '"velocity all create 303 7 dist gaussian mom yes rot yes"' in text
     assert "fix             ens_npt all npt temp 303 303 0.1 iso 5 5 1" in text
     assert "fix             ens_nvt all nvt temp 303 303 0.1" in text
-    assert 'if "$(step) < 80" then' in text and '"run 80 upto"' in text
+    assert 'if "$(step) < 80 && 80 <= ${until}" then' in text and '"run 80 upto"' in text
+    assert "variable        until index 140" in text  # by hand: the whole plan
     assert "out_freq 10 out_file model_devi/chunk0004.out" in text
     assert '"pair_coeff * * Li Al Cl O"' in text
     # production chunk 0 keeps its first frame (step 40); later chunks skip theirs (previous chunk's last)
@@ -248,7 +249,8 @@ def test_diagnose_says_what_to_fix(message, expected):
 @pytest.mark.snakemake
 def test_dry_run_with_replicas_and_gpu_packing():
     out = dry_run(shipped_config("test.yaml"), "execution: {device: gpu, temperatures_per_gpu_job: 2}\n"
-                                               "sweep: {temperatures_K: [303, 333, 363], replicas: 2}\n")
+                                               "sweep: {temperatures_K: [303, 333, 363], replicas: 2}\n"
+                                                   "structure: {glasses: 1}\n")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     text = out.stdout + out.stderr
     assert text.count("rule sweep_md_pack") == 3  # 6 runs, 2 per GPU job

@@ -107,6 +107,11 @@ def write_config(tmp_path, text):
     ("sweep:\n  T_min_K: 300\n  T_max_K: 250\n", "sweep.T_max_K"),
     ("sweep:\n  tempratures_K: [300]\n", "tempratures_K"),
     ("train:\n  n_models: two\n", "train.n_models"),
+    ("sweep:\n  target_relative_error: 0\n", "sweep.target_relative_error"),
+    ("sweep:\n  target_relative_error: 1.0\n", "sweep.target_relative_error"),
+    ("sweep:\n  target_relative_error: 0.1\n  chunk_ps: 100\n  max_production_ps: 50\n",
+     "sweep.max_production_ps"),
+    ("structure:\n  glasses: 0\n", "structure.glasses"),
 ])
 def test_dry_run_stops_on_bad_config_naming_the_key(tmp_path, body, key):
     cfg = write_config(tmp_path, "compositions:\n  A:\n    formula: LiAlCl4\n" + body)
@@ -120,8 +125,9 @@ def test_dry_run_stops_on_bad_config_naming_the_key(tmp_path, body, key):
 def test_run(tmp_path_factory):
     """The test config, run once for the tests below: the whole chain on tiny sizes (minutes)."""
     workdir = tmp_path_factory.mktemp("test_config_run")
+    # timeout: config/test.yaml has two glasses, so two melt-quenches, on a 2-core machine
     result = run_snakemake("--configfile", REPO / "config/test.yaml", "--cores", "2", cwd=workdir,
-                           timeout=1800)
+                           timeout=2400)
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     return workdir
 
@@ -151,6 +157,9 @@ def test_test_config_runs_the_whole_chain(test_run):
         assert run["frames"] == 151 and run["chunks"] == 4  # 0.5 ps equilibration + 3 x 1 ps
         # per-frame max force deviations; the trust levels are the summary's (not a rerun trigger)
         assert len(run["max_devi_f"]["value"]) == 31 and run["max_devi_f"]["unit"] == "eV/Å"
+        # adaptive length (config/test.yaml's target cannot be met in 3 ps): checked after every chunk
+        assert run["stopping"]["reason"] == "maximum reached"
+        assert [c["production_ps"] for c in run["stopping"]["checks"]] == [1.0, 2.0, 3.0]
         assert all(p.stat().st_size > 0 for p in (run_dir / "model_devi").glob("chunk*.out"))
     sweep_log = (test_run / "logs" / "LACO75" / "sweep_md_T303_r0.log").read_text()
     assert "ETA" in sweep_log and "chunk 4/4 (production) done" in sweep_log
@@ -164,7 +173,9 @@ def test_test_config_runs_the_whole_chain(test_run):
     ea, sigma = summary["Ea"], summary["sigma_303K"]
     assert ea["unit"] == "eV" and np.isfinite(ea["value"]) and ea["error"] > 0
     assert sigma["unit"] == "mS/cm" and sigma["value"] > 0 and sigma["error"] > 0
-    assert [f["temperature"]["value"] for f in summary["extrapolation"]] == [303, 333, 363]
+    # per run: glass 0's three temperatures, then glass 1's
+    assert [f["temperature"]["value"] for f in summary["extrapolation"]] == [303, 333, 363] * 2
+    assert [f["glass"] for f in summary["extrapolation"]] == [0, 0, 0, 1, 1, 1]
     assert all(isinstance(f["extrapolating"], bool) for f in summary["extrapolation"])
     quality = summary["model_quality"]
     assert len(quality) == 2 and all(q["force_rmse"]["unit"] == "meV/Å" for q in quality)
@@ -174,6 +185,16 @@ def test_test_config_runs_the_whole_chain(test_run):
     assert summary["provenance"]["packages"]["deepmd-kit"] == "3.2.0"
     markdown = (comp / "summary.md").read_text()
     assert f"{ea['value']:.3g} ± {ea['error']:.2g} eV" in markdown
+
+    # structure.glasses: 2 -- a second, independent glass (own start cell and melt-quench), swept
+    # with the same ensemble; the summary keeps the glass-to-glass spread apart
+    start0, start1 = (read(comp / d / "start.extxyz") for d in ("structure", "structure_glass1"))
+    assert not np.allclose(start0.positions, start1.positions)
+    for temperature in (303, 333, 363):
+        assert (comp / "sweep_glass1" / f"T{temperature}" / "r0" / "run.json").exists()
+    spread = summary["glass_spread"]
+    assert spread["glasses"] == [0, 1] and len(spread["transport"]) == 3
+    assert "## Glass-to-glass spread" in markdown
 
     png = (comp / "arrhenius.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
@@ -214,7 +235,7 @@ def test_verdict_and_report_keys_rerun_only_the_cheap_jobs(test_run, tmp_path):
     counts = job_counts(plan.stdout)
     cheap = {"all", "total", "diffusion", "summary", "rdf", "compare_compositions", "test_model"}
     assert set(counts) <= cheap, counts
-    assert counts["summary"] == 1 and counts["diffusion"] == 3
+    assert counts["summary"] == 1 and counts["diffusion"] == 6  # 3 temperatures x 2 glasses
 
     relabel = changed_test_config(tmp_path, {"reference.relabel.stride": 2})
     plan = run_snakemake("-n", "--configfile", relabel, cwd=test_run)

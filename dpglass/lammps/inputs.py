@@ -30,6 +30,9 @@ class MDSettings:
     chunk_steps: int = 0  # 0: one chunk per stage
     halt_temperature_factor: float = 3.0
     deviation_every_steps: int = 0  # 0: thermo_every_steps
+    # Instead of pair_style deepmd: these pair commands (a classical potential, e.g. a soft
+    # Lennard-Jones liquid whose D is known to be large; no model files, no model deviation).
+    pair_commands: tuple[str, ...] = ()
 
 
 def _round_up(steps: int, multiple: int) -> int:
@@ -110,6 +113,8 @@ def write_in_lammps(path: str | Path, data_file: str, models: list[str], type_ma
     runaway_K = s.halt_temperature_factor * s.temperature_K
 
     def pair(chunk: Chunk) -> list[str]:
+        if s.pair_commands:
+            return ["pair_style none", *s.pair_commands]
         deviation = (f" out_freq {deviation_every} out_file {chunk.deviation_file}"
                      if len(models) > 1 else "")
         # A fresh pair per chunk (LAMMPS only re-applies settings to a pair of the same style, and
@@ -135,7 +140,7 @@ def write_in_lammps(path: str | Path, data_file: str, models: list[str], type_ma
                      f"append {PROGRESS} screen no"]
         quoted = " &\n    ".join(f'"{c}"' for c in commands)
         return (f"# chunk {chunk.index}/{n}: {chunk.stage}, steps {chunk.start} -> {chunk.end}\n"
-                f'if "$(step) < {chunk.end}" then &\n    {quoted}\n')
+                f'if "$(step) < {chunk.end} && {chunk.end} <= ${{until}}" then &\n    {quoted}\n')
 
     lines = [
         f"# dpglass sweep run{': ' + title if title else ''}",
@@ -144,6 +149,9 @@ def write_in_lammps(path: str | Path, data_file: str, models: list[str], type_ma
         "# input continues from it (completed chunks are skipped), else it starts from the data file.",
         "# Delete restart/ to start over. Production frames go to chunks/dump.NNNN.lammpstrj (each",
         "# frame in exactly one file); the workflow joins them into dump.lammpstrj when complete.",
+        "# Chunks ending after step ${until} are skipped (an adaptive run: `-var until STEP`, the",
+        "# end of the chunk after which its stopping rule looks at D; default: the whole plan).",
+        f"variable        until index {plan.total_steps}",
         "units           metal",
         "atom_style      atomic",
         "boundary        p p p",

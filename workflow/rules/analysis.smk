@@ -1,11 +1,11 @@
 rule diffusion:
     input:
-        dump="results/{comp}/sweep/T{T}/r{rep}/dump.lammpstrj",
-        run="results/{comp}/sweep/T{T}/r{rep}/run.json",
+        dump="results/{comp}/sweep{gs}/T{T}/r{rep}/dump.lammpstrj",
+        run="results/{comp}/sweep{gs}/T{T}/r{rep}/run.json",
     output:
-        result="results/{comp}/analysis/diffusion_T{T}_r{rep}.json",
+        result="results/{comp}/analysis{gs}/diffusion_T{T}_r{rep}.json",
         msd_png=report(
-            "results/{comp}/analysis/msd_T{T}_r{rep}.png",
+            "results/{comp}/analysis{gs}/msd_T{T}_r{rep}.png",
             caption="../report/msd.rst",
             category="Transport",
             subcategory="MSD",
@@ -16,7 +16,7 @@ rule diffusion:
         type_map=type_map_of,
         cage_distance=config["analysis"]["cage_distance_A"],
     log:
-        "logs/{comp}/diffusion_T{T}_r{rep}.log",
+        "logs/{comp}/diffusion{gs}_T{T}_r{rep}.log",
     script:
         "../../scripts/diffusion.py"
 

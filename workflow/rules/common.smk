@@ -32,6 +32,8 @@ BACKEND = dpconfig.backend(config)
 MODEL_EXT = {"tensorflow": "pb", "pytorch": "pth"}[BACKEND]
 ON_GPU = config["execution"]["device"] == "gpu"
 REPLICAS = [str(r) for r in range(config["sweep"]["replicas"])]
+# Path suffix of each independent glass (structure.glasses): '' (glass 0), '_glass1', ...
+GLASSES = dpconfig.glass_suffixes(config)
 # GPU profile: (T, replica) runs packed several to a GPU job; None = one job per run.
 SWEEP_PACKS = (
     dpconfig.sweep_packs(config) if ON_GPU and config["execution"]["temperatures_per_gpu_job"] > 1 else None
@@ -44,6 +46,7 @@ wildcard_constraints:
     i=r"[0-9]+",
     scope="|".join(map(re.escape, TRAIN_SCOPES)),
     rep=r"[0-9]+",
+    gs=r"(_glass[1-9][0-9]*)?",
 
 
 def formula_of(wildcards):
@@ -65,7 +68,23 @@ def start_cell_composition(wildcards):
 
 
 def start_cell_structure(wildcards):
-    return dpconfig.start_cell_settings(config, wildcards.comp)[1]
+    """Structure keys of one glass's start cell (glass g: structure.seed + 1000 g)."""
+    structure = dpconfig.start_cell_settings(config, wildcards.comp)[1]
+    return dpconfig.canonical(dpconfig.glass_settings(structure, wildcards.gs))
+
+
+def stopping_of(wildcards):
+    """What an adaptive run's stopping rule analyses (sweep.target_relative_error): the
+    composition's mobile ion and the hop distance; None for fixed-length runs."""
+    if not config["sweep"]["target_relative_error"]:
+        return None
+    comp = config["compositions"][wildcards.comp]
+    return {"ion": comp["ion"], "hop_distance_A": config["analysis"]["cage_distance_A"]}
+
+
+def melt_quench_protocol(wildcards):
+    """melt_quench keys of one glass (glass g: melt_quench.seed + 1000 g)."""
+    return dpconfig.canonical(dpconfig.glass_settings(config["melt_quench"], wildcards.gs))
 
 
 def type_map_of(wildcards):
@@ -103,8 +122,9 @@ def ensemble_models(wildcards):
 
 def diffusion_results(wildcards):
     return expand(
-        "results/{comp}/analysis/diffusion_T{T}_r{rep}.json",
+        "results/{comp}/analysis{gs}/diffusion_T{T}_r{rep}.json",
         comp=wildcards.comp,
+        gs=GLASSES,
         T=TEMPERATURES,
         rep=REPLICAS,
     )
@@ -113,8 +133,9 @@ def diffusion_results(wildcards):
 def sweep_runs(wildcards):
     """run.json of every (temperature, replica): throughput and the extrapolation flags."""
     return expand(
-        "results/{comp}/sweep/T{T}/r{rep}/run.json",
+        "results/{comp}/sweep{gs}/T{T}/r{rep}/run.json",
         comp=wildcards.comp,
+        gs=GLASSES,
         T=TEMPERATURES,
         rep=REPLICAS,
     )
@@ -156,9 +177,21 @@ def all_targets():
             "results/{comp}/summary.md",
             "results/{comp}/arrhenius.png",
             "results/{comp}/analysis/rdf.png",
-            "results/{comp}/melt_quench/trace.png",
         ],
         comp=COMPOSITIONS,
     ) + expand(
+        "results/{comp}/melt_quench{gs}/trace.png", comp=COMPOSITIONS, gs=GLASSES
+    ) + expand(
         "results/{comp}/train/model_{i}/test.json", comp=COMPOSITIONS, i=MODELS
     ) + ["results/compositions.json", "results/compositions.png"]
+
+
+# ---- issue 15: the sweep's cost in every log (details: dpglass plan --configfile FILE)
+def _plan_line():
+    from dpglass.plan import plan_sweep, summary_line
+
+    return summary_line(plan_sweep(config))
+
+
+if workflow.is_main_process:  # not again in every job's own snakemake process
+    print(_plan_line(), file=sys.stderr)

@@ -1,26 +1,26 @@
 rule melt_quench:
     """Density protocol, melt, quench, hold and sampling runs with reference.calculator."""
     input:
-        "results/{comp}/structure/start.extxyz",
+        "results/{comp}/structure{gs}/start.extxyz",
     output:
-        sampled="results/{comp}/melt_quench/sampled.extxyz",
-        quenched="results/{comp}/melt_quench/quenched.extxyz",
-        trace="results/{comp}/melt_quench/trace.csv",
-        report="results/{comp}/melt_quench/melt_quench.json",
+        sampled="results/{comp}/melt_quench{gs}/sampled.extxyz",
+        quenched="results/{comp}/melt_quench{gs}/quenched.extxyz",
+        trace="results/{comp}/melt_quench{gs}/trace.csv",
+        report="results/{comp}/melt_quench{gs}/melt_quench.json",
     params:
         formula=formula_of,
         # only what the trajectory depends on (reference.relabel.* is label_frames' business)
         structure=dpconfig.melt_quench_settings(config)[0],
         reference=dpconfig.melt_quench_settings(config)[1],
-        protocol=dpconfig.canonical(config["melt_quench"]),
+        protocol=melt_quench_protocol,
     threads: 2
     resources:
         runtime=lambda wc, attempt: 240 * attempt,
         mem_mb=4000,
     log:
-        "logs/{comp}/melt_quench.log",
+        "logs/{comp}/melt_quench{gs}.log",
     benchmark:
-        "benchmarks/rules/{comp}/melt_quench.tsv"
+        "benchmarks/rules/{comp}/melt_quench{gs}.tsv"
     script:
         "../../scripts/melt_quench.py"
 
@@ -29,10 +29,10 @@ rule label_frames:
     """The training set: sampled frames relabelled with reference.relabel (or their own labels,
     checked); failed single points dropped and counted in labelling.json."""
     input:
-        "results/{comp}/melt_quench/sampled.extxyz",
+        "results/{comp}/melt_quench{gs}/sampled.extxyz",
     output:
-        frames="results/{comp}/melt_quench/frames.extxyz",
-        report="results/{comp}/melt_quench/labelling.json",
+        frames="results/{comp}/melt_quench{gs}/frames.extxyz",
+        report="results/{comp}/melt_quench{gs}/labelling.json",
     params:
         reference=dpconfig.canonical(config["reference"]),
     threads: 2
@@ -40,24 +40,24 @@ rule label_frames:
         runtime=lambda wc, attempt: 240 * attempt,
         mem_mb=4000,
     log:
-        "logs/{comp}/label_frames.log",
+        "logs/{comp}/label_frames{gs}.log",
     benchmark:
-        "benchmarks/rules/{comp}/label_frames.tsv"
+        "benchmarks/rules/{comp}/label_frames{gs}.tsv"
     script:
         "../../scripts/label_frames.py"
 
 
 rule plot_melt_quench:
     input:
-        trace="results/{comp}/melt_quench/trace.csv",
-        report="results/{comp}/melt_quench/melt_quench.json",
+        trace="results/{comp}/melt_quench{gs}/trace.csv",
+        report="results/{comp}/melt_quench{gs}/melt_quench.json",
     output:
         report(
-            "results/{comp}/melt_quench/trace.png",
+            "results/{comp}/melt_quench{gs}/trace.png",
             caption="../report/melt_quench.rst",
             category="Melt-quench",
         ),
     log:
-        "logs/{comp}/plot_melt_quench.log",
+        "logs/{comp}/plot_melt_quench{gs}.log",
     script:
         "../../scripts/plot_melt_quench.py"

