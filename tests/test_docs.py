@@ -84,5 +84,6 @@ def test_readme_stage_table_names_every_rule_and_its_outputs():
                  "sweep/preflight/run.json", "train/neighbor_stat.json"):
         assert path in table, path
     smk = "".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
-    assert '"results/{comp}/sweep/T{T}/r{rep}/run.json"' in smk
-    assert '"results/{comp}/analysis/diffusion_T{T}_r{rep}.json"' in smk
+    assert '"results/{comp}/sweep{gs}/T{T}/r{rep}/run.json"' in smk
+    assert '"results/{comp}/analysis{gs}/diffusion_T{T}_r{rep}.json"' in smk
+    assert "sweep_glass<g>/" in table  # glass g > 0 of structure.glasses
