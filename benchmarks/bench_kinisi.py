@@ -27,20 +27,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "analysis"))
 
-from synthetic_md import (BOX_A, HOP_A, gaussian_walk, hopping)  # noqa: E402
+from synthetic_md import BOX_A, HOP_A, MD_LIKE_FAMILIES as FAMILIES  # noqa: E402
 
 from dpglass.analysis.diffusion import estimate_diffusion  # noqa: E402
 from dpglass.provenance import cpu_model  # noqa: E402
 
-FAMILIES = {
-    "gaussian walk": (lambda rng: gaussian_walk(1000, 16, 0.1, rng, D=0.2), 0.1),
-    "hops with rattling": (lambda rng: hopping(1000, 16, 0.1, rng, rate_per_ps=0.2), 0.1),
-    "hops with back-jumps": (lambda rng: hopping(1000, 16, 0.2, rng, rate_per_ps=0.4,
-                                                 back_jump=0.5), 0.2),
-    "rare hops": (lambda rng: hopping(1000, 16, 0.5, rng, rate_per_ps=0.02), 0.5),
-    "cooperative pairs": (lambda rng: hopping(1000, 16, 0.1, rng, rate_per_ps=0.2,
-                                              pairs=True), 0.1),
-}
 N_FRAMEWORK = 8
 
 

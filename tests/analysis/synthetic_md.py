@@ -127,3 +127,16 @@ def slow_cage(n_frames, n_ions, dt_ps, rng, D=0.01, cage_A=2.0, relax_ps=100.0):
     # OU recursion x_k = decay x_(k-1) + kick_k, as a first-order filter along time.
     cage = lfilter([1.0], [1.0, -decay], kicks, axis=0)
     return random_walk(n_frames, n_ions, D, dt_ps, rng) + cage, D
+
+
+# The MD-like families the coverage tests and benchmarks/bench_kinisi.py share:
+# name: (generator(rng) -> (positions, D_true), frame spacing in ps)
+MD_LIKE_FAMILIES = {
+    "gaussian walk": (lambda rng: gaussian_walk(1000, 16, 0.1, rng, D=0.2), 0.1),
+    "hops with rattling": (lambda rng: hopping(1000, 16, 0.1, rng, rate_per_ps=0.2), 0.1),
+    "hops with back-jumps": (lambda rng: hopping(1000, 16, 0.2, rng, rate_per_ps=0.4,
+                                                 back_jump=0.5), 0.2),
+    "rare hops": (lambda rng: hopping(1000, 16, 0.5, rng, rate_per_ps=0.02), 0.5),
+    "cooperative pairs": (lambda rng: hopping(1000, 16, 0.1, rng, rate_per_ps=0.2,
+                                              pairs=True), 0.1),
+}

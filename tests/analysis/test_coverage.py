@@ -12,19 +12,10 @@ import pytest
 
 from dpglass.analysis.diffusion import estimate_diffusion
 
-from synthetic_md import (HOP_A, fractional_brownian, gaussian_walk, hopping, slow_cage)
+from synthetic_md import HOP_A, fractional_brownian, hopping, slow_cage
+from synthetic_md import MD_LIKE_FAMILIES as FAMILIES
 
 TRIALS = 150
-FAMILIES = {
-    # name: (generator(rng) -> (positions, D_true), frame spacing in ps)
-    "gaussian walk": (lambda rng: gaussian_walk(1000, 16, 0.1, rng, D=0.2), 0.1),
-    "hops with rattling": (lambda rng: hopping(1000, 16, 0.1, rng, rate_per_ps=0.2), 0.1),
-    "hops with back-jumps": (lambda rng: hopping(1000, 16, 0.2, rng, rate_per_ps=0.4,
-                                                 back_jump=0.5), 0.2),
-    "rare hops": (lambda rng: hopping(1000, 16, 0.5, rng, rate_per_ps=0.02), 0.5),
-    "cooperative pairs": (lambda rng: hopping(1000, 16, 0.1, rng, rate_per_ps=0.2,
-                                              pairs=True), 0.1),
-}
 
 
 def _trials(generator, dt_ps, trials, seed0=0):
