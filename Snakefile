@@ -16,6 +16,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/structure.smk"
 include: "workflow/rules/melt_quench.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/learning.smk"
 include: "workflow/rules/sweep.smk"
 include: "workflow/rules/analysis.smk"
 

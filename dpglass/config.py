@@ -116,10 +116,20 @@ def _check_consistency(config: dict) -> None:
             raise ConfigError(f"config key 'compositions.{name}.formula': {err}") from None
         formulas.append(formula)
     _check_start_cells_and_reference(config)
+    _check_learning(config)
     ion = config["analysis"]["ion"]
     if ion not in type_map(formulas):
         raise ConfigError(f"config key 'analysis.ion': {ion!r} is in none of the compositions "
                           f"({', '.join(type_map(formulas))})")
+
+
+def _check_learning(config: dict) -> None:
+    from dpglass.learning import settings as learning
+
+    try:
+        learning.check(config, temperatures(config))
+    except learning.LearningConfigError as err:
+        raise ConfigError(str(err)) from None
 
 
 def _check_start_cells_and_reference(config: dict) -> None:

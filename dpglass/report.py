@@ -77,6 +77,11 @@ def summary_markdown(summary: dict) -> str:
     lines += ["", "## Model quality (validation set)", "", "| model | energy RMSE | force RMSE |", "|---|---|---|"]
     for index, quality in enumerate(summary.get("model_quality", [])):
         lines.append(f"| {index} | {fmt(quality.get('energy_rmse'))} | {fmt(quality.get('force_rmse'))} |")
+    if summary.get("learning"):
+        from dpglass.learning.report import loop_markdown
+
+        lines += ["", loop_markdown(summary["learning"]).replace("# Concurrent learning",
+                                                                 "## Concurrent learning", 1)]
     paper = summary.get("paper") or {}
     if paper:
         lines += ["", "## The paper's values (Dai et al., Nature Energy 2023)", "",

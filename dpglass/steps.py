@@ -282,7 +282,7 @@ SUMMARY_ROW_KEYS = ("temperature", "n_replicas", "D", "D_upper_bound", "sigma_tr
 
 def summary(composition: str, formula: str, diffusion_paths: list[str], test_paths: list[str],
             window: list[float], config: dict, summary_path: str, markdown_path: str,
-            plot_path: str, run_paths: list[str] = ()) -> None:
+            plot_path: str, run_paths: list[str] = (), learning_paths: list[str] = ()) -> None:
     """The composition's headline numbers: D(T), σ(T), Ea, σ(303 K), model quality, provenance.
 
     ``transport`` has one row per distinct temperature (replicas pooled; temperatures where the
@@ -336,6 +336,7 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
         "transport": table,
         "model_quality": [read_json(p) for p in test_paths],
         "extrapolation": extrapolation_flags(run_paths),
+        "learning": read_json(learning_paths[0]) if learning_paths else None,
         "paper": paper,
         "provenance": provenance(config),
     }

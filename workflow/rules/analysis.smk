@@ -28,6 +28,7 @@ rule summary:
         tests=lambda wc: expand(
             "results/{comp}/train/model_{i}/test.json", comp=wc.comp, i=MODELS
         ),
+        learning=learning_summary_input,
     output:
         summary="results/{comp}/summary.json",
         markdown=report(

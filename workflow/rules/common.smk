@@ -5,6 +5,7 @@ sys.path.insert(0, workflow.basedir)  # dpglass importable from a checkout witho
 
 from dpglass import config as dpconfig
 from dpglass.composition import parse_formula
+from dpglass.learning import settings as learning_settings
 
 
 _validated = dpconfig.validate_config(config)
@@ -24,6 +25,14 @@ REPLICAS = [str(r) for r in range(config["sweep"]["replicas"])]
 SWEEP_PACKS = (
     dpconfig.sweep_packs(config) if ON_GPU and config["execution"]["temperatures_per_gpu_job"] > 1 else None
 )
+# Concurrent learning (dpglass.learning): label+retrain iterations 1..N, explorations 1..N+1.
+LEARN_ITERATIONS = config["learning"]["max_iterations"]
+ITERATIONS = [str(k) for k in range(1, LEARN_ITERATIONS + 1)]
+EXPLORATIONS = [str(k) for k in range(1, LEARN_ITERATIONS + 2)] if LEARN_ITERATIONS else []
+LEARN_TEMPERATURES = [
+    dpconfig.temperature_label(t)
+    for t in learning_settings.explore_temperatures(config, dpconfig.temperatures(config))
+]
 
 
 wildcard_constraints:
@@ -32,6 +41,7 @@ wildcard_constraints:
     i=r"[0-9]+",
     scope="|".join(TRAIN_SCOPES),
     rep=r"[0-9]+",
+    k=r"[0-9]+",
 
 
 def type_map_of(wildcards):
@@ -44,10 +54,33 @@ def model_dir(comp, i):
     return f"results/{dpconfig.train_scope(config, comp)}/train/model_{i}"
 
 
+def learning_model_dir(scope, i, k):
+    """Ensemble member i of learning iteration k (0: the first training)."""
+    k = int(k)
+    return f"results/{scope}/train/model_{i}" if k == 0 else f"results/{scope}/learning/iter{k}/model_{i}"
+
+
+def deployed_model_dir(comp, i):
+    """Directory of the member the sweep runs: the last learning iteration's, else the first."""
+    return learning_model_dir(dpconfig.train_scope(config, comp), i, LEARN_ITERATIONS)
+
+
 def deployed_model(comp, i):
     """The model file the sweep of `comp` runs: compressed (train.compress) or frozen."""
     stem = "compressed" if config["train"]["compress"] else "frozen"
-    return f"{model_dir(comp, i)}/{stem}.{MODEL_EXT}"
+    return f"{deployed_model_dir(comp, i)}/{stem}.{MODEL_EXT}"
+
+
+def iteration_model(comp, i, k):
+    """The model an exploration with the models of iteration k runs (the deployed one for 0)."""
+    if int(k) == 0:
+        return f"{model_dir(comp, i)}/{'compressed' if config['train']['compress'] else 'frozen'}.{MODEL_EXT}"
+    return f"{learning_model_dir(dpconfig.train_scope(config, comp), i, k)}/frozen.{MODEL_EXT}"
+
+
+def learning_summary_input(wildcards):
+    """The loop's record for the summary (none without a loop)."""
+    return [f"results/{wildcards.comp}/learning/loop.json"] if LEARN_ITERATIONS else []
 
 
 def scope_compositions(scope):

@@ -109,7 +109,7 @@ rule test_model:
     input:
         model=lambda wc: deployed_model(wc.comp, wc.i),
         validation="results/{comp}/train/data/validation",
-        lcurve=lambda wc: f"{model_dir(wc.comp, wc.i)}/lcurve.out",
+        lcurve=lambda wc: f"{deployed_model_dir(wc.comp, wc.i)}/lcurve.out",
     output:
         result="results/{comp}/train/model_{i}/test.json",
         parity_energy=report(

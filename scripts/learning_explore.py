@@ -1,0 +1,11 @@
+from dpglass.learning.steps import explore
+from dpglass.rulelog import rule_log
+
+with rule_log(snakemake.log[0]):
+    explore(data_path=snakemake.input.data, models=list(snakemake.input.models),
+            type_map=snakemake.params.type_map, sweep=snakemake.params.sweep,
+            execution=snakemake.params.execution, learning=snakemake.params.learning,
+            trust=snakemake.params.trust, iteration=int(snakemake.wildcards.k),
+            temperature_K=float(snakemake.wildcards.T),
+            previous_convergence=(list(snakemake.input.previous) or [None])[0],
+            run_json=snakemake.output.run, dump=snakemake.output.dump, threads=snakemake.threads)

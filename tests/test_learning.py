@@ -1,0 +1,177 @@
+"""Concurrent learning: config checks, frame selection, convergence, incremental labelling."""
+
+import copy
+import json
+
+import numpy as np
+import pytest
+
+from dpglass.config import ConfigError, validate_config
+from dpglass.learning.convergence import iteration_status
+from dpglass.learning.labelling import label_incrementally
+from dpglass.learning.selection import classify, select_frames, thin_candidates
+from dpglass.learning.settings import explore_sweep, explore_temperatures
+
+BASE = {"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},
+        "sweep": {"temperatures_K": [303, 363]}, "learning": {"max_iterations": 2}}
+
+
+def with_learning(**changes):
+    cfg = copy.deepcopy(BASE)
+    cfg["learning"].update(changes)
+    return cfg
+
+
+@pytest.mark.parametrize("changes, key", [
+    ({"trust_levels_eV_per_A": [0.3, 0.2]}, "learning.trust_levels_eV_per_A"),
+    ({"trust_levels_eV_per_A": [0.2, 0.2]}, "learning.trust_levels_eV_per_A"),
+    ({"accurate_fraction": 1.5}, "learning.accurate_fraction"),
+    ({"accurate_fraction": -0.1}, "learning.accurate_fraction"),
+    ({"shorten_above_fraction": 2}, "learning.shorten_above_fraction"),
+    ({"max_frames_per_iteration": 0}, "learning.max_frames_per_iteration"),
+    ({"temperatures_K": []}, "learning.temperatures_K"),
+    ({"retrain": "sometimes"}, "learning.retrain"),
+])
+def test_bad_learning_config_names_the_key(changes, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        validate_config(with_learning(**changes))
+
+
+def test_sweep_trust_levels_must_increase_when_the_loop_uses_them():
+    cfg = with_learning()
+    cfg["sweep"]["trust_level_eV_per_A"] = [0.3, 0.3]
+    with pytest.raises(ConfigError, match="trust_level"):
+        validate_config(cfg)
+
+
+def test_exploration_temperatures_are_the_sweeps_plus_the_extra_ones():
+    cfg = validate_config(with_learning(extra_temperatures_K=[450]))
+    assert explore_temperatures(cfg, [303.0, 363.0]) == [303.0, 363.0, 450.0]
+    cfg = validate_config(with_learning(temperatures_K=[], extra_temperatures_K=[500]))
+    assert explore_temperatures(cfg, [303.0, 363.0]) == [500.0]
+
+
+def test_explore_settings_are_short_nvt_on_the_quenched_cell_with_deviation_every_frame():
+    cfg = validate_config(with_learning(explore_dump_every_steps=5))
+    s = explore_sweep(cfg["sweep"], cfg["learning"], 2, 0.5, [0.1, 0.3])
+    assert s["equilibration_ps"] == 0 and s["npt_equilibration_ps"] == 0
+    assert s["production_ps"] == 0.5
+    assert s["dump_every_steps"] == s["deviation_every_steps"] == 5
+    assert s["replicate"] == [1, 1, 1] and s["target_atoms"] is None
+    assert s["seed"] != cfg["sweep"]["seed"]  # each iteration explores new velocities
+    assert s["trust_level_eV_per_A"] == [0.1, 0.3]
+
+
+def test_classify_uses_half_open_trust_band():
+    c = classify([0.05, 0.1, 0.2, 0.29, 0.3, 0.5], [0.1, 0.3])
+    assert (c["accurate"], c["candidate"], c["failed"]) == (1, 3, 2)
+    assert c["accurate_fraction"] == pytest.approx(1 / 6)
+
+
+def test_thinning_keeps_the_largest_deviation_and_drops_near_duplicates():
+    devi = [0.15, 0.16, 0.17, 0.05, 0.12, 0.5, 0.14]
+    # candidates in [0.1, 0.3): 0,1,2,4,6; by deviation 2,1,0,6,4; 1 is next to 2 -> dropped
+    assert thin_candidates(devi, [0.1, 0.3], 2) == [2, 0, 6, 4]
+    chosen = thin_candidates(devi, [0.1, 0.3], 2)
+    assert all(abs(a - b) >= 2 for a in chosen for b in chosen if a != b)
+    assert 5 not in chosen and 3 not in chosen  # failed and accurate frames never selected
+
+
+def test_selection_is_capped_and_spread_over_temperatures():
+    rng = np.random.default_rng(0)
+    devi = {300.0: rng.uniform(0.1, 0.29, 50), 400.0: rng.uniform(0.1, 0.29, 50),
+            500.0: np.full(50, 0.9)}  # all failed at 500 K: nothing to label there
+    picked = select_frames(devi, [0.1, 0.3], cap=7, min_separation=3)
+    assert sum(len(v) for v in picked.values()) == 7
+    assert picked[500.0] == []
+    assert abs(len(picked[300.0]) - len(picked[400.0])) <= 1
+    for frames in picked.values():
+        assert all(b - a >= 3 for a, b in zip(frames, frames[1:]))
+    with pytest.raises(ValueError):
+        select_frames(devi, [0.1, 0.3], cap=0, min_separation=1)
+
+
+def counts(accurate, candidate, failed):
+    n = accurate + candidate + failed
+    return {"frames": n, "accurate": accurate, "candidate": candidate, "failed": failed,
+            "accurate_fraction": accurate / n, "candidate_fraction": candidate / n,
+            "failed_fraction": failed / n}
+
+
+def test_convergence_needs_every_temperature_and_carries_on_once_reached():
+    status = iteration_status(1, {300.0: counts(96, 4, 0), 450.0: counts(90, 5, 5)}, 0.95, None,
+                              2.0, 0.2)
+    assert not status["converged"] and status["converged_models"] is None
+    assert [r["passed"] for r in status["temperatures"]] == [True, False]
+    assert status["next_explore_ps"] == 2.0
+    status2 = iteration_status(2, {300.0: counts(99, 1, 0), 450.0: counts(95, 5, 0)}, 0.95,
+                               status, 2.0, 0.2)
+    assert status2["converged"] and status2["converged_models"] == 1
+    status3 = iteration_status(3, {}, 0.95, status2, 2.0, 0.2)
+    assert status3["noop"] and status3["converged_models"] == 1
+
+
+def test_many_failed_frames_shorten_the_next_exploration():
+    status = iteration_status(1, {300.0: counts(10, 10, 80)}, 0.95, None, 2.0, 0.2)
+    assert status["shortened_next"] and status["next_explore_ps"] == 1.0
+
+
+class LJFactory:
+    """Makes real Lennard-Jones calculators and counts how often it was asked to."""
+
+    def __init__(self):
+        self.made = 0
+
+    def make(self):
+        from ase.calculators.lj import LennardJones
+
+        self.made += 1
+        return LennardJones(sigma=2.0, epsilon=0.01, rc=5.0)
+
+
+def frames(n):
+    from ase.build import bulk
+
+    out = []
+    for i in range(n):
+        atoms = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
+        atoms.rattle(0.05, seed=i)
+        out.append(atoms)
+    return out
+
+
+def test_labelling_resumes_without_recomputing_finished_frames(tmp_path):
+    from ase.calculators.lj import LennardJones
+
+    work = tmp_path / "label_work"
+    first = LJFactory()
+    labelled, report = label_incrementally(frames(5), work, first.make, "LJ", 0.1)
+    assert report["single_points_computed"] == 5 and len(labelled) == 5
+    # a killed job: two frames' results were never written
+    for n in (3, 4):
+        (work / f"frame_{n:04d}.json").unlink()
+    second = LJFactory()
+    again, report = label_incrementally(frames(5), work, second.make, "LJ", 0.1)
+    assert report["single_points_reused"] == 3 and report["single_points_computed"] == 2
+    third = LJFactory()
+    label_incrementally(frames(5), work, third.make, "LJ", 0.1)
+    assert third.made == 0  # all done: the (expensive) reference is not even loaded
+    reference = LennardJones(sigma=2.0, epsilon=0.01, rc=5.0)
+    for atoms, out in zip(frames(5), again):
+        atoms.calc = reference
+        assert out.get_potential_energy() == pytest.approx(atoms.get_potential_energy())
+        np.testing.assert_allclose(out.get_forces(), atoms.get_forces())
+
+
+def test_labelling_counts_failed_points_and_fails_above_the_limit(tmp_path):
+    from dpglass.labelling import LabellingError
+
+    bad = frames(4)
+    bad[1].positions[1] = bad[1].positions[0]  # two atoms on top of each other: LJ energy inf
+    work = tmp_path / "w"
+    with pytest.raises(LabellingError, match="max_failed_fraction"):
+        label_incrementally(bad, work, LJFactory().make, "LJ", 0.1)
+    record = json.loads((work / "frame_0001.json").read_text())
+    assert "reason" in record  # the failure is recorded, not silently skipped
+    labelled, report = label_incrementally(bad, work, LJFactory().make, "LJ", 0.5)
+    assert report["frames_failed"] == 1 and len(labelled) == 3

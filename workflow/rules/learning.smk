@@ -1,0 +1,212 @@
+# Concurrent learning (learning.max_iterations > 0): iteration k explores with the models of
+# k-1 (0 = the first training), selects frames in [low, high) trust, labels them with the
+# reference and retrains every member from its previous model; exploration max_iterations+1
+# checks the final models. Every iteration is an ordinary planned job (a dry run shows the whole
+# chain); one after convergence copies the previous models in seconds. See dpglass.learning.
+
+
+def _iteration(wildcards):
+    return int(wildcards.k)
+
+
+def previous_convergence(wildcards):
+    """convergence.json of iteration k-1 (none for k = 1)."""
+    k = _iteration(wildcards)
+    return [f"results/{wildcards.comp}/learning/iter{k - 1}/convergence.json"] if k > 1 else []
+
+
+def exploration_models(wildcards):
+    return [iteration_model(wildcards.comp, i, _iteration(wildcards) - 1) for i in MODELS]
+
+
+def explore_runs(kind):
+    def inputs(wildcards):
+        return [
+            f"results/{wildcards.comp}/learning/iter{wildcards.k}/explore/T{T}/{kind}"
+            for T in LEARN_TEMPERATURES
+        ]
+
+    return inputs
+
+
+def scope_learning(name, upto):
+    """Per composition of the scope: iteration files `name` of iteration k (upto=False) or of
+    every iteration 1..k (upto=True)."""
+
+    def inputs(wildcards):
+        k = _iteration(wildcards)
+        iterations = range(1, k + 1) if upto else [k]
+        return [
+            f"results/{comp}/learning/iter{j}/{name}"
+            for comp in scope_compositions(wildcards.scope)
+            for j in iterations
+        ]
+
+    return inputs
+
+
+rule learning_explore:
+    input:
+        data="results/{comp}/sweep/data.lmp",
+        models=exploration_models,
+        previous=previous_convergence,
+    output:
+        run="results/{comp}/learning/iter{k}/explore/T{T}/run.json",
+        dump="results/{comp}/learning/iter{k}/explore/T{T}/dump.lammpstrj",
+    params:
+        type_map=type_map_of,
+        sweep=config["sweep"],
+        execution=config["execution"],
+        learning=learning_settings.rule_settings(config, "explore"),
+        trust=learning_settings.trust_levels(config),
+    threads: 1
+    resources:
+        runtime=lambda wc, attempt: 120 * attempt,
+        mem_mb=4000,
+    log:
+        "logs/{comp}/learning/explore_iter{k}_T{T}.log",
+    benchmark:
+        "benchmarks/rules/{comp}/learning/explore_iter{k}_T{T}.tsv"
+    script:
+        "../../scripts/learning_explore.py"
+
+
+rule learning_convergence:
+    input:
+        runs=explore_runs("run.json"),
+        previous=previous_convergence,
+    output:
+        "results/{comp}/learning/iter{k}/convergence.json",
+    params:
+        learning=learning_settings.rule_settings(config, "convergence"),
+    log:
+        "logs/{comp}/learning/convergence_iter{k}.log",
+    script:
+        "../../scripts/learning_convergence.py"
+
+
+rule learning_select:
+    input:
+        runs=explore_runs("run.json"),
+        dumps=explore_runs("dump.lammpstrj"),
+        convergence="results/{comp}/learning/iter{k}/convergence.json",
+    output:
+        frames="results/{comp}/learning/iter{k}/selected.extxyz",
+        selection="results/{comp}/learning/iter{k}/selection.json",
+    params:
+        type_map=type_map_of,
+        learning=learning_settings.rule_settings(config, "select"),
+        trust=learning_settings.trust_levels(config),
+    log:
+        "logs/{comp}/learning/select_iter{k}.log",
+    script:
+        "../../scripts/learning_select.py"
+
+
+# Single points go to label_work/frame_NNNN.json one by one (not outputs): a killed job's
+# finished frames survive and the rerun labels only the rest.
+rule learning_label:
+    input:
+        frames="results/{comp}/learning/iter{k}/selected.extxyz",
+        selection="results/{comp}/learning/iter{k}/selection.json",
+    output:
+        frames="results/{comp}/learning/iter{k}/labelled.extxyz",
+        report="results/{comp}/learning/iter{k}/labelling.json",
+        data=directory("results/{comp}/learning/iter{k}/data"),
+    params:
+        reference=config["reference"],
+        type_map=model_type_map_of,
+    threads: 2
+    resources:
+        runtime=lambda wc, attempt: 240 * attempt,
+        mem_mb=4000,
+    log:
+        "logs/{comp}/learning/label_iter{k}.log",
+    benchmark:
+        "benchmarks/rules/{comp}/learning/label_iter{k}.tsv"
+    script:
+        "../../scripts/learning_label.py"
+
+
+# As train_model: checkpoints live in work/ (not an output), so a killed job resumes.
+rule learning_train:
+    input:
+        training=scope_data("training"),
+        validation=scope_data("validation"),
+        new_data=scope_learning("data", upto=True),
+        selections=scope_learning("selection.json", upto=False),
+        neighbor_stat="results/{scope}/train/neighbor_stat.json",
+        previous=lambda wc: f"{learning_model_dir(wc.scope, wc.i, _iteration(wc) - 1)}/frozen.{MODEL_EXT}",
+    output:
+        input_json="results/{scope}/learning/iter{k}/model_{i}/input.json",
+        lcurve="results/{scope}/learning/iter{k}/model_{i}/lcurve.out",
+        frozen=f"results/{{scope}}/learning/iter{{k}}/model_{{i}}/frozen.{MODEL_EXT}",
+        validation="results/{scope}/learning/iter{k}/model_{i}/validation.json",
+    params:
+        type_map=model_type_map_of,
+        train=dpconfig.train_settings(config, "train_model"),
+        learning=learning_settings.rule_settings(config, "retrain"),
+        backend=BACKEND,
+        device=config["execution"]["device"],
+    threads: 2
+    resources:
+        runtime=lambda wc, attempt: 720 * attempt,
+        mem_mb=8000,
+        **gpu_resources(),
+    log:
+        "logs/{scope}/learning/train_iter{k}_model_{i}.log",
+    benchmark:
+        "benchmarks/rules/{scope}/learning/train_iter{k}_model_{i}.tsv"
+    script:
+        "../../scripts/learning_train.py"
+
+
+rule learning_compress:
+    input:
+        frozen=f"results/{{scope}}/learning/iter{{k}}/model_{{i}}/frozen.{MODEL_EXT}",
+        input_json="results/{scope}/learning/iter{k}/model_{i}/input.json",
+        validation=scope_data("validation"),
+    output:
+        compressed=f"results/{{scope}}/learning/iter{{k}}/model_{{i}}/compressed.{MODEL_EXT}",
+        check="results/{scope}/learning/iter{k}/model_{i}/compress_check.json",
+    params:
+        backend=BACKEND,
+        tolerance=config["train"]["compress_tolerance_meV_per_A"],
+    threads: 2
+    log:
+        "logs/{scope}/learning/compress_iter{k}_model_{i}.log",
+    script:
+        "../../scripts/compress_model.py"
+
+
+rule learning_report:
+    input:
+        convergence=lambda wc: expand(
+            "results/{comp}/learning/iter{k}/convergence.json", comp=wc.comp, k=EXPLORATIONS
+        ),
+        selection=lambda wc: expand(
+            "results/{comp}/learning/iter{k}/selection.json", comp=wc.comp, k=ITERATIONS
+        ),
+        labelling=lambda wc: expand(
+            "results/{comp}/learning/iter{k}/labelling.json", comp=wc.comp, k=ITERATIONS
+        ),
+        validation=lambda wc: [
+            f"{learning_model_dir(dpconfig.train_scope(config, wc.comp), i, k)}/validation.json"
+            for k in ITERATIONS
+            for i in MODELS
+        ],
+    output:
+        json="results/{comp}/learning/loop.json",
+        markdown="results/{comp}/learning/loop.md",
+        plot=report(
+            "results/{comp}/learning/loop.png",
+            caption="../report/learning.rst",
+            category="Training",
+        ),
+    params:
+        n_models=len(MODELS),
+        max_iterations=LEARN_ITERATIONS,
+    log:
+        "logs/{comp}/learning/report.log",
+    script:
+        "../../scripts/learning_report.py"
