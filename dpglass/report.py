@@ -82,6 +82,10 @@ def summary_markdown(summary: dict) -> str:
 
         lines += ["", loop_markdown(summary["learning"]).replace("# Concurrent learning",
                                                                  "## Concurrent learning", 1)]
+    if summary.get("certificate"):
+        from dpglass.learning.certificate import certificate_markdown
+
+        lines += ["", certificate_markdown(summary["certificate"])]
     paper = summary.get("paper") or {}
     if paper:
         lines += ["", "## The paper's values (Dai et al., Nature Energy 2023)", "",

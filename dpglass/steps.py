@@ -337,6 +337,7 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
         "model_quality": [read_json(p) for p in test_paths],
         "extrapolation": extrapolation_flags(run_paths),
         "learning": read_json(learning_paths[0]) if learning_paths else None,
+        "certificate": read_json(learning_paths[1]) if len(learning_paths) > 1 else None,
         "paper": paper,
         "provenance": provenance(config),
     }

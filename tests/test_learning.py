@@ -175,3 +175,94 @@ def test_labelling_counts_failed_points_and_fails_above_the_limit(tmp_path):
     assert "reason" in record  # the failure is recorded, not silently skipped
     labelled, report = label_incrementally(bad, work, LJFactory().make, "LJ", 0.5)
     assert report["frames_failed"] == 1 and len(labelled) == 3
+
+
+def write_iteration_files(tmp_path, statuses, selected, labelled, validation_force):
+    paths = {"convergence": [], "selection": [], "labelling": [], "validation": []}
+    for status in statuses:
+        p = tmp_path / f"conv{status['iteration']}.json"
+        p.write_text(json.dumps(status))
+        paths["convergence"].append(str(p))
+    for k, (s, lab) in enumerate(zip(selected, labelled), start=1):
+        p = tmp_path / f"sel{k}.json"
+        p.write_text(json.dumps({"selected": s}))
+        paths["selection"].append(str(p))
+        p = tmp_path / f"lab{k}.json"
+        p.write_text(json.dumps({"frames_labelled": lab, "frames_failed": s - lab}))
+        paths["labelling"].append(str(p))
+        for i, force in enumerate(validation_force[k - 1]):
+            p = tmp_path / f"val{k}_{i}.json"
+            p.write_text(json.dumps({"trained": True, "validation": {
+                "energy_rmse": {"value": 1.0, "error": None, "unit": "meV/atom"},
+                "force_rmse": {"value": force, "error": None, "unit": "meV/Å"}}}))
+            paths["validation"].append(str(p))
+    return paths
+
+
+def test_loop_report_says_converged_at_which_iteration(tmp_path):
+    from dpglass.learning.report import loop_markdown, loop_record, plot_loop
+
+    s1 = iteration_status(1, {300.0: counts(50, 40, 10), 450.0: counts(20, 60, 20)}, 0.95, None,
+                          2.0, 0.5)
+    s2 = iteration_status(2, {300.0: counts(97, 3, 0), 450.0: counts(96, 4, 0)}, 0.95, s1, 2.0, 0.5)
+    s3 = iteration_status(3, {}, 0.95, s2, 2.0, 0.5)
+    paths = write_iteration_files(tmp_path, [s1, s2, s3], [8, 0], [7, 0], [[100.0, 120.0],
+                                                                          [100.0, 120.0]])
+    record = loop_record(convergence_paths=paths["convergence"],
+                         selection_paths=paths["selection"], labelling_paths=paths["labelling"],
+                         validation_paths=paths["validation"], n_models=2, max_iterations=2)
+    assert record["converged"] and record["converged_at_iteration"] == 1
+    assert "models of iteration 1 passed" in record["verdict"]
+    first = record["iterations"][0]
+    assert first["frames_labelled"] == 7 and first["frames_failed_labelling"] == 1
+    force = first["validation_after_retraining"]["force_rmse"]
+    assert force["value"] == pytest.approx(110.0) and force["error"] == pytest.approx(10.0)
+    assert force["unit"] == "meV/Å"
+    text = loop_markdown(record)
+    assert "| 1 | 450 | 100 | 20.0% | 60.0% | 20.0% |" in text
+    assert "no-op" in text  # iteration 3 after convergence
+    plot_loop(record, tmp_path / "loop.png")
+    assert (tmp_path / "loop.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_loop_report_says_where_it_ran_out(tmp_path):
+    from dpglass.learning.report import loop_record
+
+    s1 = iteration_status(1, {300.0: counts(50, 50, 0)}, 0.95, None, 2.0, 0.5)
+    s2 = iteration_status(2, {300.0: counts(90, 10, 0)}, 0.95, s1, 2.0, 0.5)
+    paths = write_iteration_files(tmp_path, [s1, s2], [5], [5], [[100.0]])
+    record = loop_record(convergence_paths=paths["convergence"],
+                         selection_paths=paths["selection"], labelling_paths=paths["labelling"],
+                         validation_paths=paths["validation"], n_models=1, max_iterations=1)
+    assert not record["converged"] and record["converged_at_iteration"] is None
+    assert record["verdict"].startswith("ran out") and "300 K (90.0% accurate)" in record["verdict"]
+
+
+def rdf_result(peak, shift=0.0):
+    r = np.linspace(0.05, 6.0, 120)
+    g = np.exp(-((r - peak - shift) ** 2) / 0.02) * 3 + 1
+    return {"r": {"value": r.tolist()}, "g": {"Li-Li": {"value": g.tolist()}},
+            "first_peak": {"Li-Li": {"value": peak + shift}}}
+
+
+def test_certificate_rdf_and_transport_comparison_against_thresholds():
+    from dpglass.learning.certificate import (RDF_PEAK_SHIFT_A, certificate_verdict,
+                                              compare_rdfs, compare_transport)
+
+    same = compare_rdfs(rdf_result(2.5), rdf_result(2.5, 0.02))
+    assert same[0]["passed"] and same[0]["first_peak_shift"]["value"] == pytest.approx(0.02)
+    off = compare_rdfs(rdf_result(2.5), rdf_result(2.5, 2 * RDF_PEAK_SHIFT_A))
+    assert not off[0]["passed"]
+    D = {"unit": "cm^2/s"}
+    agree = compare_transport({"diffusive": True, "D": {**D, "value": 1.0e-6, "error": 2e-7}},
+                              {"diffusive": True, "D": {**D, "value": 1.3e-6, "error": 2e-7}})
+    assert agree["D_passed"] and agree["D_difference_sigmas"] == pytest.approx(0.3 / np.hypot(.2, .2))
+    differ = compare_transport({"diffusive": True, "D": {**D, "value": 1.0e-6, "error": 1e-8}},
+                               {"diffusive": True, "D": {**D, "value": 2.0e-6, "error": 1e-8}})
+    assert differ["D_passed"] is False
+    short = compare_transport({"diffusive": False, "D": None}, {"diffusive": True, "D": None})
+    assert short["D_passed"] is None and "not diffusive" in short["D_note"]
+    forces = {"force_rmse": {"value": 100.0}}
+    assert certificate_verdict(same, agree, forces)["passed"]
+    verdict = certificate_verdict(off, differ, {"force_rmse": {"value": 1e4}})
+    assert not verdict["passed"] and verdict["failed_checks"] == ["RDF Li-Li", "Li D", "forces"]

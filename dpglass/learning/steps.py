@@ -254,12 +254,13 @@ def retrain(*, base_training: list[str], validation: list[str], new_data: list[s
     write_json(test_json, result)
 
 
-def validation_errors(model: str, validation: list[str], backend: str, threads: int, log) -> dict:
+def validation_errors(model: str, validation: list[str], backend: str, threads: int, log,
+                      work: str | Path | None = None) -> dict:
     """dp test of `model` on the validation systems: energy and force RMSE (frame-weighted mean)."""
     from dpglass.training.dp import dp
     from dpglass.training.evaluation import parse_dp_test
 
-    work = Path(model).parent / "dp_test"
+    work = Path(work or Path(model).parent / "dp_test")
     work.mkdir(parents=True, exist_ok=True)
     rows = []
     for n, system in enumerate(validation):

@@ -80,7 +80,9 @@ def iteration_model(comp, i, k):
 
 def learning_summary_input(wildcards):
     """The loop's record for the summary (none without a loop)."""
-    return [f"results/{wildcards.comp}/learning/loop.json"] if LEARN_ITERATIONS else []
+    if not LEARN_ITERATIONS:
+        return []
+    return [f"results/{wildcards.comp}/learning/{name}.json" for name in ("loop", "certificate")]
 
 
 def scope_compositions(scope):

@@ -210,3 +210,31 @@ rule learning_report:
         "logs/{comp}/learning/report.log",
     script:
         "../../scripts/learning_report.py"
+
+
+rule learning_certificate:
+    """The final ensemble against the reference's own MD (the melt-quench hold): same start,
+    temperature and time; RDFs, ion MSD/D, energies and forces (dpglass.learning.certificate)."""
+    input:
+        sampled="results/{comp}/melt_quench/sampled.extxyz",
+        labelled="results/{comp}/melt_quench/frames.extxyz",
+        models=ensemble_models,
+    output:
+        "results/{comp}/learning/certificate.json",
+    params:
+        type_map=type_map_of,
+        melt_quench=config["melt_quench"],
+        sweep=config["sweep"],
+        execution=config["execution"],
+        ion=config["analysis"]["ion"],
+        rdf_pairs=config["analysis"]["rdf_pairs"],
+        rdf_r_max=config["analysis"]["rdf_r_max_A"],
+        hop_distance=config["analysis"]["cage_distance_A"],
+        backend=BACKEND,
+    threads: 2
+    log:
+        "logs/{comp}/learning/certificate.log",
+    benchmark:
+        "benchmarks/rules/{comp}/learning/certificate.tsv"
+    script:
+        "../../scripts/learning_certificate.py"
