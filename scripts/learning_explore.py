@@ -8,4 +8,5 @@ with rule_log(snakemake.log[0]):
             trust=snakemake.params.trust, iteration=int(snakemake.wildcards.k),
             temperature_K=float(snakemake.wildcards.T),
             previous_convergence=(list(snakemake.input.previous) or [None])[0],
-            run_json=snakemake.output.run, dump=snakemake.output.dump, threads=snakemake.threads)
+            run_json=snakemake.output.run, dump=snakemake.output.dump, threads=snakemake.threads,
+            ion=snakemake.params.ion, hop_distance_A=snakemake.params.hop_distance)

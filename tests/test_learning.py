@@ -266,3 +266,21 @@ def test_certificate_rdf_and_transport_comparison_against_thresholds():
     assert certificate_verdict(same, agree, forces)["passed"]
     verdict = certificate_verdict(off, differ, {"force_rmse": {"value": 1e4}})
     assert not verdict["passed"] and verdict["failed_checks"] == ["RDF Li-Li", "Li D", "forces"]
+
+
+def test_optional_stable_D_criterion_at_the_hottest_temperature():
+    D = {"unit": "cm^2/s"}
+    t1 = {"temperature_K": 450.0, "diffusive": True, "D": {**D, "value": 1.0e-5, "error": 1e-6}}
+    t2 = {"temperature_K": 450.0, "diffusive": True, "D": {**D, "value": 1.1e-5, "error": 1e-6}}
+    t3 = {"temperature_K": 450.0, "diffusive": True, "D": {**D, "value": 3.0e-5, "error": 1e-6}}
+    good = {300.0: counts(99, 1, 0)}
+    s1 = iteration_status(1, {300.0: counts(50, 50, 0)}, 0.95, None, 2.0, 0.5,
+                          hottest_transport=t1, require_stable_D=True)
+    s2 = iteration_status(2, good, 0.95, s1, 2.0, 0.5, hottest_transport=t3,
+                          require_stable_D=True)
+    assert s2["accurate_everywhere"] and not s2["D_stable"] and not s2["converged"]
+    s3 = iteration_status(3, good, 0.95, {**s1, "hottest_transport": t2}, 2.0, 0.5,
+                          hottest_transport=t1, require_stable_D=True)
+    assert s3["D_stable"] and s3["converged"]
+    # without the option the accuracy test alone decides
+    assert iteration_status(2, good, 0.95, s1, 2.0, 0.5, hottest_transport=t3)["converged"]

@@ -34,7 +34,8 @@ def loop_record(*, convergence_paths: list[str], selection_paths: list[str],
         k = status["iteration"]
         row = {"iteration": k, "models_from_iteration": k - 1, "noop": status["noop"],
                "explore_ps": quantity(status.get("explore_ps"), unit="ps"),
-               "temperatures": [] if status["noop"] else status["temperatures"]}
+               "temperatures": [] if status["noop"] else status["temperatures"],
+               "hottest_transport": None if status["noop"] else status.get("hottest_transport")}
         if k <= max_iterations:
             selection, labelling = selections[k - 1], labellings[k - 1]
             row["frames_selected"] = selection["selected"]
@@ -58,12 +59,25 @@ def loop_record(*, convergence_paths: list[str], selection_paths: list[str],
             "max_iterations": max_iterations, "verdict": verdict, "iterations": rows}
 
 
+def _hottest_d(transport: dict | None) -> str:
+    if not transport:
+        return "—"
+    T = transport.get("temperature_K")
+    if transport.get("diffusive") and transport.get("D"):
+        d = transport["D"]
+        return f"{d['value']:.3g} ± {(d['error'] or float('nan')):.2g} {d['unit']} ({T:g} K)"
+    bound = transport.get("D_upper_bound") or {}
+    if bound.get("value") is not None:
+        return f"< {bound['value']:.3g} {bound['unit']} ({T:g} K, not diffusive)"
+    return f"not measured ({T:g} K)"
+
+
 def loop_markdown(record: dict, title: str = "") -> str:
     lines = [f"# Concurrent learning{' — ' + title if title else ''}", "", f"**{record['verdict']}**",
              "", "Exploration k runs the models of iteration k-1 (0 = the first training).", "",
              "| iteration | T (K) | frames | accurate | candidate | failed | selected | labelled | "
-             "val. energy RMSE (meV/atom) | val. force RMSE (meV/Å) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "val. energy RMSE (meV/atom) | val. force RMSE (meV/Å) | ion D at the hottest T |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in record["iterations"]:
         val = row.get("validation_after_retraining") or {}
         e = val.get("energy_rmse") or {}
@@ -77,7 +91,7 @@ def loop_markdown(record: dict, title: str = "") -> str:
         if row["noop"]:
             lines.append(f"| {row['iteration']} | — (converged earlier, no-op) | | | | | "
                          f"{row.get('frames_selected', '—')} | {row.get('frames_labelled', '—')} | "
-                         f"{pm(e)} | {pm(f)} |")
+                         f"{pm(e)} | {pm(f)} | |")
             continue
         for n, t in enumerate(row["temperatures"]):
             last = n == len(row["temperatures"]) - 1
@@ -86,7 +100,8 @@ def loop_markdown(record: dict, title: str = "") -> str:
                 f"{t['accurate_fraction']:.1%} | {t['candidate_fraction']:.1%} | "
                 f"{t['failed_fraction']:.1%} | "
                 + (f"{row.get('frames_selected', '—')} | {row.get('frames_labelled', '—')} | "
-                   f"{pm(e)} | {pm(f)} |" if last else "| | | |"))
+                   f"{pm(e)} | {pm(f)} | {_hottest_d(row.get('hottest_transport'))} |"
+                   if last else "| | | | |"))
     lines += ["", "Validation RMSE: mean over the ensemble members ± its standard error, on the "
               "first training's validation frames, after that iteration's retraining."]
     return "\n".join(lines) + "\n"

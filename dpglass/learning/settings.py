@@ -86,7 +86,8 @@ def explore_sweep(sweep: dict, learning: dict, iteration: int, explore_ps: float
 # The learning.* keys each rule's outputs depend on (rules get only these as params).
 RULE_KEYS = {
     "explore": ("explore_ps", "explore_dump_every_steps", "shorten_above_fraction"),
-    "convergence": ("explore_ps", "accurate_fraction", "shorten_above_fraction"),
+    "convergence": ("explore_ps", "accurate_fraction", "shorten_above_fraction",
+                    "require_stable_D"),
     "select": ("max_frames_per_iteration", "min_frame_separation_dumps"),
     "retrain": ("numb_steps", "start_lr", "retrain"),
 }

@@ -25,7 +25,7 @@ def _previous(path: str | None) -> dict | None:
 def explore(*, data_path: str, models: list[str], type_map: list[str], sweep: dict,
             execution: dict, learning: dict, trust: list[float], iteration: int,
             temperature_K: float, previous_convergence: str | None, run_json: str, dump: str,
-            threads: int) -> None:
+            threads: int, ion: str, hop_distance_A: float) -> None:
     """One short NVT run with the current ensemble; run.json gets every frame's max force deviation.
 
     A no-op (seconds) when an earlier iteration converged."""
@@ -51,6 +51,8 @@ def explore(*, data_path: str, models: list[str], type_map: list[str], sweep: di
     result.update({"noop": False, "iteration": iteration, "explore_ps": explore_ps,
                    "deviation_steps": steps.tolist(), "max_devi_f": devi.tolist(),
                    "classification": classify(devi, trust),
+                   "transport": _transport(dump, ion, temperature_K, type_map,
+                                           settings["timestep_fs"], hop_distance_A),
                    "stage_wall_time": quantity(time.perf_counter() - start, unit="s")})
     write_json(run_json, result)
     c = result["classification"]
@@ -59,18 +61,38 @@ def explore(*, data_path: str, models: list[str], type_map: list[str], sweep: di
           f"failed {c['failed_fraction']:.1%}")
 
 
+def _transport(dump: str, ion: str, temperature_K: float, type_map: list[str], timestep_fs: float,
+               hop_distance_A: float) -> dict:
+    """The ion's D (or its upper bound) in an exploration run; short runs are rarely diffusive."""
+    from dpglass.analysis import analyze_diffusion
+
+    try:
+        result = analyze_diffusion(dump, ion, temperature_K, fmt="lammps-dump", type_map=type_map,
+                                   timestep_fs=timestep_fs, hop_distance_A=hop_distance_A)
+    except ValueError as err:
+        return {"diffusive": False, "D": None, "D_upper_bound": None, "note": str(err)}
+    return {"diffusive": result["diffusive"], "D": result["D"] if result["diffusive"] else None,
+            "D_upper_bound": result.get("D_upper_bound"),
+            "note": "; ".join(result.get("not_diffusive_because") or [])}
+
+
 def convergence(*, run_jsons: list[str], previous_convergence: str | None, learning: dict,
                 iteration: int, out_json: str) -> None:
     previous = _previous(previous_convergence)
-    per_temperature, explore_ps = {}, learning["explore_ps"]
+    per_temperature, explore_ps, transport = {}, learning["explore_ps"], {}
     for path in run_jsons:
         run = read_json(path)
         if run.get("noop"):
             continue
         per_temperature[run["temperature"]["value"]] = run["classification"]
+        transport[run["temperature"]["value"]] = run.get("transport")
         explore_ps = run["explore_ps"]
+    hottest = ({"temperature_K": max(transport), **(transport[max(transport)] or {})}
+               if transport else None)
     status = iteration_status(iteration, per_temperature, learning["accurate_fraction"], previous,
-                              explore_ps, learning["shorten_above_fraction"])
+                              explore_ps, learning["shorten_above_fraction"],
+                              hottest_transport=hottest,
+                              require_stable_D=learning["require_stable_D"])
     write_json(out_json, status)
     if status["noop"]:
         print(f"iteration {iteration}: converged earlier (models of iteration "

@@ -59,6 +59,8 @@ rule learning_explore:
         execution=config["execution"],
         learning=learning_settings.rule_settings(config, "explore"),
         trust=learning_settings.trust_levels(config),
+        ion=config["analysis"]["ion"],
+        hop_distance=config["analysis"]["cage_distance_A"],
     threads: 1
     resources:
         runtime=lambda wc, attempt: 120 * attempt,
