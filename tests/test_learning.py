@@ -200,7 +200,8 @@ def write_iteration_files(tmp_path, statuses, selected, labelled, validation_for
 
 
 def test_loop_report_says_converged_at_which_iteration(tmp_path):
-    from dpglass.learning.report import loop_markdown, loop_record, plot_loop
+    from dpglass.learning.report import loop_markdown, loop_record
+    from dpglass.plotting import plot_learning_loop
 
     s1 = iteration_status(1, {300.0: counts(50, 40, 10), 450.0: counts(20, 60, 20)}, 0.95, None,
                           2.0, 0.5)
@@ -221,7 +222,7 @@ def test_loop_report_says_converged_at_which_iteration(tmp_path):
     text = loop_markdown(record)
     assert "| 1 | 450 | 100 | 20.0% | 60.0% | 20.0% |" in text
     assert "no-op" in text  # iteration 3 after convergence
-    plot_loop(record, tmp_path / "loop.png")
+    plot_learning_loop(record, tmp_path / "loop.png")
     assert (tmp_path / "loop.png").read_bytes()[:4] == b"\x89PNG"
 
 
