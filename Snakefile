@@ -25,6 +25,9 @@ include: "workflow/rules/analysis.smk"
 localrules:
     all,
     compare_compositions,
+    learning_convergence,
+    learning_select,
+    learning_report,
 
 
 rule all:
