@@ -140,7 +140,7 @@ def run_certificate(*, sampled_path: str, labelled_path: str, models: list[str],
     spec = RunSpec(temperature, 0, str(work / "md" / "run.json"),
                    str(work / "md" / "dump.lammpstrj"))
     run = run_sweep_job(str(work / "start.lmp"), models, type_map, settings,
-                        dict(execution, device="cpu") if execution["device"] != "gpu" else execution,
+                        dict(execution, device="cpu"),  # the hold's small cell: CPU
                         [spec], False, threads)[0]
     print(f"student MD: {run['frames']} frames at {temperature:g} K over {span_ps:g} ps "
           f"(reference hold: {len(frames)} frames)")

@@ -45,8 +45,9 @@ def explore(*, data_path: str, models: list[str], type_map: list[str], sweep: di
     settings = explore_sweep(sweep, learning, iteration, explore_ps, trust)
     start = time.perf_counter()
     spec = RunSpec(temperature_K, 0, run_json, dump)
-    result = run_sweep_job(data_path, models, type_map, settings, dict(execution, device="cpu")
-                           if execution["device"] != "gpu" else execution, [spec], False, threads)[0]
+    # small cells, short runs: on the CPU cores the rule asked for (no GPU requested)
+    result = run_sweep_job(data_path, models, type_map, settings, dict(execution, device="cpu"),
+                           [spec], False, threads)[0]
     steps, devi = read_model_deviation(spec.run_dir)
     result.update({"noop": False, "iteration": iteration, "explore_ps": explore_ps,
                    "deviation_steps": steps.tolist(), "max_devi_f": devi.tolist(),
