@@ -285,3 +285,18 @@ def test_optional_stable_D_criterion_at_the_hottest_temperature():
     assert s3["D_stable"] and s3["converged"]
     # without the option the accuracy test alone decides
     assert iteration_status(2, good, 0.95, s1, 2.0, 0.5, hottest_transport=t3)["converged"]
+
+
+def test_summary_says_where_the_sweep_still_extrapolates_and_why():
+    from dpglass.report import _sweep_after_loop
+
+    flag = {"temperature": {"value": 393}, "extrapolating": True,
+            "fraction_above_hi": {"value": 0.2}}
+    ok = {"temperature": {"value": 303}, "extrapolating": False,
+          "fraction_above_hi": {"value": 0.0}}
+    text = _sweep_after_loop({"extrapolation": [ok, flag],
+                              "learning": {"converged": False, "max_iterations": 2}})
+    assert "still extrapolates at 393 K (20 % of frames above the high trust level)" in text
+    assert "ran out (2 iterations)" in text and "303 K" not in text
+    assert "not extrapolating at any" in _sweep_after_loop(
+        {"extrapolation": [ok], "learning": {"converged": True}})
