@@ -257,7 +257,8 @@ def test_certificate_rdf_and_transport_comparison_against_thresholds():
     D = {"unit": "cm^2/s"}
     agree = compare_transport({"diffusive": True, "D": {**D, "value": 1.0e-6, "error": 2e-7}},
                               {"diffusive": True, "D": {**D, "value": 1.3e-6, "error": 2e-7}})
-    assert agree["D_passed"] and agree["D_difference_sigmas"] == pytest.approx(0.3 / np.hypot(.2, .2))
+    assert agree["D_passed"]
+    assert agree["D_difference_sigmas"] == pytest.approx(0.3 / np.hypot(0.2, 0.2))
     differ = compare_transport({"diffusive": True, "D": {**D, "value": 1.0e-6, "error": 1e-8}},
                                {"diffusive": True, "D": {**D, "value": 2.0e-6, "error": 1e-8}})
     assert differ["D_passed"] is False

@@ -69,8 +69,8 @@ def loop_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("learning_run")
     layer = workdir / "resume.yaml"
     layer.write_text(RESUME_LAYER)
-    args = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile", str(REPO / "config/test.yaml"),
-            str(layer), "--directory", str(workdir), "--cores", "2"]
+    args = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile",
+            str(REPO / "config/test.yaml"), str(layer), "--directory", str(workdir), "--cores", "2"]
     label_work = workdir / "results/LACO75/learning/iter1/label_work"
     with open(workdir / "first.log", "w") as log:
         first = subprocess.Popen(args, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,

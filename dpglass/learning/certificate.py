@@ -229,7 +229,8 @@ def certificate_markdown(cert: dict) -> str:
     f = cert["energies_forces"]
     lines += ["", f"- Li D: reference {d(tr['reference_D'])} "
               f"({'diffusive' if tr['reference_diffusive'] else 'not diffusive'}), student "
-              f"{d(tr['student_D'])} ({'diffusive' if tr['student_diffusive'] else 'not diffusive'})"
+              f"{d(tr['student_D'])} "
+              f"({'diffusive' if tr['student_diffusive'] else 'not diffusive'})"
               + (f"; {tr['D_note']}" if tr.get("D_note") else ""),
               f"- ion MSD at the end: reference {d(tr['reference_end_msd'])}, student "
               f"{d(tr['student_end_msd'])}",

@@ -84,5 +84,6 @@ def label_incrementally(frames: list, work: str | Path, make_calc, calculator_na
     if not report["passed"]:
         raise LabellingError(
             f"{len(failures)} of {len(frames)} single points failed ({100 * fraction:.1f} % > "
-            f"reference.max_failed_fraction = {100 * max_failed_fraction:.1f} %); reasons: {counts}")
+            f"reference.max_failed_fraction = {100 * max_failed_fraction:.1f} %); "
+            f"reasons: {counts}")
     return labelled, report

@@ -73,7 +73,8 @@ def _hottest_d(transport: dict | None) -> str:
 
 
 def loop_markdown(record: dict, title: str = "") -> str:
-    lines = [f"# Concurrent learning{' — ' + title if title else ''}", "", f"**{record['verdict']}**",
+    lines = [f"# Concurrent learning{' — ' + title if title else ''}", "",
+             f"**{record['verdict']}**",
              "", "Exploration k runs the models of iteration k-1 (0 = the first training).", "",
              "| iteration | T (K) | frames | accurate | candidate | failed | selected | labelled | "
              "val. energy RMSE (meV/atom) | val. force RMSE (meV/Å) | ion D at the hottest T |",
@@ -86,7 +87,8 @@ def loop_markdown(record: dict, title: str = "") -> str:
         def pm(q):
             if not q or q.get("value") is None:
                 return "—"
-            return f"{q['value']:.3g}" + (f" ± {q['error']:.2g}" if q.get("error") is not None else "")
+            error = q.get("error")
+            return f"{q['value']:.3g}" + (f" ± {error:.2g}" if error is not None else "")
 
         if row["noop"]:
             lines.append(f"| {row['iteration']} | — (converged earlier, no-op) | | | | | "

@@ -7,7 +7,8 @@ import numpy as np
 
 
 def classify(max_devi_f, trust_levels: list[float]) -> dict:
-    """Counts and fractions of accurate (< low), candidate ([low, high)) and failed (>= high) frames."""
+    """Counts and fractions of accurate (< low), candidate ([low, high)) and failed (>= high)
+    frames."""
     low, high = trust_levels
     devi = np.asarray(max_devi_f, dtype=float)
     n = int(devi.size)

@@ -36,23 +36,24 @@ def check(config: dict, sweep_temperatures: list[float]) -> None:
     if learning["trust_levels_eV_per_A"] is not None:
         low, high = learning["trust_levels_eV_per_A"]
         if not high > low:
-            raise LearningConfigError(f"config key 'learning.trust_levels_eV_per_A': [{low}, {high}] "
-                                      f"must be increasing [low, high]")
+            raise LearningConfigError(f"config key 'learning.trust_levels_eV_per_A': "
+                                      f"[{low}, {high}] must be increasing [low, high]")
     for key in ("accurate_fraction", "shorten_above_fraction"):
         value = learning[key]
         if not 0.0 <= value <= 1.0:
             raise LearningConfigError(f"config key 'learning.{key}': {value} is outside 0–1")
     if learning["max_frames_per_iteration"] < 1:
         raise LearningConfigError(f"config key 'learning.max_frames_per_iteration': "
-                                  f"{learning['max_frames_per_iteration']} — the loop must label at "
-                                  f"least one frame per iteration")
+                                  f"{learning['max_frames_per_iteration']} — the loop must "
+                                  f"label at least one frame per iteration")
     if learning["temperatures_K"] is not None and not learning["temperatures_K"] \
             and not learning["extra_temperatures_K"]:
         raise LearningConfigError("config key 'learning.temperatures_K': empty, and "
                                   "learning.extra_temperatures_K is empty too: no exploration "
                                   "temperature")
     if not explore_temperatures(config, sweep_temperatures):
-        raise LearningConfigError("config key 'learning.temperatures_K': no exploration temperature")
+        raise LearningConfigError("config key 'learning.temperatures_K': no exploration "
+                                  "temperature")
     low, high = trust_levels(config)
     if enabled(config) and not high > low:
         raise LearningConfigError(f"config key 'sweep.trust_level_eV_per_A' (the loop's trust "

@@ -164,8 +164,12 @@ def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict
                            "max_devi_f": run["max_devi_f"][i]})
             frames.append(a)
         rows.append({**run["classification"], "temperature_K": T, "selected": len(picks)})
-    write(out_frames, frames, format="extxyz") if frames else write_text(out_frames, "")
-    write_json(out_json, {**record, "noop": False, "selected": len(frames), "per_temperature": rows})
+    if frames:
+        write(out_frames, frames, format="extxyz")
+    else:
+        write_text(out_frames, "")
+    write_json(out_json, {**record, "noop": False, "selected": len(frames),
+                          "per_temperature": rows})
     print(f"iteration {iteration}: {len(frames)} frames selected "
           + ", ".join(f"{r['temperature_K']:g} K: {r['selected']} of {r['candidate']} candidates "
                       f"({r['failed']} failed, not labelled)" for r in rows))

@@ -19,6 +19,29 @@ def exploration_models(wildcards):
     return [iteration_model(wildcards.comp, i, _iteration(wildcards) - 1) for i in MODELS]
 
 
+def previous_member(wildcards):
+    """The frozen model member i of iteration k-1 continues from."""
+    k = _iteration(wildcards)
+    return f"{learning_model_dir(wildcards.scope, wildcards.i, k - 1)}/frozen.{MODEL_EXT}"
+
+
+def loop_files(name, iterations):
+    """`name` of every iteration in `iterations`, for one composition (the loop report)."""
+
+    def inputs(wildcards):
+        return [f"results/{wildcards.comp}/learning/iter{k}/{name}" for k in iterations]
+
+    return inputs
+
+
+def loop_validation(wildcards):
+    """validation.json of every member of every retraining (the loop report)."""
+    scope = dpconfig.train_scope(config, wildcards.comp)
+    return [
+        f"{learning_model_dir(scope, i, k)}/validation.json" for k in ITERATIONS for i in MODELS
+    ]
+
+
 def explore_runs(kind):
     def inputs(wildcards):
         return [
@@ -138,7 +161,7 @@ rule learning_train:
         new_data=scope_learning("data", upto=True),
         selections=scope_learning("selection.json", upto=False),
         neighbor_stat="results/{scope}/train/neighbor_stat.json",
-        previous=lambda wc: f"{learning_model_dir(wc.scope, wc.i, _iteration(wc) - 1)}/frozen.{MODEL_EXT}",
+        previous=previous_member,
     output:
         input_json="results/{scope}/learning/iter{k}/model_{i}/input.json",
         lcurve="results/{scope}/learning/iter{k}/model_{i}/lcurve.out",
@@ -183,20 +206,10 @@ rule learning_compress:
 
 rule learning_report:
     input:
-        convergence=lambda wc: expand(
-            "results/{comp}/learning/iter{k}/convergence.json", comp=wc.comp, k=EXPLORATIONS
-        ),
-        selection=lambda wc: expand(
-            "results/{comp}/learning/iter{k}/selection.json", comp=wc.comp, k=ITERATIONS
-        ),
-        labelling=lambda wc: expand(
-            "results/{comp}/learning/iter{k}/labelling.json", comp=wc.comp, k=ITERATIONS
-        ),
-        validation=lambda wc: [
-            f"{learning_model_dir(dpconfig.train_scope(config, wc.comp), i, k)}/validation.json"
-            for k in ITERATIONS
-            for i in MODELS
-        ],
+        convergence=loop_files("convergence.json", EXPLORATIONS),
+        selection=loop_files("selection.json", ITERATIONS),
+        labelling=loop_files("labelling.json", ITERATIONS),
+        validation=loop_validation,
     output:
         json="results/{comp}/learning/loop.json",
         markdown="results/{comp}/learning/loop.md",
