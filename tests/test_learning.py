@@ -2,6 +2,8 @@
 
 import copy
 import json
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -301,3 +303,57 @@ def test_summary_says_where_the_sweep_still_extrapolates_and_why():
     assert "ran out (2 iterations)" in text and "303 K" not in text
     assert "not extrapolating at any" in _sweep_after_loop(
         {"extrapolation": [ok], "learning": {"converged": True}})
+
+
+def test_an_iteration_after_convergence_is_a_noop_that_copies_the_models(tmp_path):
+    """Explore, converge, select, label and retrain of an iteration after convergence write their
+    outputs in no time and the 'retrained' model is the previous one, byte for byte."""
+    from dpglass.learning import steps
+
+    converged = iteration_status(1, {300.0: counts(99, 1, 0)}, 0.95, None, 2.0, 0.5)
+    previous = tmp_path / "conv1.json"
+    previous.write_text(json.dumps(converged))
+    run_json, dump = tmp_path / "explore/run.json", tmp_path / "explore/dump.lammpstrj"
+    start = time.perf_counter()
+    steps.explore(data_path="unused.lmp", models=["a.pb", "b.pb"], type_map=["Li"], sweep={},
+                  execution={"device": "cpu"}, learning={}, trust=[0.1, 0.3], iteration=2,
+                  temperature_K=300.0, previous_convergence=str(previous), run_json=str(run_json),
+                  dump=str(dump), threads=1, ion="Li", hop_distance_A=1.0)
+    assert json.loads(run_json.read_text())["noop"]
+    conv2 = tmp_path / "conv2.json"
+    steps.convergence(run_jsons=[str(run_json)], previous_convergence=str(previous),
+                      learning={"explore_ps": 2.0, "accurate_fraction": 0.95,
+                                "shorten_above_fraction": 0.5, "require_stable_D": False},
+                      iteration=2, out_json=str(conv2))
+    status = json.loads(conv2.read_text())
+    assert status["noop"] and status["converged_models"] == 0
+    selected, selection = tmp_path / "selected.extxyz", tmp_path / "selection.json"
+    steps.select(runs=[(str(run_json), str(dump))], convergence_json=str(conv2),
+                 learning={"max_frames_per_iteration": 5, "min_frame_separation_dumps": 2},
+                 trust=[0.1, 0.3], type_map=["Li"], iteration=2, out_frames=str(selected),
+                 out_json=str(selection))
+    assert json.loads(selection.read_text())["selected"] == 0
+    steps.label(selected_frames=str(selected), selection_json=str(selection),
+                reference={"relabel": {}, "calculator": "chgnet", "kwargs": {}},
+                type_map=["Li"], out_frames=str(tmp_path / "labelled.extxyz"),
+                out_report=str(tmp_path / "labelling.json"), data_dir=str(tmp_path / "data"),
+                threads=1)
+    assert json.loads((tmp_path / "labelling.json").read_text())["frames_labelled"] == 0
+    old = tmp_path / "iter1/model_0"
+    old.mkdir(parents=True)
+    (old / "frozen.pb").write_bytes(b"model bytes of iteration 1")
+    (old / "input.json").write_text("{}")
+    (old / "lcurve.out").write_text("# step\n")
+    new = tmp_path / "iter2/model_0"
+    new.mkdir(parents=True)
+    steps.retrain(base_training=[], validation=[], new_data=[str(tmp_path / "data")],
+                  stats_json="unused", previous_frozen=str(old / "frozen.pb"),
+                  selections=[str(selection)], type_map=["Li"], train_cfg={}, learning={},
+                  index=0, iteration=2, backend="tensorflow", device="cpu", threads=1,
+                  input_json=str(new / "input.json"), lcurve=str(new / "lcurve.out"),
+                  frozen=str(new / "frozen.pb"), test_json=str(new / "validation.json"),
+                  log=sys.stdout)
+    assert (new / "frozen.pb").read_bytes() == b"model bytes of iteration 1"
+    assert json.loads((new / "validation.json").read_text())["trained"] is False
+    assert (new / "work/input.json").exists()  # learning_compress reads it
+    assert time.perf_counter() - start < 30
