@@ -158,6 +158,11 @@ def test_labelling_resumes_without_recomputing_finished_frames(tmp_path):
     third = LJFactory()
     label_incrementally(frames(5), work, third.make, "LJ", 0.1)
     assert third.made == 0  # all done: the (expensive) reference is not even loaded
+    # a different selection (other frames) never reuses these results
+    other = frames(7)[2:]
+    fourth = LJFactory()
+    _, report = label_incrementally(other, work, fourth.make, "LJ", 0.1)
+    assert report["single_points_reused"] == 0 and report["single_points_computed"] == 5
     reference = LennardJones(sigma=2.0, epsilon=0.01, rc=5.0)
     for atoms, out in zip(frames(5), again):
         atoms.calc = reference

@@ -21,6 +21,18 @@ def _frame_file(work: Path, n: int) -> Path:
     return work / f"frame_{n:04d}.json"
 
 
+def frame_key(atoms) -> str:
+    """Identity of a frame (species, positions, cell): a stored result is reused only for the
+    very frame it was computed for, never for another selection's n-th frame."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    digest.update(np.asarray(atoms.numbers, dtype=np.int64).tobytes())
+    digest.update(np.round(np.asarray(atoms.positions, dtype=float), 8).tobytes())
+    digest.update(np.round(np.asarray(atoms.cell[:], dtype=float), 8).tobytes())
+    return digest.hexdigest()[:32]
+
+
 def label_incrementally(frames: list, work: str | Path, make_calc, calculator_name: str,
                         max_failed_fraction: float) -> tuple[list, dict]:
     """Label `frames` (ASE Atoms); returns (labelled Atoms, report). `make_calc` is called once,
@@ -34,9 +46,10 @@ def label_incrementally(frames: list, work: str | Path, make_calc, calculator_na
     labelled, failures = [], []
     for n, frame in enumerate(frames):
         path = _frame_file(work, n)
-        was_done = path.exists()
+        key = frame_key(frame)
+        record = json.loads(path.read_text()) if path.exists() else None
+        was_done = record is not None and record.get("frame_key") == key
         if was_done:
-            record = json.loads(path.read_text())
             reused += 1
         else:
             if calc is None:
@@ -45,6 +58,7 @@ def label_incrementally(frames: list, work: str | Path, make_calc, calculator_na
             record = ({"reason": reason} if results is None else
                       {"energy": results["energy"], "forces": results["forces"].tolist(),
                        "stress": None if results["stress"] is None else results["stress"].tolist()})
+            record["frame_key"] = key
             write_json(path, record)
             computed += 1
         print(f"frame {n + 1}/{len(frames)}{' (reused)' if was_done else ''}: "
