@@ -362,3 +362,24 @@ def test_an_iteration_after_convergence_is_a_noop_that_copies_the_models(tmp_pat
     assert json.loads((new / "validation.json").read_text())["trained"] is False
     assert (new / "work/input.json").exists()  # learning_compress reads it
     assert time.perf_counter() - start < 30
+
+
+def test_retraining_fingerprint_changes_with_the_data_content_not_only_its_path(tmp_path):
+    """Checkpoints of a retraining are resumed only for the same data, start model and input."""
+    from dpglass.learning.steps import training_fingerprint
+
+    data = tmp_path / "iter1/data/set.000"
+    data.mkdir(parents=True)
+    (data / "energy.npy").write_bytes(b"\x01\x02")
+    model = tmp_path / "frozen.pb"
+    model.write_bytes(b"model")
+    payload = {"training": {"numb_steps": 100}}
+    first = training_fingerprint([str(tmp_path / "iter1/data")], str(model), payload, "../x.pb")
+    assert first == training_fingerprint([str(tmp_path / "iter1/data")], str(model), payload,
+                                         "../x.pb")
+    (data / "energy.npy").write_bytes(b"\x01\x03")  # a new selection, same directory
+    second = training_fingerprint([str(tmp_path / "iter1/data")], str(model), payload, "../x.pb")
+    assert second != first
+    model.write_bytes(b"other model")
+    assert training_fingerprint([str(tmp_path / "iter1/data")], str(model), payload,
+                                "../x.pb") != second

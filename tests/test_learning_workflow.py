@@ -81,6 +81,8 @@ def loop_run(tmp_path_factory):
         first.wait()
     assert reached, (workdir / "first.log").read_text()[-5000:]
     done_before = sorted(p.name for p in label_work.glob("frame_*.json"))
+    # a hard kill leaves snakemake's lock behind: unlock, as a user would
+    subprocess.run(args + ["--unlock"], cwd=REPO, capture_output=True, timeout=300, check=True)
     result = subprocess.run(args + ["--rerun-incomplete"], cwd=REPO, capture_output=True,
                             text=True, timeout=1800)
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]

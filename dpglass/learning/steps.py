@@ -267,6 +267,16 @@ def retrain(*, base_training: list[str], validation: list[str], new_data: list[s
                          [os.path.relpath(d, work) for d in base_training + data],
                          [os.path.relpath(d, work) for d in validation])
     init = None if learning["retrain"] == "scratch" else os.path.relpath(previous_frozen, work)
+    fingerprint = training_fingerprint(base_training + data, previous_frozen, payload, init)
+    stamp = work / "learning_inputs.sha256"
+    if stamp.exists() and stamp.read_text().strip() != fingerprint:
+        # same paths, other content (a new selection was labelled, the previous model changed):
+        # the checkpoints in work/ belong to another training
+        print(f"iteration {iteration}: the data or the start model changed since the checkpoints "
+              f"in {work} were written; training anew", file=log, flush=True)
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(fingerprint + "\n")
     start = time.perf_counter()
     state = run_training(work, payload, backend, threads, log, device, init_frz_model=init)
     train_s = time.perf_counter() - start
@@ -279,6 +289,22 @@ def retrain(*, base_training: list[str], validation: list[str], new_data: list[s
               "training_wall_time": quantity(train_s, unit="s"),
               "validation": validation_errors(frozen, validation, backend, threads, log)}
     write_json(test_json, result)
+
+
+def training_fingerprint(data_dirs: list[str], start_model: str, payload: dict,
+                         init: str | None) -> str:
+    """Hash of what a retraining learns from: every data file, the start model, the input."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps([payload, init], sort_keys=True).encode())
+    for directory in data_dirs:
+        for path in sorted(Path(directory).rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(directory)).encode())
+                digest.update(path.read_bytes())
+    digest.update(Path(start_model).read_bytes())
+    return digest.hexdigest()
 
 
 def validation_errors(model: str, validation: list[str], backend: str, threads: int, log,
