@@ -269,7 +269,8 @@ def retrain(*, base_training: list[str], validation: list[str], new_data: list[s
     init = None if learning["retrain"] == "scratch" else os.path.relpath(previous_frozen, work)
     fingerprint = training_fingerprint(base_training + data, previous_frozen, payload, init)
     stamp = work / "learning_inputs.sha256"
-    if stamp.exists() and stamp.read_text().strip() != fingerprint:
+    stale = stamp.read_text().strip() != fingerprint if stamp.exists() else work.exists()
+    if stale:
         # same paths, other content (a new selection was labelled, the previous model changed):
         # the checkpoints in work/ belong to another training
         print(f"iteration {iteration}: the data or the start model changed since the checkpoints "
