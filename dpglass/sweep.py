@@ -30,7 +30,7 @@ from dpglass.lammps.runner import runner_command, throughput
 from dpglass.plan import production_limits_ps
 from dpglass.units import quantity, steps_for
 
-PREFLIGHT_STEPS = 10
+PREFLIGHT_STEPS = 20
 
 
 class SweepError(RuntimeError):
@@ -67,10 +67,17 @@ def md_settings(sweep: dict, temperature_K: float, replica: int, replicate: tupl
     common = dict(temperature_K=temperature_K, timestep_fs=dt, tdamp_ps=sweep["tdamp_ps"],
                   seed=replica_seed(sweep, replica),
                   halt_temperature_factor=sweep["halt_temperature_factor"])
-    if preflight:  # a few steps on the unreplicated cell: does the plugin load the models at all?
+    deviation_every = sweep["deviation_every_steps"] or sweep["thermo_every_steps"]
+    if preflight:
+        # A few steps of the production system (same supercell, same thermo and model-deviation
+        # cadence): does the plugin load the models at all, and how fast is a production step?
+        # `dpglass plan` extrapolates this throughput; on the unreplicated cell with a deviation
+        # line every step it read 2.3x slow on the test config.
         return MDSettings(equilibration_steps=0, production_steps=PREFLIGHT_STEPS,
-                          dump_every_steps=PREFLIGHT_STEPS, thermo_every_steps=1, replicate=(1, 1, 1),
-                          deviation_every_steps=1, **common)
+                          dump_every_steps=PREFLIGHT_STEPS,
+                          thermo_every_steps=min(sweep["thermo_every_steps"], PREFLIGHT_STEPS),
+                          replicate=replicate,
+                          deviation_every_steps=min(deviation_every, PREFLIGHT_STEPS), **common)
     _, production_ps = production_limits_ps(sweep)  # an adaptive run's plan goes to its maximum
     return MDSettings(equilibration_steps=steps_for(sweep["equilibration_ps"], dt),
                       production_steps=steps_for(production_ps, dt),

@@ -61,7 +61,8 @@ def test_preflight_passes_and_names_what_to_fix(ensemble, tmp_path):
     sweep, execution = sweep_config()
     result = run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
                            [spec(tmp_path, "ok", dump=False)], True, 1)[0]
-    assert result["model_deviation"]["frames"] == 11  # steps 0..10, out_freq 1
+    # the production cadence (thermo_every_steps 10): steps 0, 10, 20 of the 20-step preflight
+    assert result["model_deviation"]["frames"] == 3
     assert (tmp_path / "ok" / "run.json").exists()
 
     corrupt = tmp_path / "corrupt.pb"

@@ -104,7 +104,9 @@ def test_md_settings_from_config_and_replica_seeds():
     assert s.npt_steps == 2000 and s.chunk_steps == 10000 and s.production_steps == 3_500_000
     assert s.seed == replica_seed(cfg["sweep"], 2) != replica_seed(cfg["sweep"], 0)
     pre = md_settings(cfg["sweep"], 300.0, 0, (2, 2, 2), preflight=True)
-    assert pre.production_steps == 10 and pre.replicate == (1, 1, 1)
+    # the production system (supercell and deviation cadence), so `dpglass plan` can time it
+    assert pre.production_steps == 20 and pre.replicate == (2, 2, 2)
+    assert pre.thermo_every_steps == 20 and pre.deviation_every_steps == 20  # production: 1000, 0
 
 
 def test_config_defaults_and_errors():

@@ -269,3 +269,23 @@ def test_report_contains_every_plot(test_run):
     for name in REPORT_PLOTS:
         assert name in html, f"{name} missing from the report"
     assert "Arrhenius plot for LACO75" in html  # captions are rendered
+
+
+@pytest.mark.md
+def test_plan_throughput_from_the_preflight_predicts_the_sweep_runs(test_run):
+    """Issue 15: `dpglass plan` extrapolates the sweep_preflight rule's throughput. The preflight
+    runs the production system (supercell, thermo and deviation cadence), so its MD-loop speed
+    predicts the production runs' within a factor of 2 (on the unreplicated cell with a deviation
+    line every step it read 2.3x slow)."""
+    from dpglass.plan import read_throughput
+
+    config = dpconfig.validate_config(yaml.safe_load((REPO / "config/test.yaml").read_text()))
+    results = test_run / "results"
+    predicted, source = read_throughput(config, "LACO75", results)
+    assert "preflight" in source, source
+    runs = [json.loads(p.read_text()) for p in (results / "LACO75").glob("sweep*/T*/r*/run.json")]
+    measured = float(np.median([r["md_loop_katom_step_per_s"]["value"] for r in runs]))
+    preflight = json.loads((results / "LACO75/sweep/preflight/run.json").read_text())
+    assert preflight["natoms"] == runs[0]["natoms"]  # the production supercell
+    print(f"plan {predicted:.3g} katom-step/s, production median {measured:.3g} katom-step/s")
+    assert 0.5 < predicted / measured < 2.0
