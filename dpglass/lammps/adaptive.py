@@ -61,6 +61,13 @@ def first_until(plan: Plan, completed: int) -> int:
     return next((end for end in ends if end >= completed), ends[-1])
 
 
+def target_met(diffusive: bool, D: float, D_error: float | None, target: float) -> bool:
+    """The stopping decision: diffusive by the analysis' own test and D's relative error at or
+    below the target. tests/analysis/test_coverage.py checks that the error bars still cover the
+    true D where this rule stops a run early (optional stopping on MD-like trajectories)."""
+    return bool(diffusive) and D > 0 and D_error is not None and D_error / D <= target
+
+
 def check(rule: StoppingRule, dump_path: str | Path) -> dict:
     """Analyse the joined production so far; returns D, its relative error, the verdict."""
     from dpglass.analysis import analyze_diffusion
@@ -79,7 +86,7 @@ def check(rule: StoppingRule, dump_path: str | Path) -> dict:
     D = result["D"]
     relative = (D["error"] / D["value"]
                 if D["value"] and D["value"] > 0 and D["error"] is not None else None)
-    met = bool(result["diffusive"]) and relative is not None and relative <= rule.target_relative_error
+    met = target_met(result["diffusive"], D["value"] or 0.0, D["error"], rule.target_relative_error)
     return {"D": D, "relative_error": relative, "diffusive": bool(result["diffusive"]),
             "not_diffusive_because": result.get("not_diffusive_because") or [],
             "target_met": met}

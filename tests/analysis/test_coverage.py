@@ -64,3 +64,34 @@ def test_non_diffusive_families_are_rejected_or_right(family, generator, dt_ps, 
     acceptable = ~diffusive | within
     assert acceptable.mean() >= 0.95, (f"{family}: {np.mean(diffusive & ~within):.0%} reported "
                                        f"as diffusive with D off by more than 2σ")
+
+
+@pytest.mark.parametrize("family, generator, dt_ps", [
+    ("hops with back-jumps", lambda rng: hopping(1000, 16, 0.2, rng, rate_per_ps=0.4,
+                                                 back_jump=0.5), 0.2),
+    ("rare hops", lambda rng: hopping(1000, 16, 0.5, rng, rate_per_ps=0.02), 0.5),
+])
+def test_error_bars_still_cover_where_the_adaptive_rule_stops(family, generator, dt_ps):
+    """Issue 15's stopping rule looks at D's error after every chunk and stops at the first
+    diffusive check with relative error <= target (dpglass.lammps.adaptive.target_met). Stopping
+    when the error looks small is optional stopping: the interval reported where the run stopped
+    must still cover the true D. 8 chunks, target 0.2; most trials must stop early."""
+    from dpglass.lammps.adaptive import target_met
+
+    target, chunks, z, stopped_at = 0.2, 8, [], []
+    for seed in range(60):
+        positions, D_true = generator(np.random.default_rng(2000 + seed))
+        for chunk in range(1, chunks + 1):
+            estimate = estimate_diffusion(positions[:len(positions) * chunk // chunks], dt_ps,
+                                          hop_distance_A=HOP_A)
+            D, error = estimate.fit.D_A2_per_ps, estimate.fit.D_error_A2_per_ps
+            if target_met(estimate.diffusive, D, error, target):
+                z.append(abs(D - D_true) / error)
+                stopped_at.append(chunk)
+                break
+    z = np.array(z)
+    assert len(z) >= 50, f"{family}: only {len(z)} of 60 runs met the target"
+    assert np.mean(np.array(stopped_at) < chunks) >= 0.5  # the rule stopped most runs early
+    one_sigma, two_sigma = np.mean(z < 1), np.mean(z < 2)
+    assert 0.5 <= one_sigma <= 0.85, f"{family}: ±1σ covers {one_sigma:.0%} where runs stopped"
+    assert two_sigma >= 0.85, f"{family}: ±2σ covers {two_sigma:.0%} where runs stopped"
