@@ -14,7 +14,7 @@ rule diffusion:
         ion=ion_of,
         charge=ion_charge_of,
         type_map=type_map_of,
-        cage_distance=config["analysis"]["cage_distance_A"],
+        hop_distance=config["analysis"]["hop_distance_A"],
     log:
         "logs/{comp}/diffusion{gs}_T{T}_r{rep}.log",
     script:

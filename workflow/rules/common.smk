@@ -36,7 +36,7 @@ REPLICAS = [str(r) for r in range(config["sweep"]["replicas"])]
 GLASSES = dpconfig.glass_suffixes(config)
 # GPU profile: (T, replica) runs packed several to a GPU job; None = one job per run.
 SWEEP_PACKS = (
-    dpconfig.sweep_packs(config) if ON_GPU and config["execution"]["temperatures_per_gpu_job"] > 1 else None
+    dpconfig.sweep_packs(config) if ON_GPU and config["execution"]["runs_per_gpu_job"] > 1 else None
 )
 
 
@@ -79,7 +79,7 @@ def stopping_of(wildcards):
     if not config["sweep"]["target_relative_error"]:
         return None
     comp = config["compositions"][wildcards.comp]
-    return {"ion": comp["ion"], "hop_distance_A": config["analysis"]["cage_distance_A"]}
+    return {"ion": comp["ion"], "hop_distance_A": config["analysis"]["hop_distance_A"]}
 
 
 def melt_quench_protocol(wildcards):
@@ -143,7 +143,7 @@ def sweep_runs(wildcards):
 
 def sweep_threads(wildcards):
     """One core per MPI rank (CPU), per packed run (GPU)."""
-    packed = config["execution"]["temperatures_per_gpu_job"] if SWEEP_PACKS else 1
+    packed = config["execution"]["runs_per_gpu_job"] if SWEEP_PACKS else 1
     return config["execution"]["mpi_tasks"] * packed
 
 

@@ -67,7 +67,7 @@ rule sweep_md:
         "../../scripts/sweep_md.py"
 
 
-# GPU profile with execution.temperatures_per_gpu_job > 1: one job (one GPU) per pack of runs,
+# GPU profile with execution.runs_per_gpu_job > 1: one job (one GPU) per pack of runs,
 # each run its own LAMMPS process on that GPU.
 for _index, _pack in enumerate(SWEEP_PACKS or []):
 
