@@ -25,9 +25,7 @@ rule summary:
     input:
         diffusion=diffusion_results,
         runs=sweep_runs,
-        tests=lambda wc: expand(
-            "results/{comp}/train/model_{i}/test.json", comp=wc.comp, i=MODELS
-        ),
+        tests=model_tests,
     output:
         summary="results/{comp}/summary.json",
         markdown=report(
@@ -42,7 +40,7 @@ rule summary:
             subcategory="Arrhenius",
         ),
     params:
-        composition=lambda wc: wc.comp,
+        composition=composition_of,
         formula=formula_of,
         window=config["analysis"]["arrhenius_window_K"],
         config=dpconfig.canonical(config),
