@@ -35,7 +35,7 @@ class MDGuardError(RuntimeError):
 
 @dataclass(frozen=True)
 class Schedule:
-    """Target temperature vs time: hold at t_melt, cool linearly, hold at t_final."""
+    """Target temperature vs time: melt, cool linearly, hold at the final temperature."""
 
     melt_temperature_K: float
     melt_time_ps: float
