@@ -22,9 +22,15 @@ include: "workflow/rules/sweep.smk"
 include: "workflow/rules/analysis.smk"
 
 
-# Bookkeeping rules run where snakemake runs, never queued on a cluster.
+# Bookkeeping and seconds-long rules run where snakemake runs, never queued on a cluster: a
+# format conversion, a plot, the fits of the summary (start_cell stays a job: a crystal start
+# cell of paper size takes longer, and it is the SLURM test's cheap job).
 localrules:
     all,
+    plot_melt_quench,
+    training_data,
+    lammps_data,
+    summary,
     compare_compositions,
 
 

@@ -19,7 +19,7 @@ The models are trained for only a few steps, so the MD uses a tiny timestep (ato
 the cost per step of a DeePMD model does not depend on how well it was trained.
 
 Run from the repository root with the CPU stack installed:
-    python benchmarks/bench_compress.py [--md-steps 100] [--repeats 3] [--replicate 2 2 2 [--replicate 4 4 2]]
+    python benchmarks/bench_compress.py [--md-steps 100] [--repeats 3] [--supercell 2 2 2 [--supercell 4 4 2]]
 The table is also written to benchmarks/results/compress.md.
 """
 
@@ -38,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FORMULA = "LiAlCl2.5O0.75"
-# The sweep cells timed by default: the schema default (42-atom start cell, sweep.replicate 2 2 2)
+# The sweep cells timed by default: the schema default (42-atom start cell, sweep.supercell 2 2 2)
 # and the paper's size (config/paper.yaml: 168-atom start cell x 2 2 2 = 1344 atoms, here as the
 # 42-atom cell x 4 4 2: same atom count and density).
 DEFAULT_CELLS = [(2, 2, 2), (4, 4, 2)]
@@ -117,7 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--md-steps", type=int, default=100, help="timed production steps")
-    parser.add_argument("--replicate", type=int, nargs=3, action="append", metavar=("A", "B", "C"),
+    parser.add_argument("--supercell", type=int, nargs=3, action="append", metavar=("A", "B", "C"),
                         help="replication of the 42-atom cell; repeat the option for several cells "
                              "(default: 2 2 2 and 4 4 2, i.e. 336 and 1344 atoms)")
     parser.add_argument("--train-steps", type=int, default=20)
@@ -190,7 +190,7 @@ def main() -> None:
     # Interleaved repeats (frozen/compressed order alternating); the speed-up is the median of the
     # ratios of runs made back to back (one pair per repeat), so one run caught in a load change
     # moves it little (the machine may be shared); the throughputs are medians too.
-    cells = [tuple(r) for r in (args.replicate or DEFAULT_CELLS)]
+    cells = [tuple(r) for r in (args.supercell or DEFAULT_CELLS)]
     seconds: dict[tuple[tuple, str, str], list[float]] = {}
     natoms: dict[tuple, int] = {}
     for repeat in range(args.repeats):

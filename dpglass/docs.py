@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from dpglass.config import load_schema
+from dpglass.config import RENAMED_KEYS, load_schema
 
 HEADER = """# Configuration reference
 
@@ -69,7 +69,21 @@ def schema_markdown(schema: dict | None = None) -> str:
         else:
             lines += list(_rows(spec["properties"], f"{section}."))
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + renamed_keys_markdown())
+
+
+def renamed_keys_markdown() -> list[str]:
+    """The table of renamed keys (dpglass.config.RENAMED_KEYS): a config with an old key stops
+    with the new key's name."""
+    lines = ["## Renamed keys", "",
+             "A config that still uses an old name stops with the new name (and, where the unit "
+             "changed, the converted value).", "",
+             "| old key | new key | unit change |", "|---|---|---|"]
+    for old, rename in RENAMED_KEYS.items():
+        unit = (f"{rename.old_unit} → {rename.new_unit} (× {rename.factor:g})"
+                if rename.old_unit else "")
+        lines.append(f"| `{old}` | `{rename.new}` | {unit} |")
+    return lines + [""]
 
 
 if __name__ == "__main__":

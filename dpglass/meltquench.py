@@ -25,7 +25,8 @@ from dpglass.units import quantity, steps_for
 THERMOSTATS = ("langevin", "bussi", "nose-hoover", "berendsen")
 BAROSTATS = ("berendsen", "mtk")
 DENSITY_PROTOCOLS = ("fixed", "relax", "npt")
-EV_PER_A3_IN_GPA = 160.21766208
+EV_PER_A3_IN_BAR = 1.602176634e6  # 1 eV/Å³ = 160.2 GPa = 1.602e6 bar
+FS_PER_PS = 1000.0
 
 
 class MDGuardError(RuntimeError):
@@ -34,67 +35,68 @@ class MDGuardError(RuntimeError):
 
 @dataclass(frozen=True)
 class Schedule:
-    """Target temperature vs time: hold at t_melt, cool linearly, hold at t_final."""
+    """Target temperature vs time: melt, cool linearly, hold at the final temperature."""
 
-    t_melt_K: float
-    t_melt_ps: float
+    melt_temperature_K: float
+    melt_time_ps: float
     cool_rate_K_per_ps: float
-    t_final_K: float
-    t_hold_ps: float
+    final_temperature_K: float
+    hold_time_ps: float
 
     @property
     def cool_ps(self) -> float:
-        return (self.t_melt_K - self.t_final_K) / self.cool_rate_K_per_ps
+        return (self.melt_temperature_K - self.final_temperature_K) / self.cool_rate_K_per_ps
 
     @property
     def total_ps(self) -> float:
-        return self.t_melt_ps + self.cool_ps + self.t_hold_ps
+        return self.melt_time_ps + self.cool_ps + self.hold_time_ps
 
     def phase(self, time_ps: float) -> str:
-        if time_ps <= self.t_melt_ps:
+        if time_ps <= self.melt_time_ps:
             return "melt"
-        if time_ps <= self.t_melt_ps + self.cool_ps:
+        if time_ps <= self.melt_time_ps + self.cool_ps:
             return "cool"
         return "hold"
 
     def target_K(self, time_ps: float) -> float:
-        if time_ps <= self.t_melt_ps:
-            return self.t_melt_K
-        if time_ps <= self.t_melt_ps + self.cool_ps:
-            return self.t_melt_K - (time_ps - self.t_melt_ps) * self.cool_rate_K_per_ps
-        return self.t_final_K
+        if time_ps <= self.melt_time_ps:
+            return self.melt_temperature_K
+        if time_ps <= self.melt_time_ps + self.cool_ps:
+            return self.melt_temperature_K - (time_ps - self.melt_time_ps) * self.cool_rate_K_per_ps
+        return self.final_temperature_K
 
 
 def schedule_from(protocol: dict) -> Schedule:
-    return Schedule(protocol["t_melt_K"], protocol["t_melt_ps"], protocol["cool_rate_K_per_ps"],
-                    protocol["t_final_K"], protocol["t_hold_ps"])
+    return Schedule(protocol["melt_temperature_K"], protocol["melt_time_ps"], protocol["cool_rate_K_per_ps"],
+                    protocol["final_temperature_K"], protocol["hold_time_ps"])
 
 
 # --- thermostats -------------------------------------------------------------------------------
 
-def make_thermostat(kind: str, atoms, timestep_fs: float, temperature_K: float, damping_fs: float,
+def make_thermostat(kind: str, atoms, timestep_fs: float, temperature_K: float, damping_ps: float,
                     rng):
-    """NVT dynamics by name; `damping_fs` is the coupling time (Langevin friction = 1/damping)."""
+    """NVT dynamics by name; `damping_ps` is the coupling time (Langevin friction = 1/damping)."""
     from ase import units
 
     dt = timestep_fs * units.fs
+    damping = damping_ps * FS_PER_PS * units.fs
     if kind == "langevin":
         from ase.md.langevin import Langevin
 
-        return Langevin(atoms, dt, temperature_K=temperature_K, friction=1.0 / (damping_fs * units.fs),
+        return Langevin(atoms, dt, temperature_K=temperature_K, friction=1.0 / damping,
                         fixcm=False, rng=rng)
     if kind == "bussi":
         from ase.md.bussi import Bussi
 
-        return Bussi(atoms, dt, temperature_K=temperature_K, taut=damping_fs * units.fs, rng=rng)
+        return Bussi(atoms, dt, temperature_K=temperature_K, taut=damping, rng=rng)
     if kind == "nose-hoover":
         from ase.md.nose_hoover_chain import NoseHooverChainNVT
 
-        return NoseHooverChainNVT(atoms, dt, temperature_K=temperature_K, tdamp=damping_fs * units.fs)
+        return NoseHooverChainNVT(atoms, dt, temperature_K=temperature_K, tdamp=damping)
     if kind == "berendsen":
         from ase.md.nvtberendsen import NVTBerendsen
 
-        return NVTBerendsen(atoms, dt, temperature_K=temperature_K, taut=damping_fs * units.fs,
+        return NVTBerendsen(atoms, dt, temperature_K=temperature_K, taut=damping,
                             fixcm=False)
     raise ValueError(f"melt_quench.thermostat {kind!r}: use one of {', '.join(THERMOSTATS)}")
 
@@ -119,20 +121,20 @@ def make_barostat(kind: str, atoms, protocol: dict, rng=None):
     from ase import units
 
     dt = protocol["timestep_fs"] * units.fs
-    pressure_au = protocol["pressure_GPa"] / EV_PER_A3_IN_GPA
-    taut = protocol["thermostat_damping_fs"] * units.fs
-    taup = protocol["barostat_damping_fs"] * units.fs
+    pressure_au = protocol["pressure_bar"] / EV_PER_A3_IN_BAR
+    taut = protocol["thermostat_damping_ps"] * FS_PER_PS * units.fs
+    taup = protocol["barostat_damping_ps"] * FS_PER_PS * units.fs
     if kind == "berendsen":
         from ase.md.nptberendsen import NPTBerendsen
 
-        return NPTBerendsen(atoms, dt, temperature_K=protocol["t_melt_K"], pressure_au=pressure_au,
+        return NPTBerendsen(atoms, dt, temperature_K=protocol["melt_temperature_K"], pressure_au=pressure_au,
                             taut=taut, taup=taup,
-                            compressibility_au=protocol["compressibility_per_GPa"] * EV_PER_A3_IN_GPA,
+                            compressibility_au=protocol["compressibility_per_bar"] * EV_PER_A3_IN_BAR,
                             fixcm=True)
     if kind == "mtk":
         from ase.md.nose_hoover_chain import IsotropicMTKNPT
 
-        return IsotropicMTKNPT(atoms, dt, temperature_K=protocol["t_melt_K"], pressure_au=pressure_au,
+        return IsotropicMTKNPT(atoms, dt, temperature_K=protocol["melt_temperature_K"], pressure_au=pressure_au,
                                tdamp=taut, pdamp=taup)
     raise ValueError(f"melt_quench.barostat {kind!r}: use one of {', '.join(BAROSTATS)}")
 
@@ -267,14 +269,14 @@ def prerelax(atoms, steps: int, fmax: float = 0.5, log=None) -> None:
     FIRE(atoms, logfile=log).run(fmax=fmax, steps=steps)
 
 
-def relax_cell(atoms, steps: int, fmax: float, pressure_GPa: float = 0.0, log=None) -> None:
+def relax_cell(atoms, steps: int, fmax: float, pressure_bar: float = 0.0, log=None) -> None:
     """Relax positions and volume together (FrechetCellFilter, hydrostatic: the cubic shape of a
     liquid cell is kept, only its size changes) with FIRE, `steps` at most."""
     from ase.filters import FrechetCellFilter
     from ase.optimize import FIRE
 
     cell_filter = FrechetCellFilter(atoms, hydrostatic_strain=True,
-                                    scalar_pressure=pressure_GPa / EV_PER_A3_IN_GPA)
+                                    scalar_pressure=pressure_bar / EV_PER_A3_IN_BAR)
     FIRE(cell_filter, logfile=log).run(fmax=fmax, steps=steps)
 
 
@@ -297,7 +299,7 @@ def run_melt_quench(atoms, calc, protocol: dict, frames_path: str | Path, trace_
     frames_path, trace_path = Path(frames_path), Path(trace_path)
     schedule = schedule_from(protocol)
     thermostat = protocol["thermostat"]
-    damping = protocol["thermostat_damping_fs"]
+    damping = protocol["thermostat_damping_ps"]
     timestep = protocol["timestep_fs"]
     rng = np.random.default_rng(protocol["seed"])
     atoms.calc = calc
@@ -310,15 +312,15 @@ def run_melt_quench(atoms, calc, protocol: dict, frames_path: str | Path, trace_
     start_wall = time.perf_counter()
     if density_protocol == "relax":
         relax_cell(atoms, protocol["relax_steps"], protocol["relax_fmax_eV_per_A"],
-                   protocol["pressure_GPa"], log="-")
+                   protocol["pressure_bar"], log="-")
     recorder = Recorder(frames_path, protocol, total, calc_name)  # its ETA counts MD steps only
     time_ps = 0.0
     if density_protocol == "npt":
-        _maxwell_boltzmann(atoms, schedule.t_melt_K, rng)
+        _maxwell_boltzmann(atoms, schedule.melt_temperature_K, rng)
         dyn = make_barostat(protocol["barostat"], atoms, protocol, rng)
         volumes: list[float] = []
         time_ps = recorder.run(dyn, atoms, npt_steps, 0.0, lambda t: "npt",
-                               lambda t: schedule.t_melt_K,
+                               lambda t: schedule.melt_temperature_K,
                                on_sample=lambda a: volumes.append(a.get_volume()))
         # A small cell's volume fluctuates by percent; settle on the mean of the second half.
         mean_volume = float(np.mean(volumes[len(volumes) // 2:]))
@@ -327,26 +329,26 @@ def run_melt_quench(atoms, calc, protocol: dict, frames_path: str | Path, trace_
     log(f"density: {density_start:.4f} g/cm^3 (start cell) -> {density_after:.4f} g/cm^3 after "
         f"density protocol '{density_protocol}'")
 
-    log(f"schedule: {schedule.t_melt_ps} ps at {schedule.t_melt_K} K, cool {schedule.cool_ps:.2f} ps "
-        f"to {schedule.t_final_K} K, hold {schedule.t_hold_ps} ps; total {schedule.total_ps:.2f} ps; "
-        f"thermostat {thermostat}, damping {damping} fs, timestep {timestep} fs")
+    log(f"schedule: {schedule.melt_time_ps} ps at {schedule.melt_temperature_K} K, cool {schedule.cool_ps:.2f} ps "
+        f"to {schedule.final_temperature_K} K, hold {schedule.hold_time_ps} ps; total {schedule.total_ps:.2f} ps; "
+        f"thermostat {thermostat}, damping {damping} ps, timestep {timestep} fs")
     if thermostat != "nose-hoover":
         atoms.set_constraint(FixCom())  # no centre-of-mass drift from the stochastic thermostats
     if density_protocol != "npt":
-        _maxwell_boltzmann(atoms, schedule.t_melt_K, rng)
-    dyn = make_thermostat(thermostat, atoms, timestep, schedule.t_melt_K, damping, rng)
-    melt_steps = steps_for(schedule.t_melt_ps, timestep)
+        _maxwell_boltzmann(atoms, schedule.melt_temperature_K, rng)
+    dyn = make_thermostat(thermostat, atoms, timestep, schedule.melt_temperature_K, damping, rng)
+    melt_steps = steps_for(schedule.melt_time_ps, timestep)
     tracker = Displacements(atoms)
     time_melt_end = recorder.run(dyn, atoms, melt_steps, time_ps, lambda t: "melt",
-                                 lambda t: schedule.t_melt_K, thermostat, on_sample=tracker.update)
+                                 lambda t: schedule.melt_temperature_K, thermostat, on_sample=tracker.update)
     memory = memory_verdict(tracker.rms_by_species(), protocol["memory_loss_rms_A"])
     rms_text = ", ".join(f"{el} {v['value']:.2f} Å" for el, v in memory["rms_displacement"].items())
-    log(f"melt: RMS displacement (unwrapped) over {schedule.t_melt_ps} ps at {schedule.t_melt_K} K: "
+    log(f"melt: RMS displacement (unwrapped) over {schedule.melt_time_ps} ps at {schedule.melt_temperature_K} K: "
         f"{rms_text}; memory of the start cell "
         f"{'LOST' if memory['lost_memory'] else 'NOT lost'} (every species > "
         f"{protocol['memory_loss_rms_A']} Å; slowest {memory['slowest_species']})")
     rest = nvt_steps - melt_steps
-    offset = schedule.t_melt_ps
+    offset = schedule.melt_time_ps
     time_ps = recorder.run(dyn, atoms, rest, time_melt_end,
                            lambda t: schedule.phase(offset + t), lambda t: schedule.target_K(offset + t),
                            thermostat)
@@ -384,9 +386,9 @@ def run_melt_quench(atoms, calc, protocol: dict, frames_path: str | Path, trace_
         "density": {"start_cell": quantity(density_start, unit="g/cm^3"),
                     "after_density_protocol": quantity(density_after, unit="g/cm^3"),
                     "quenched": quantity(density_g_cm3(quenched), unit="g/cm^3")},
-        "schedule": {"melt": quantity(schedule.t_melt_ps, unit="ps"),
+        "schedule": {"melt": quantity(schedule.melt_time_ps, unit="ps"),
                      "cool": quantity(schedule.cool_ps, unit="ps"),
-                     "hold": quantity(schedule.t_hold_ps, unit="ps"),
+                     "hold": quantity(schedule.hold_time_ps, unit="ps"),
                      "npt": quantity(npt_steps * timestep / 1000.0, unit="ps")},
         "final_temperature": quantity(final_temperature, unit="K"),
         "melt_memory": memory,

@@ -94,7 +94,7 @@ def copies(config: dict, natoms: int) -> int:
     sweep = config["sweep"]
     if sweep.get("target_atoms"):
         return max(1, math.ceil(sweep["target_atoms"] / natoms))
-    return math.prod(sweep["replicate"])
+    return math.prod(sweep["supercell"])
 
 
 def nernst_einstein_D_cm2_per_s(sigma_mS_per_cm: float, ion_density_per_A3: float,
@@ -134,7 +134,7 @@ def plan_sweep(config: dict, results: str | Path = "results") -> dict:
     from dpglass.config import temperatures
 
     sweep = config["sweep"]
-    hop_A = config["analysis"]["cage_distance_A"]
+    hop_A = config["analysis"]["hop_distance_A"]
     dt = sweep["timestep_fs"]
     target, maximum_ps = production_limits_ps(sweep)
     chunk_ps = sweep["chunk_ps"] or maximum_ps

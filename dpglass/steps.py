@@ -12,7 +12,7 @@ from dpglass.io import read_json, write_json
 from dpglass.units import quantity
 
 
-def start_cell(formula_text: str, composition: dict, structure: dict, out_path: str) -> None:
+def start_cell(*, formula_text: str, composition: dict, structure: dict, out_path: str) -> None:
     """Random packing or substituted crystal; the composition's own settings override structure's."""
     from ase.io import write
 
@@ -46,7 +46,7 @@ def _limit_torch_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def melt_quench(start_path: str, structure: dict, reference: dict, protocol: dict, formula: str,
+def melt_quench(*, start_path: str, structure: dict, reference: dict, protocol: dict, formula: str,
                 frames_path: str, quenched_path: str, trace_path: str, report_path: str,
                 threads: int, relabel_calculator: str | None = None) -> None:
     from ase.io import read, write
@@ -80,7 +80,7 @@ def melt_quench(start_path: str, structure: dict, reference: dict, protocol: dic
           f"{report['final_temperature']['value']:.0f} K; frames per phase {report['frames_per_phase']}")
 
 
-def label_frames(sampled_path: str, reference: dict, frames_path: str, report_path: str,
+def label_frames(*, sampled_path: str, reference: dict, frames_path: str, report_path: str,
                  threads: int) -> None:
     """Relabel the sampled frames with reference.relabel, or keep and check the explore labels."""
     from dpglass.labelling import label_frames as label
@@ -98,13 +98,13 @@ def label_frames(sampled_path: str, reference: dict, frames_path: str, report_pa
           stride=relabel["stride"] if calc is not None else 1)
 
 
-def plot_melt_quench(trace_path: str, report_path: str, png_path: str, title: str) -> None:
+def plot_melt_quench(*, trace_path: str, report_path: str, png_path: str, title: str) -> None:
     from dpglass.plotting import plot_trace
 
     plot_trace(trace_path, png_path, title, read_json(report_path))
 
 
-def training_data(frames_path: str, type_map: list[str], train_cfg: dict, split_path: str) -> None:
+def training_data(*, frames_path: str, type_map: list[str], train_cfg: dict, split_path: str) -> None:
     from dpglass.training.data import build_datasets
 
     split = build_datasets(frames_path, type_map, train_cfg["validation_fraction"],
@@ -113,7 +113,7 @@ def training_data(frames_path: str, type_map: list[str], train_cfg: dict, split_
     print(json.dumps(split, indent=2))
 
 
-def neighbor_stat(data_dirs: list[str], type_map: list[str], train_cfg: dict, backend: str,
+def neighbor_stat(*, data_dirs: list[str], type_map: list[str], train_cfg: dict, backend: str,
                   threads: int, out_json: str, log) -> None:
     """`dp neighbor-stat` on all data the model(s) will see -> sel with headroom, recorded in JSON."""
     from dpglass.training.neighbors import neighbor_stat as run_neighbor_stat
@@ -121,7 +121,7 @@ def neighbor_stat(data_dirs: list[str], type_map: list[str], train_cfg: dict, ba
     run_neighbor_stat(data_dirs, type_map, train_cfg, backend, threads, out_json, log)
 
 
-def train_model(training_dirs: list[str], validation_dirs: list[str], stats_json: str,
+def train_model(*, training_dirs: list[str], validation_dirs: list[str], stats_json: str,
                 type_map: list[str], train_cfg: dict, index: int, backend: str, device: str,
                 threads: int, input_json: str, lcurve: str, frozen: str, lcurve_png: str,
                 log) -> None:
@@ -147,7 +147,7 @@ def train_model(training_dirs: list[str], validation_dirs: list[str], stats_json
     plot_lcurve(lcurve, lcurve_png, title=f"model {index} (seed {seed})")
 
 
-def compress_model(frozen: str, validation_dirs: list[str], backend: str, threads: int,
+def compress_model(*, frozen: str, validation_dirs: list[str], backend: str, threads: int,
                    tolerance_meV_per_A: float, compressed: str, check_json: str, log,
                    input_json: str | None = None) -> None:
     """Tabulate the embedding nets, then check the compressed model against the frozen one on the
@@ -178,13 +178,13 @@ def compress_model(frozen: str, validation_dirs: list[str], backend: str, thread
     write_json(check_json, deviation)
 
 
-def test_model(model: str, validation_dir: str, lcurve: str, backend: str, threads: int,
+def test_model(*, model: str, validation_dir: str, lcurve: str, backend: str, threads: int,
                max_energy_rmse: float | None, max_force_rmse: float | None, result_path: str,
                parity_energy_png: str, parity_force_png: str, log) -> None:
     """`dp test` on the validation block: RMSEs, parity plots, and the quality gate."""
     from dpglass.plotting import plot_parity
     from dpglass.training.dp import dp
-    from dpglass.training.evaluation import parse_dp_test, quality_gate
+    from dpglass.training.evaluation import model_test_record, parse_dp_test, quality_gate
     from dpglass.training.train import read_lcurve
 
     work = Path(result_path).parent
@@ -195,22 +195,16 @@ def test_model(model: str, validation_dir: str, lcurve: str, backend: str, threa
         "-d", "parity", "-l", test_log.name], backend, work, threads, log)
     metrics = parse_dp_test(test_log.read_text())
     plot_parity(work / "parity", parity_energy_png, parity_force_png, title=Path(model).name)
-    curve = read_lcurve(lcurve)
-    result = {
-        **metrics,
-        "model": model,
-        "validation_system": validation_dir,
-        "training_steps": int(curve["step"][-1]),
-        "thresholds": {"energy_rmse": quantity(max_energy_rmse, unit="meV/atom"),
-                       "force_rmse": quantity(max_force_rmse, unit="meV/Å")},
-    }
+    result = model_test_record(metrics, model=model, validation_dir=validation_dir,
+                               training_steps=int(read_lcurve(lcurve)["step"][-1]),
+                               max_energy_rmse=max_energy_rmse, max_force_rmse=max_force_rmse)
     print(f"dp test: energy RMSE {metrics['energy_rmse']['value']:.3g} meV/atom, force RMSE "
           f"{metrics['force_rmse']['value']:.3g} meV/Å", file=log, flush=True)
     quality_gate(metrics, max_energy_rmse, max_force_rmse)
     write_json(result_path, result)
 
 
-def lammps_data(quenched_path: str, type_map: list[str], out_path: str) -> None:
+def lammps_data(*, quenched_path: str, type_map: list[str], out_path: str) -> None:
     from ase.io import read
 
     from dpglass.lammps.data import write_data_file
@@ -218,31 +212,34 @@ def lammps_data(quenched_path: str, type_map: list[str], out_path: str) -> None:
     write_data_file(read(quenched_path), out_path, type_map)
 
 
-def sweep_md(data_path: str, models: list[str], type_map: list[str], sweep: dict, execution: dict,
-             runs: list[dict], preflight: bool, threads: int, tasks: int = 1,
-             mpi: str | None = None, *, stopping: dict | None = None) -> None:
+def sweep_md(*, data_path: str, models: list[str], type_map: list[str], sweep: dict, execution: dict,
+             runs: list[list], outputs: list[str], preflight: bool, threads: int, tasks: int = 1,
+             mpi: str | None = None, stopping: dict | None = None) -> None:
     """One sweep job: one or several (temperature, replica) LAMMPS runs; see dpglass.sweep.
-    stopping: the analysis ion and hop distance an adaptive run's stopping rule uses."""
+    runs: [temperature_K, replica] pairs; outputs: the job's run.json, dump.lammpstrj of each run
+    in that order (a preflight has no dump). stopping: the analysis ion and hop distance an
+    adaptive run's stopping rule uses."""
     from dpglass.sweep import RunSpec, run_sweep_job
 
-    specs = [RunSpec(float(r["temperature_K"]), int(r["replica"]), r["run_json"], r.get("dump"))
-             for r in runs]
+    specs = [RunSpec(float(T), int(rep), outputs[2 * i],
+                     outputs[2 * i + 1] if len(outputs) > 2 * i + 1 else None)
+             for i, (T, rep) in enumerate(runs)]
     run_sweep_job(data_path, models, type_map, sweep, execution, specs, preflight, threads, tasks, mpi,
                   stopping=stopping)
 
 
-def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temperature_K: float,
-              result_path: str, msd_png: str, cage_distance_A: float = 2.0,
-              charge: float | None = None, *, glass: int = 0) -> None:
+def diffusion(*, dump_path: str, run_json: str, ion: str, type_map: list[str], temperature_K: float,
+              result_path: str, msd_png: str, hop_distance_A: float, charge: float | None,
+              glass: int) -> None:
     """D, σ and the diffusive verdict of the composition's mobile ``ion`` in one sweep run (charge:
-    its formal one unless given; analysis.cage_distance_A is the hop distance: the MSD at the fit
+    its formal one unless given; analysis.hop_distance_A is the hop distance: the MSD at the fit
     window start must reach its square; glass: which of structure.glasses)."""
     from dpglass.analysis import analyze_diffusion
     from dpglass.analysis.plots import plot_msd
 
     run = read_json(run_json)
     result = analyze_diffusion(dump_path, ion, temperature_K, fmt="lammps-dump", type_map=type_map,
-                               timestep_fs=run["timestep_fs"], hop_distance_A=cage_distance_A,
+                               timestep_fs=run["timestep_fs"], hop_distance_A=hop_distance_A,
                                charges=None if charge is None else {ion: charge})
     result["replica"] = run.get("replica", 0)
     result["glass"] = glass  # structure.glasses: which independent glass
@@ -259,140 +256,25 @@ def diffusion(dump_path: str, run_json: str, ion: str, type_map: list[str], temp
               + "; ".join(result["not_diffusive_because"]))
 
 
-def _glass_of(run_path: str) -> int:
-    """The glass of a sweep run from its path: results/COMP/sweep<suffix>/T<T>/r<rep>/run.json."""
-    import re
-
-    parents = Path(run_path).parents
-    found = re.fullmatch(r"sweep_glass(\d+)", parents[2].name) if len(parents) > 2 else None
-    return int(found.group(1)) if found else 0
-
-
-def run_lengths(run_paths: list[str]) -> list[dict]:
-    """Per sweep run: its production length and, for an adaptive run, why it stopped there."""
-    rows = []
-    for path in run_paths:
-        run = read_json(path)
-        stopping = run.get("stopping") or {}
-        rows.append({"temperature": run["temperature"], "replica": run.get("replica", 0),
-                     "glass": _glass_of(path),
-                     "production": quantity(run["production_steps"] * run["timestep_fs"] / 1000.0,
-                                            None, "ps"),
-                     "stopped_because": stopping.get("reason") or "fixed length",
-                     "relative_error_at_stop": quantity(stopping.get("relative_error"), None, "1"),
-                     "target_relative_error": stopping.get("target_relative_error")})
-    return rows
-
-
-def extrapolation_flags(run_paths: list[str], trust_levels: list[float] | None = None,
-                        max_fraction: float | None = None) -> list[dict]:
-    """Per sweep run: the ensemble's model-deviation verdict (flagged runs extrapolate), from the
-    run's per-frame max force deviations with these trust levels (else the run's own verdict)."""
-    from dpglass.lammps.deviation import deviation_summary
-
-    flags = []
-    for path in run_paths:
-        run = read_json(path)
-        if trust_levels is not None and run.get("max_devi_f"):
-            run["model_deviation"] = deviation_summary(run["max_devi_f"]["value"], trust_levels,
-                                                       max_fraction)
-            run["extrapolating"] = run["model_deviation"]["extrapolating"]
-        deviation = run.get("model_deviation") or {}
-        flags.append({"temperature": run["temperature"], "replica": run.get("replica", 0),
-                      "glass": _glass_of(path),
-                      "extrapolating": run.get("extrapolating"),
-                      "fraction_above_hi": deviation.get("fraction_above_hi"),
-                      "fraction_above_lo": deviation.get("fraction_above_lo")})
-        if run.get("extrapolating"):
-            print(f"WARNING: the potential extrapolates at {run['temperature']['value']:g} K "
-                  f"(replica {run.get('replica', 0)}): {deviation['fraction_above_hi']['value']:.1%} "
-                  f"of frames above the high trust level")
-    return flags
-
-
-# Conductivities of the run beside the paper's like-for-like number (dpglass/paper.py keys).
-LIKE_FOR_LIKE = (
-    ("sigma_collective", "sigma_303K_experiment",
-     "total conductivity (all charges' collective displacement) vs the measured total σ"),
-    ("sigma_collective_ion", "sigma_303K_single_Li_experiment",
-     "Li-partial conductivity (Li charge displacement) vs the measured σ × t_Li"),
-    ("sigma_tracer", None,
-     "Nernst–Einstein tracer conductivity: no measured counterpart (σ_ion × Haven ratio)"),
-)
-SUMMARY_ROW_KEYS = ("temperature", "n_replicas", "D", "D_upper_bound", "sigma_tracer",
-                    "sigma_tracer_upper_bound", "sigma_collective", "sigma_collective_ion",
-                    "haven_ratio", "haven_ratio_ion", "diffusive", "not_diffusive_because",
-                    "window_start_set_by", "fit_window", "replica_scatter", "note")
-
-
-def summary(composition: str, formula: str, diffusion_paths: list[str], test_paths: list[str],
+def summary(*, composition: str, formula: str, diffusion_paths: list[str], test_paths: list[str],
             window: list[float], config: dict, summary_path: str, markdown_path: str,
-            plot_path: str, run_paths: list[str] = ()) -> None:
-    """The composition's headline numbers: D(T), σ(T), Ea, σ(303 K), model quality, provenance.
-
-    ``transport`` has one row per distinct temperature (replicas pooled; temperatures where the
-    ion has not diffused keep their upper bounds). ``arrhenius`` is the fit of the tracer σ (the
-    headline Ea and sigma_303K); ``arrhenius_by_quantity`` the fits of D, the Li-partial and the
-    total collective σ; ``sigma_303K_comparison`` sets each σ(303 K) beside the paper's
-    like-for-like number. VFT is fitted above the paper's glass transition where it has one.
-    """
-    from dpglass.analysis import fit_arrhenius
-    from dpglass.analysis.arrhenius import pool_replicas
+            plot_path: str, run_paths: list[str]) -> None:
+    """The composition's summary (dpglass.summary), its Markdown and Arrhenius plot."""
     from dpglass.analysis.plots import plot_arrhenius
-    from dpglass.glasses import glass_spread
     from dpglass.io import write_text
-    from dpglass.paper import paper_arrhenius, paper_values
-    from dpglass.provenance import provenance
+    from dpglass.paper import paper_arrhenius
     from dpglass.report import summary_markdown
+    from dpglass.summary import composition_summary
 
     results = [read_json(p) for p in diffusion_paths]
-    paper = paper_values(formula)  # this composition's paper numbers only ({} when none)
-    glass_transition = (paper.get("Tg_DMA") or {}).get("value")
-    table = [{key: row[key] for key in SUMMARY_ROW_KEYS if key in row}
-             for row in pool_replicas(results)]
-    fits = {}
-    for name in ("sigma_tracer", "D", "sigma_collective_ion", "sigma_collective"):
-        try:
-            fits[name] = fit_arrhenius(results, window=tuple(window), quantity_name=name,
-                                       glass_transition_K=glass_transition)
-        except ValueError as err:
-            fits[name] = {"error": str(err)}
-    fit = fits["sigma_tracer"] if "error" not in fits["sigma_tracer"] else None
+    out = composition_summary(composition=composition, formula=formula, results=results,
+                              model_quality=[read_json(p) for p in test_paths], window=window,
+                              config=config, run_paths=run_paths)
+    fit = out["arrhenius"] if "error" not in out["arrhenius"] else None
     if fit is None:
-        print(f"WARNING: no Arrhenius fit: {fits['sigma_tracer']['error']}")
-    else:
-        fit["paper_reference"] = paper_arrhenius(formula)
-    comparison = []
-    for name, paper_key, meaning in LIKE_FOR_LIKE:
-        ours = fits[name].get("sigma_303K")
-        comparison.append({"quantity": name, "this_run": ours,
-                           "extrapolated": fits[name].get("sigma_303K_extrapolated"),
-                           "paper_key": paper_key,
-                           "paper": paper.get(paper_key) if paper_key else None,
-                           "meaning": meaning, "no_fit": fits[name].get("error")})
-    sweep = config["sweep"]
-    out = {
-        "composition": composition,
-        "formula": formula,
-        "ion": results[0].get("ion") if results else config["compositions"][composition]["ion"],
-        "Ea": fit["Ea"] if fit else None,
-        "sigma_303K": fit["sigma_303K"] if fit else None,
-        "sigma_303K_extrapolated": fit["sigma_303K_extrapolated"] if fit else None,
-        "arrhenius": fit if fit is not None else {"error": fits["sigma_tracer"]["error"]},
-        "arrhenius_by_quantity": {name: fits[name] for name in fits if name != "sigma_tracer"},
-        "sigma_303K_comparison": comparison,
-        "glass_transition": (quantity(glass_transition, None, "K") if glass_transition else None),
-        "transport": table,
-        "model_quality": [read_json(p) for p in test_paths],
-        "extrapolation": extrapolation_flags(run_paths, sweep["trust_level_eV_per_A"],
-                                             sweep["max_extrapolating_fraction"]),
-        "run_lengths": run_lengths(run_paths),
-        "glass_spread": glass_spread(results, tuple(window), glass_transition),
-        "paper": paper,
-        "provenance": provenance(config),
-    }
+        print(f"WARNING: no Arrhenius fit: {out['arrhenius']['error']}")
     plot_arrhenius(results, fit, plot_path,
-                   note="" if fit else f"no Arrhenius fit: {fits['sigma_tracer']['error']}",
+                   note="" if fit else f"no Arrhenius fit: {out['arrhenius']['error']}",
                    paper=paper_arrhenius(formula))
     write_json(summary_path, out)
     write_text(markdown_path, summary_markdown(out))
@@ -402,7 +284,7 @@ def summary(composition: str, formula: str, diffusion_paths: list[str], test_pat
               + (" (extrapolated)" if fit["sigma_303K_extrapolated"] else ""))
 
 
-def compare_compositions(summary_paths: list[str], json_path: str, markdown_path: str,
+def compare_compositions(*, summary_paths: list[str], json_path: str, markdown_path: str,
                          png_path: str) -> None:
     from dpglass.io import write_text
     from dpglass.plotting import plot_cross_composition
@@ -414,7 +296,7 @@ def compare_compositions(summary_paths: list[str], json_path: str, markdown_path
     write_text(markdown_path, cross_composition_markdown(table))
 
 
-def rdf(dump_path: str, run_json: str, type_map: list[str], pair_names: list[str], r_max_A: float,
+def rdf(*, dump_path: str, run_json: str, type_map: list[str], pair_names: list[str], r_max_A: float,
         result_path: str, png_path: str, formula: str | None = None) -> None:
     """Partial RDFs, first peaks, Al coordination and bridging-O fraction of one production run;
     the paper's distances of this formula (none when the paper has none) marked beside them."""

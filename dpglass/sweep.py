@@ -1,7 +1,7 @@
 """The temperature sweep job: settings from config, launching LAMMPS runs (MPI, GPU packing), results.
 
 One sweep job runs one or several (temperature, replica) LAMMPS runs, each in its own directory
-with its own in.lammps. Several runs in one job share the job's GPU (execution.temperatures_per_gpu_job).
+with its own in.lammps. Several runs in one job share the job's GPU (execution.runs_per_gpu_job).
 """
 
 from __future__ import annotations
@@ -58,13 +58,14 @@ def replication(sweep: dict, data_path: str) -> tuple[int, int, int]:
     if sweep.get("target_atoms"):
         natoms, lengths = read_data_header(data_path)
         return choose_replication(natoms, lengths, sweep["target_atoms"])
-    return tuple(sweep["replicate"])
+    return tuple(sweep["supercell"])
 
 
-def md_settings(sweep: dict, temperature_K: float, replica: int, replicate: tuple[int, int, int],
+def md_settings(sweep: dict, temperature_K: float, replica: int, supercell: tuple[int, int, int],
                 preflight: bool = False) -> MDSettings:
     dt = sweep["timestep_fs"]
-    common = dict(temperature_K=temperature_K, timestep_fs=dt, tdamp_ps=sweep["tdamp_ps"],
+    common = dict(temperature_K=temperature_K, timestep_fs=dt,
+                  thermostat_damping_ps=sweep["thermostat_damping_ps"],
                   seed=replica_seed(sweep, replica),
                   halt_temperature_factor=sweep["halt_temperature_factor"])
     deviation_every = sweep["deviation_every_steps"] or sweep["thermo_every_steps"]
@@ -76,15 +77,15 @@ def md_settings(sweep: dict, temperature_K: float, replica: int, replicate: tupl
         return MDSettings(equilibration_steps=0, production_steps=PREFLIGHT_STEPS,
                           dump_every_steps=PREFLIGHT_STEPS,
                           thermo_every_steps=min(sweep["thermo_every_steps"], PREFLIGHT_STEPS),
-                          replicate=replicate,
+                          supercell=supercell,
                           deviation_every_steps=min(deviation_every, PREFLIGHT_STEPS), **common)
     _, production_ps = production_limits_ps(sweep)  # an adaptive run's plan goes to its maximum
     return MDSettings(equilibration_steps=steps_for(sweep["equilibration_ps"], dt),
                       production_steps=steps_for(production_ps, dt),
                       dump_every_steps=sweep["dump_every_steps"],
-                      thermo_every_steps=sweep["thermo_every_steps"], replicate=replicate,
+                      thermo_every_steps=sweep["thermo_every_steps"], supercell=supercell,
                       npt_steps=steps_for(sweep["npt_equilibration_ps"], dt),
-                      pressure_bar=sweep["pressure_bar"], pdamp_ps=sweep["pdamp_ps"],
+                      pressure_bar=sweep["pressure_bar"], barostat_damping_ps=sweep["barostat_damping_ps"],
                       chunk_steps=steps_for(sweep["chunk_ps"], dt) if sweep["chunk_ps"] else 0,
                       deviation_every_steps=sweep["deviation_every_steps"], **common)
 
@@ -286,7 +287,7 @@ def finish_run(spec: RunSpec, plan: Plan, settings: MDSettings, models: list[str
         "replica": spec.replica,
         "velocity_seed": settings.seed,
         "natoms": timing["natoms"],
-        "replicate": list(settings.replicate),
+        "supercell": list(settings.supercell),
         "timestep_fs": settings.timestep_fs,
         "npt_equilibration_steps": settings.npt_steps,
         "pressure": quantity(settings.pressure_bar, unit="bar") if settings.npt_steps else None,
@@ -350,8 +351,8 @@ def run_sweep_job(data_path: str, models: list[str], type_map: list[str], sweep:
     if unreadable:
         raise SweepError(f"model file unreadable or empty: {', '.join(unreadable)}; rerun the train "
                          f"rules (dp freeze / dp compress)")
-    replicate = replication(sweep, data_path)
-    settings = {spec: md_settings(sweep, spec.temperature_K, spec.replica, replicate, preflight)
+    supercell = replication(sweep, data_path)
+    settings = {spec: md_settings(sweep, spec.temperature_K, spec.replica, supercell, preflight)
                 for spec in runs}
     if settings_override:
         import dataclasses
@@ -371,7 +372,7 @@ def run_sweep_job(data_path: str, models: list[str], type_map: list[str], sweep:
                                 hop_distance_A=stopping["hop_distance_A"])
             adaptive[spec] = AdaptiveRun(spec.run_dir, plans[spec], rule,
                                          completed_step(spec.run_dir))
-    natoms = read_data_header(data_path)[0] * math.prod(replicate)
+    natoms = read_data_header(data_path)[0] * math.prod(supercell)
     if execution["device"] == "gpu":
         pool, by_scheduler = visible_gpus(os.environ, execution["gpu_ids"])
         lease = contextlib.nullcontext(pool) if by_scheduler else gpu_lease(pool, lock_dir)

@@ -2,5 +2,5 @@ from dpglass.rulelog import rule_log
 from dpglass.steps import compare_compositions
 
 with rule_log(snakemake.log[0]):
-    compare_compositions(list(snakemake.input), snakemake.output.table, snakemake.output.markdown,
-                         snakemake.output.plot)
+    compare_compositions(summary_paths=list(snakemake.input), json_path=snakemake.output.table,
+                         markdown_path=snakemake.output.markdown, png_path=snakemake.output.plot)

@@ -2,7 +2,8 @@ from dpglass.rulelog import rule_log
 from dpglass.steps import compress_model
 
 with rule_log(snakemake.log[0]) as log:
-    compress_model(snakemake.input.frozen, list(snakemake.input.validation),
-                   snakemake.params.backend, snakemake.threads, snakemake.params.tolerance,
-                   snakemake.output.compressed, snakemake.output.check, log,
+    compress_model(frozen=snakemake.input.frozen, validation_dirs=list(snakemake.input.validation),
+                   backend=snakemake.params.backend, threads=snakemake.threads,
+                   tolerance_meV_per_A=snakemake.params.tolerance,
+                   compressed=snakemake.output.compressed, check_json=snakemake.output.check, log=log,
                    input_json=snakemake.input.input_json)

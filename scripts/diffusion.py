@@ -3,7 +3,8 @@ from dpglass.rulelog import rule_log
 from dpglass.steps import diffusion
 
 with rule_log(snakemake.log[0]):
-    diffusion(snakemake.input.dump, snakemake.input.run, snakemake.params.ion,
-              snakemake.params.type_map, float(snakemake.wildcards.T), snakemake.output.result,
-              snakemake.output.msd_png, snakemake.params.cage_distance, snakemake.params.charge,
+    diffusion(dump_path=snakemake.input.dump, run_json=snakemake.input.run, ion=snakemake.params.ion,
+              type_map=snakemake.params.type_map, temperature_K=float(snakemake.wildcards.T),
+              result_path=snakemake.output.result, msd_png=snakemake.output.msd_png,
+              hop_distance_A=snakemake.params.hop_distance, charge=snakemake.params.charge,
               glass=glass_index(snakemake.wildcards.get("gs", "")))

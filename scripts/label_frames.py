@@ -2,5 +2,6 @@ from dpglass.rulelog import rule_log
 from dpglass.steps import label_frames
 
 with rule_log(snakemake.log[0]):
-    label_frames(snakemake.input[0], snakemake.params.reference, snakemake.output.frames,
-                 snakemake.output.report, snakemake.threads)
+    label_frames(sampled_path=snakemake.input[0], reference=snakemake.params.reference,
+                 frames_path=snakemake.output.frames, report_path=snakemake.output.report,
+                 threads=snakemake.threads)

@@ -2,6 +2,7 @@ from dpglass.rulelog import rule_log
 from dpglass.steps import rdf
 
 with rule_log(snakemake.log[0]):
-    rdf(snakemake.input.dump, snakemake.input.run, snakemake.params.type_map,
-        snakemake.params.pairs, snakemake.params.r_max, snakemake.output.result,
-        snakemake.output.plot, snakemake.params.formula)
+    rdf(dump_path=snakemake.input.dump, run_json=snakemake.input.run, type_map=snakemake.params.type_map,
+        pair_names=snakemake.params.pairs, r_max_A=snakemake.params.r_max,
+        result_path=snakemake.output.result, png_path=snakemake.output.plot,
+        formula=snakemake.params.formula)

@@ -2,5 +2,5 @@ from dpglass.rulelog import rule_log
 from dpglass.steps import start_cell
 
 with rule_log(snakemake.log[0]):
-    start_cell(snakemake.params.formula, snakemake.params.composition, snakemake.params.structure,
-               snakemake.output[0])
+    start_cell(formula_text=snakemake.params.formula, composition=snakemake.params.composition,
+               structure=snakemake.params.structure, out_path=snakemake.output[0])

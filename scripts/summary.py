@@ -2,7 +2,8 @@ from dpglass.rulelog import rule_log
 from dpglass.steps import summary
 
 with rule_log(snakemake.log[0]):
-    summary(snakemake.params.composition, snakemake.params.formula, list(snakemake.input.diffusion),
-            list(snakemake.input.tests), snakemake.params.window, snakemake.params.config,
-            snakemake.output.summary, snakemake.output.markdown, snakemake.output.plot,
-            list(snakemake.input.runs))
+    summary(composition=snakemake.params.composition, formula=snakemake.params.formula,
+            diffusion_paths=list(snakemake.input.diffusion), test_paths=list(snakemake.input.tests),
+            window=snakemake.params.window, config=snakemake.params.config,
+            summary_path=snakemake.output.summary, markdown_path=snakemake.output.markdown,
+            plot_path=snakemake.output.plot, run_paths=list(snakemake.input.runs))

@@ -42,7 +42,7 @@ def data(tmp_path_factory):
 
 def sweep_config(**sweep):
     base = {"timestep_fs": 2.0, "equilibration_ps": 0.2, "production_ps": 2.0, "chunk_ps": 0.4,
-            "dump_every_steps": 5, "thermo_every_steps": 10, "replicate": [1, 1, 1],
+            "dump_every_steps": 5, "thermo_every_steps": 10, "supercell": [1, 1, 1],
             "target_relative_error": 0.5, "max_production_ps": 4.0}
     base.update(sweep)
     cfg = validate_config({"compositions": {"X": {"formula": "LiCl"}}, "sweep": base})
@@ -164,7 +164,7 @@ def test_loop_time_counts_the_share_of_a_core():
 def test_summary_says_where_the_target_was_met_and_what_the_fit_used(tmp_path):
     from dpglass.io import write_json
     from dpglass.report import summary_markdown
-    from dpglass.steps import run_lengths
+    from dpglass.summary import run_lengths
     from dpglass.units import quantity
     from test_report import summary
 

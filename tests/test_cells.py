@@ -124,8 +124,9 @@ def test_start_cell_step_writes_the_substituted_crystal(tmp_path, capsys):
     crystal = tmp_path / "LiAlCl4.cif"
     write(crystal, toy_lialcl4(), format="cif")
     structure = dict(STRUCTURE, source="crystal", n_atoms=21, density_g_cm3=2.2)
-    start_cell("LiAlCl2.5O0.75", {"crystal_file": str(crystal), "formula_units": 8}, structure,
-               str(tmp_path / "start.extxyz"))
+    start_cell(formula_text="LiAlCl2.5O0.75",
+               composition={"crystal_file": str(crystal), "formula_units": 8}, structure=structure,
+               out_path=str(tmp_path / "start.extxyz"))
     atoms = read(tmp_path / "start.extxyz")
     assert atoms.symbols.formula.count() == {"Li": 8, "Al": 8, "Cl": 20, "O": 6}
     assert "12 Cl removed, 6 O added" in capsys.readouterr().out

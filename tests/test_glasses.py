@@ -99,7 +99,7 @@ def test_dry_run_with_two_glasses_melts_each_and_trains_one_ensemble_on_both():
 def test_runs_carry_their_glass_and_a_flagged_glass_flags_the_temperature(tmp_path):
     from dpglass.io import write_json
     from dpglass.report import summary_markdown
-    from dpglass.steps import extrapolation_flags, run_lengths
+    from dpglass.summary import extrapolation_flags, run_lengths
     from test_report import summary
 
     paths = []

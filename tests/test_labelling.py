@@ -133,8 +133,9 @@ def test_relabel_rule_function_takes_the_calculator_from_config(tmp_path):
                                   "kwargs": {"sigma": 2.0, "epsilon": 0.02, "rc": 5.0, "smooth": True},
                                   "stride": 2}},
     })["reference"]
-    label_step(str(tmp_path / "sampled.extxyz"), reference, str(tmp_path / "frames.extxyz"),
-               str(tmp_path / "labelling.json"), threads=1)
+    label_step(sampled_path=str(tmp_path / "sampled.extxyz"), reference=reference,
+               frames_path=str(tmp_path / "frames.extxyz"),
+               report_path=str(tmp_path / "labelling.json"), threads=1)
     out = read(tmp_path / "frames.extxyz", index=":")
     assert [a.info["frame_id"] for a in out] == [0, 2]
     assert out[1].get_potential_energy() == pytest.approx(2 * frames[2].get_potential_energy())

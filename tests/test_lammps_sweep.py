@@ -29,7 +29,7 @@ def ensemble(tmp_path_factory):
 def sweep_config(**sweep):
     base = {"timestep_fs": 2.0, "npt_equilibration_ps": 0.02, "equilibration_ps": 0.02,
             "production_ps": 0.24, "chunk_ps": 0.04, "dump_every_steps": 10,
-            "thermo_every_steps": 10, "replicate": [1, 1, 1], "trust_level_eV_per_A": [0.2, 0.35]}
+            "thermo_every_steps": 10, "supercell": [1, 1, 1], "trust_level_eV_per_A": [0.2, 0.35]}
     base.update(sweep)
     cfg = validate_config({"compositions": {"X": {"formula": "LiCl"}}, "sweep": base})
     return cfg["sweep"], cfg["execution"]
@@ -106,9 +106,10 @@ def test_chunked_run_is_rerunnable_by_hand_and_resumes_after_sigterm(ensemble, t
 
     # SIGTERM a job after two chunks, as a walltime limit would; rerun: it resumes from the restart
     killed = spec(tmp_path, "killed")
-    code = (f"from dpglass.steps import sweep_md; sweep_md({ensemble['data']!r}, {ensemble['models']!r}, "
-            f"{ensemble['type_map']!r}, {sweep!r}, {execution!r}, [{{'temperature_K': 300.0, 'replica': 0, "
-            f"'run_json': {killed.run_json!r}, 'dump': {killed.dump!r}}}], False, 1)")
+    code = (f"from dpglass.steps import sweep_md; sweep_md(data_path={ensemble['data']!r}, "
+            f"models={ensemble['models']!r}, type_map={ensemble['type_map']!r}, sweep={sweep!r}, "
+            f"execution={execution!r}, runs=[[300.0, 0]], "
+            f"outputs=[{killed.run_json!r}, {killed.dump!r}], preflight=False, threads=1)")
     job = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     progress = killed.run_dir / "progress.txt"
     deadline = time.time() + 300
@@ -156,7 +157,7 @@ def test_gpu_packing_runs_several_temperatures_in_one_job(ensemble, tmp_path, mo
     CUDA_VISIBLE_DEVICES to the GPU the job leased (TensorFlow falls back to the CPU)."""
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     sweep, execution = sweep_config(npt_equilibration_ps=0, production_ps=0.04, chunk_ps=0)
-    execution = dict(execution, device="gpu", gpu_ids=[3], temperatures_per_gpu_job=2)
+    execution = dict(execution, device="gpu", gpu_ids=[3], runs_per_gpu_job=2)
     runs = [spec(tmp_path, "T300", 300.0), spec(tmp_path, "T400", 400.0)]
     results = run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
                             runs, False, 2, lock_dir=tmp_path / "locks")

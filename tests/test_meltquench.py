@@ -19,7 +19,7 @@ BASE = {"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}}}
 
 
 def protocol(**changes):
-    mq = {"timestep_fs": 2.0, "t_melt_ps": 0.2, "cool_rate_K_per_ps": 3000, "t_hold_ps": 0.1,
+    mq = {"timestep_fs": 2.0, "melt_time_ps": 0.2, "cool_rate_K_per_ps": 3000, "hold_time_ps": 0.1,
           "sample_every_steps": 5, "sampling_temperatures_K": [213, 393], "sampling_ps": 0.05,
           "density_protocol": "fixed", **changes}
     return validate_config({**BASE, "melt_quench": mq})["melt_quench"]
@@ -86,8 +86,8 @@ def test_same_seed_same_run_other_seed_other_run(start, tmp_path):
 
 @pytest.mark.parametrize("thermostat", ["langevin", "bussi", "nose-hoover", "berendsen"])
 def test_thermostats_follow_the_melt_and_the_quench(start, tmp_path, thermostat):
-    _, report = run(start, tmp_path, thermostat=thermostat, thermostat_damping_fs=20,
-                    t_melt_ps=0.6, cool_rate_K_per_ps=3000, t_hold_ps=0.6, sampling_temperatures_K=[])
+    _, report = run(start, tmp_path, thermostat=thermostat, thermostat_damping_ps=0.02,
+                    melt_time_ps=0.6, cool_rate_K_per_ps=3000, hold_time_ps=0.6, sampling_temperatures_K=[])
     trace = read_trace(tmp_path / "a.csv")
     melt = trace["temperature_K"][(trace["phase"] == "melt") & (trace["time_ps"] > 0.2)]
     hold = trace["temperature_K"][(trace["phase"] == "hold") & (trace["time_ps"] > 0.9)]
@@ -99,9 +99,9 @@ def test_thermostats_follow_the_melt_and_the_quench(start, tmp_path, thermostat)
 def test_density_protocols_change_the_density_and_report_it(start, tmp_path):
     _, relaxed = run(start, tmp_path, "r", density_protocol="relax", relax_steps=30)
     _, npt = run(start, tmp_path, "n", density_protocol="npt", npt_ps=0.1, barostat="berendsen",
-                 barostat_damping_fs=50, compressibility_per_GPa=1.0)
+                 barostat_damping_ps=0.05, compressibility_per_bar=1.0e-4)
     _, mtk = run(start, tmp_path, "m", density_protocol="npt", npt_ps=0.1, barostat="mtk",
-                 barostat_damping_fs=50)
+                 barostat_damping_ps=0.05)
     for report in (relaxed, npt, mtk):
         assert report["density"]["start_cell"]["value"] == pytest.approx(2.2)
         assert abs(report["density"]["after_density_protocol"]["value"] - 2.2) > 1e-3
@@ -189,11 +189,13 @@ def test_rule_function_logs_density_and_memory_and_writes_the_report(start, tmp_
         "calculator": "ase.calculators.lj:LennardJones",
         "kwargs": {"sigma": 2.0, "epsilon": 0.02, "rc": 5.0, "smooth": True}}})
     write(tmp_path / "start.extxyz", start)
-    paths = {name: str(tmp_path / name) for name in
-             ("sampled.extxyz", "quenched.extxyz", "trace.csv", "melt_quench.json")}
-    melt_quench(str(tmp_path / "start.extxyz"), dict(config["structure"], prerelax_steps=5),
-                config["reference"], protocol(density_protocol="relax", relax_steps=10),
-                "LiAlCl2.5O0.75", *paths.values(), threads=1)
+    paths = {name: str(tmp_path / file) for name, file in
+             (("frames_path", "sampled.extxyz"), ("quenched_path", "quenched.extxyz"),
+              ("trace_path", "trace.csv"), ("report_path", "melt_quench.json"))}
+    melt_quench(start_path=str(tmp_path / "start.extxyz"),
+                structure=dict(config["structure"], prerelax_steps=5), reference=config["reference"],
+                protocol=protocol(density_protocol="relax", relax_steps=10),
+                formula="LiAlCl2.5O0.75", **paths, threads=1)
     log = capsys.readouterr().out
     assert "density: 2.2000 g/cm^3 (start cell) ->" in log and "after density protocol 'relax'" in log
     assert "memory of the start cell" in log and "RMS displacement (unwrapped)" in log
@@ -201,7 +203,7 @@ def test_rule_function_logs_density_and_memory_and_writes_the_report(start, tmp_
     assert report["formula"] == "LiAlCl2.5O0.75" and report["density_protocol"] == "relax"
     assert report["melt_memory"]["threshold"] == {"value": 2.0, "error": None, "unit": "Å"}
     assert [run["target"]["value"] for run in report["sampling_runs"]] == [213, 393]
-    assert len(read(paths["quenched.extxyz"])) == 21
+    assert len(read(paths["quenched_path"])) == 21
 
 
 def test_missing_relabel_calculator_stops_before_any_md(tmp_path, monkeypatch):
@@ -213,7 +215,36 @@ def test_missing_relabel_calculator_stops_before_any_md(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "sevenn", None)
     config = validate_config({**BASE, "reference": {"relabel": {"calculator": "sevennet"}}})
     with pytest.raises(CalculatorUnavailable, match="pip install sevenn"):
-        melt_quench(str(tmp_path / "no-start.extxyz"), config["structure"], config["reference"],
-                    config["melt_quench"], "LiAlCl2.5O0.75", *(str(tmp_path / n) for n in "abcd"),
-                    threads=1)
+        melt_quench(start_path=str(tmp_path / "no-start.extxyz"), structure=config["structure"],
+                    reference=config["reference"], protocol=config["melt_quench"],
+                    formula="LiAlCl2.5O0.75", frames_path=str(tmp_path / "a"),
+                    quenched_path=str(tmp_path / "b"), trace_path=str(tmp_path / "c"),
+                    report_path=str(tmp_path / "d"), threads=1)
     assert not any(tmp_path.iterdir())
+
+
+def test_ps_and_bar_keys_give_the_dynamics_of_the_former_fs_and_gpa_values(start):
+    """melt_quench damping in ps and pressure in bar (issue 16): the ASE dynamics get the same
+    coupling as the former defaults in fs and GPa (100 fs, 1000 fs, 1e-4 GPa, 0.05/GPa)."""
+    from ase import units
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+
+    from dpglass.meltquench import make_barostat, make_thermostat
+
+    mq = protocol()  # the schema defaults of the renamed keys
+    assert (mq["thermostat_damping_ps"], mq["barostat_damping_ps"], mq["pressure_bar"],
+            mq["compressibility_per_bar"]) == (0.1, 1.0, 1.0, 5e-6)
+    ev_per_A3_in_GPa = 160.21766208
+    atoms = start.copy()
+    atoms.calc = lj()
+    MaxwellBoltzmannDistribution(atoms, temperature_K=600, rng=np.random.default_rng(0))
+    langevin = make_thermostat("langevin", atoms, 1.0, 600, mq["thermostat_damping_ps"], None)
+    assert langevin.fr == pytest.approx(1.0 / (100 * units.fs), rel=1e-12)
+    bussi = make_thermostat("bussi", atoms, 1.0, 600, mq["thermostat_damping_ps"], None)
+    assert bussi.taut == pytest.approx(100 * units.fs, rel=1e-12)
+    berendsen = make_barostat("berendsen", atoms, mq)
+    assert berendsen.taut == pytest.approx(100 * units.fs, rel=1e-12)
+    assert berendsen.taup == pytest.approx(1000 * units.fs, rel=1e-12)
+    assert berendsen.pressure == pytest.approx(1e-4 / ev_per_A3_in_GPa, rel=1e-6)
+    assert berendsen.compressibility == pytest.approx(0.05 * ev_per_A3_in_GPa, rel=1e-6)
+    assert berendsen.pressure == pytest.approx(1.0 * units.bar, rel=1e-6)  # ASE's own bar

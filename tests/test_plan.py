@@ -37,7 +37,7 @@ def test_prior_reproduces_the_issue_numbers_for_laco75():
     config = validate_config({"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},
                               "structure": {"n_atoms": 168, "density_g_cm3": 2.2},
                               "sweep": {"temperatures_K": [303, 393], "production_ps": 3500,
-                                        "replicate": [2, 2, 2]}})
+                                        "supercell": [2, 2, 2]}})
     plan = plan_sweep(config, results="/nonexistent")
     cold, hot = plan["rows"]
     assert cold["prior_D_cm2_per_s"] == pytest.approx(2.52e-8, rel=0.02)
@@ -52,7 +52,7 @@ def test_a_tight_target_is_unreachable_at_the_cold_end_only():
     config = validate_config({"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},
                               "structure": {"n_atoms": 168},
                               "sweep": {"temperatures_K": [213, 393], "target_relative_error": 0.1,
-                                        "max_production_ps": 3500, "replicate": [2, 2, 2]},
+                                        "max_production_ps": 3500, "supercell": [2, 2, 2]},
                               "execution": {"throughput_katom_steps_per_s": 10.0}})
     plan = plan_sweep(config, results="/nonexistent")
     cold, hot = plan["rows"]

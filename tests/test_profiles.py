@@ -1,4 +1,5 @@
-"""Profiles: the slurm-gpu dry-run asks for GPUs on the training and sweep rules only."""
+"""Profiles: the slurm-gpu dry-run asks for GPUs on the training and sweep rules only, and every
+job fits a partition of the shipped partitions.yaml (what the SLURM plugin then places)."""
 
 import re
 
@@ -33,3 +34,34 @@ def test_default_profile_never_selects_slurm():
     for name in ("slurm-cpu", "slurm-gpu"):
         text = (REPO / "workflow/profiles" / name / "config.yaml").read_text()
         assert "executor: slurm" in text and "<YOUR_ACCOUNT>" in text
+
+
+def resources_of(line: str) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in line.split(", ") if "=" in item)
+
+
+@pytest.mark.snakemake
+def test_slurm_gpu_jobs_fit_the_shipped_partitions():
+    """Each job of the real workflow, as the slurm-gpu profile plans it, fits a partition of the
+    profile's partitions.yaml: GPU jobs one with GPUs (max_gpu > 0), CPU jobs the CPU one, and the
+    longest retry (runtime x attempt, the profile's `retries`) within max_runtime."""
+    profile_dir = REPO / "workflow" / "profiles" / "slurm-gpu"
+    profile = yaml.safe_load((profile_dir / "config.yaml").read_text())
+    assert "slurm_partition" not in profile["default-resources"]  # it would bypass the choice
+    assert REPO / profile["slurm-partition-config"] == profile_dir / "partitions.yaml"
+    partitions = yaml.safe_load((profile_dir / "partitions.yaml").read_text())["partitions"]
+    gpu_partitions = {n: p for n, p in partitions.items() if p.get("max_gpu", 0) > 0}
+    cpu_partitions = {n: p for n, p in partitions.items() if not p.get("max_gpu", 0)}
+    assert gpu_partitions and cpu_partitions
+    attempts = 1 + profile.get("retries", 0)
+    result = dry_run(shipped_config("test.yaml"), "execution:\n  device: gpu\n", profile="slurm-gpu")
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = planned_resources(result.stdout)
+    assert {rule for rule, _ in jobs} >= GPU_RULES
+    for rule, line in jobs:
+        resources = resources_of(line)
+        gpus = int(resources.get("gpu", 0))
+        fitting = gpu_partitions if gpus else cpu_partitions
+        longest = int(resources["runtime"]) * attempts
+        assert any(gpus <= p.get("max_gpu", 0) and longest <= p["max_runtime"]
+                   for p in fitting.values()), (rule, resources, fitting)

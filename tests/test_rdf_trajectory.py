@@ -31,8 +31,9 @@ def test_cli_and_workflow_step_agree_skip_absent_pairs_and_cap_r_max(tmp_path):
     write_dump(dump)
     (tmp_path / "run.json").write_text(json.dumps({"timestep_fs": 1.0}))
     pairs = ["Li-Li", "Al-O", "Al-Cl"]  # no O in the trajectory
-    steps.rdf(str(dump), str(tmp_path / "run.json"), TYPE_MAP, pairs, 6.0,
-              str(tmp_path / "step.json"), str(tmp_path / "step.png"), formula="LiAlCl4")
+    steps.rdf(dump_path=str(dump), run_json=str(tmp_path / "run.json"), type_map=TYPE_MAP,
+              pair_names=pairs, r_max_A=6.0, result_path=str(tmp_path / "step.json"),
+              png_path=str(tmp_path / "step.png"), formula="LiAlCl4")
     assert main(["rdf", str(dump), "--format", "lammps-dump", "--type-map", ",".join(TYPE_MAP),
                  "--pairs", ",".join(pairs), "--r-max", "6.0", "--formula", "LiAlCl4",
                  "--json", str(tmp_path / "cli.json")]) == 0
@@ -60,7 +61,7 @@ def test_cli_analysis_defaults_come_from_the_schema(monkeypatch):
 
     schema = load_schema()
     options = schema["properties"]["analysis"]["properties"]
-    options["cage_distance_A"]["default"] = 3.5
+    options["hop_distance_A"]["default"] = 3.5
     options["arrhenius_window_K"]["default"] = [250, 400]
     options["rdf_pairs"]["default"] = ["Na-Cl"]
     options["rdf_r_max_A"]["default"] = 4.25

@@ -30,3 +30,26 @@ def test_scripts_only_feed_the_package():
         imports = [line for line in code if line.startswith(("import ", "from "))]
         assert all(line.startswith("from dpglass") for line in imports), f"{script.name}: {imports}"
         assert len(code) <= 20, f"{script.name} holds logic ({len(code)} lines); move it into dpglass/"
+
+
+def test_steps_take_named_arguments_only():
+    """dpglass.steps adapts Snakemake objects to the package: every argument passed by name."""
+    import inspect
+
+    from dpglass import steps
+
+    functions = [(name, func) for name, func in inspect.getmembers(steps, inspect.isfunction)
+                 if func.__module__ == steps.__name__ and not name.startswith("_")]
+    assert len(functions) >= 15
+    for name, func in functions:
+        kinds = {p.kind for p in inspect.signature(func).parameters.values()}
+        assert kinds == {inspect.Parameter.KEYWORD_ONLY}, f"steps.{name} takes positional arguments"
+
+
+def test_rule_files_hold_rules_and_helpers_live_in_common():
+    for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
+        if smk.name == "common.smk":
+            continue
+        text = smk.read_text()
+        assert not re.search(r"^def ", text, re.M), f"{smk.name}: a function outside common.smk"
+        assert "lambda" not in text, f"{smk.name}: a lambda (name it in common.smk)"

@@ -19,7 +19,7 @@ from dpglass.lammps.inputs import MDSettings, plan_steps, write_in_lammps
 from dpglass.lammps.loader import child_env
 from dpglass.lammps.outputs import join_dumps
 from dpglass.lammps.runner import runner_command
-from dpglass.steps import extrapolation_flags
+from dpglass.summary import extrapolation_flags
 from dpglass.sweep import RunSpec, gpu_lease, md_settings, process_plan, replica_seed, visible_gpus
 from workflow_helpers import dry_run, shipped_config
 
@@ -27,7 +27,7 @@ from workflow_helpers import dry_run, shipped_config
 
 def settings(**kw):
     base = dict(temperature_K=303, timestep_fs=2.0, equilibration_steps=25, production_steps=100,
-                dump_every_steps=10, thermo_every_steps=10, tdamp_ps=0.1, seed=7, npt_steps=15,
+                dump_every_steps=10, thermo_every_steps=10, thermostat_damping_ps=0.1, seed=7, npt_steps=15,
                 chunk_steps=35)
     base.update(kw)
     return MDSettings(**base)
@@ -49,7 +49,7 @@ def test_plan_aligns_production_and_chunks_to_dump_interval():
 
 def test_in_lammps_resumes_skips_done_chunks_and_dumps_each_frame_once(tmp_path):
     text = write_in_lammps(tmp_path / "in.lammps", "../data.lmp", ["../m0.pb", "../m1.pb"], ["Li", "Al", "Cl", "O"],
-                           settings(replicate=(2, 1, 3), pressure_bar=5.0), title="303 K")
+                           settings(supercell=(2, 1, 3), pressure_bar=5.0), title="303 K")
     assert (tmp_path / "in.lammps").read_text() == text
     assert 'if "$(is_file(restart/last.restart))" then' in text
     assert '"read_restart restart/last.restart"' in text and '"replicate 2 1 3"' in text
@@ -86,15 +86,15 @@ def test_data_header_and_target_atoms_config(tmp_path):
     from dpglass.sweep import replication
 
     # 100 atoms from a 42-atom 10 x 11 x 12 Å cell: 3 copies; along a (30 x 11 x 12 Å) is the most
-    # cubic of (3,1,1), (1,3,1), (1,1,3). Neither the default sweep.replicate (2, 2, 2) nor a
-    # replicate set beside target_atoms may win.
+    # cubic of (3,1,1), (1,3,1), (1,1,3). Neither the default sweep.supercell (2, 2, 2) nor a
+    # supercell set beside target_atoms may win.
     cfg = dpconfig.validate_config({"compositions": {"X": {"formula": "LiCl"}},
-                                    "sweep": {"target_atoms": 100, "replicate": [1, 2, 1]}})
+                                    "sweep": {"target_atoms": 100, "supercell": [1, 2, 1]}})
     assert replication(cfg["sweep"], str(data)) == (3, 1, 1)
-    cfg["sweep"]["target_atoms"] = 336  # 8 copies: the cube (2, 2, 2), not replicate's (1, 2, 1)
+    cfg["sweep"]["target_atoms"] = 336  # 8 copies: the cube (2, 2, 2), not supercell's (1, 2, 1)
     assert replication(cfg["sweep"], str(data)) == (2, 2, 2)
     cfg["sweep"]["target_atoms"] = None
-    assert replication(cfg["sweep"], str(data)) == (1, 2, 1)  # sweep.replicate as given
+    assert replication(cfg["sweep"], str(data)) == (1, 2, 1)  # sweep.supercell as given
 
 
 def test_md_settings_from_config_and_replica_seeds():
@@ -105,15 +105,29 @@ def test_md_settings_from_config_and_replica_seeds():
     assert s.seed == replica_seed(cfg["sweep"], 2) != replica_seed(cfg["sweep"], 0)
     pre = md_settings(cfg["sweep"], 300.0, 0, (2, 2, 2), preflight=True)
     # the production system (supercell and deviation cadence), so `dpglass plan` can time it
-    assert pre.production_steps == 20 and pre.replicate == (2, 2, 2)
+    assert pre.production_steps == 20 and pre.supercell == (2, 2, 2)
     assert pre.thermo_every_steps == 20 and pre.deviation_every_steps == 20  # production: 1000, 0
+
+
+def test_sweep_thermostat_and_barostat_keys_reach_in_lammps(tmp_path):
+    """sweep.thermostat_damping_ps, barostat_damping_ps, pressure_bar (formerly tdamp_ps, pdamp_ps):
+    LAMMPS metal units are ps and bar, so the values go into the fixes as they are."""
+    cfg = dpconfig.validate_config({"compositions": {"X": {"formula": "LiCl"}},
+                                    "sweep": {"npt_equilibration_ps": 1, "thermostat_damping_ps": 0.2,
+                                              "barostat_damping_ps": 2.5, "pressure_bar": 3.0,
+                                              "supercell": [3, 1, 2]}})
+    s = md_settings(cfg["sweep"], 333.0, 0, tuple(cfg["sweep"]["supercell"]))
+    text = write_in_lammps(tmp_path / "in.lammps", "../data.lmp", ["../m0.pb"], ["Li", "Cl"], s)
+    assert "fix             ens_npt all npt temp 333 333 0.2 iso 3 3 2.5" in text
+    assert "fix             ens_nvt all nvt temp 333 333 0.2" in text
+    assert '"replicate 3 1 2"' in text
 
 
 def test_config_defaults_and_errors():
     cfg = dpconfig.validate_config({"compositions": {"X": {"formula": "LiCl"}}})
     assert dpconfig.temperatures(cfg) == [213 + 15 * i for i in range(13)]
     assert cfg["sweep"]["replicas"] == 1 and cfg["sweep"]["trust_level_eV_per_A"] == [0.2, 0.35]
-    assert cfg["execution"]["temperatures_per_gpu_job"] == 1
+    assert cfg["execution"]["runs_per_gpu_job"] == 1
     with pytest.raises(dpconfig.ConfigError, match="sweep.trust_level_eV_per_A"):
         dpconfig.validate_config({"compositions": {"X": {"formula": "LiCl"}},
                                   "sweep": {"trust_level_eV_per_A": [0.4, 0.2]}})
@@ -122,7 +136,7 @@ def test_config_defaults_and_errors():
                                   "execution": {"mpi_launcher": "aprun"}})
     cfg = dpconfig.validate_config({"compositions": {"X": {"formula": "LiCl"}},
                                     "sweep": {"temperatures_K": [300, 400, 500], "replicas": 2},
-                                    "execution": {"temperatures_per_gpu_job": 4}})
+                                    "execution": {"runs_per_gpu_job": 4}})
     packs = dpconfig.sweep_packs(cfg)
     assert [len(p) for p in packs] == [4, 2]
     assert packs[0][:2] == [("300", "0"), ("300", "1")]
@@ -250,7 +264,7 @@ def test_diagnose_says_what_to_fix(message, expected):
 
 @pytest.mark.snakemake
 def test_dry_run_with_replicas_and_gpu_packing():
-    out = dry_run(shipped_config("test.yaml"), "execution: {device: gpu, temperatures_per_gpu_job: 2}\n"
+    out = dry_run(shipped_config("test.yaml"), "execution: {device: gpu, runs_per_gpu_job: 2}\n"
                                                "sweep: {temperatures_K: [303, 333, 363], replicas: 2}\n"
                                                    "structure: {glasses: 1}\n")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]

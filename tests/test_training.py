@@ -355,9 +355,11 @@ def test_pytorch_commands_and_suffixes(tmp_path, fake_dp):
     cfg = config(descriptor="dpa2", backend="pytorch", numb_steps=50)["train"]
     model = tmp_path / "shared" / "train" / "model_1"
     model.mkdir(parents=True)
-    steps.train_model(train_dirs, valid_dirs, str(stats), TYPE_MAP, cfg, 1, "pytorch", "gpu", 4,
-                      str(model / "input.json"), str(model / "lcurve.out"),
-                      str(model / "frozen.pth"), str(model / "lcurve.png"), sys.stdout)
+    steps.train_model(training_dirs=train_dirs, validation_dirs=valid_dirs, stats_json=str(stats),
+                      type_map=TYPE_MAP, train_cfg=cfg, index=1, backend="pytorch", device="gpu",
+                      threads=4, input_json=str(model / "input.json"),
+                      lcurve=str(model / "lcurve.out"), frozen=str(model / "frozen.pth"),
+                      lcurve_png=str(model / "lcurve.png"), log=sys.stdout)
     calls = [c["argv"] for c in fake_dp.calls()]
     assert calls == [["--pt", "train", "input.json", "--skip-neighbor-stat"],
                      ["--pt", "freeze", "-o", "../frozen.pth"]]
@@ -483,18 +485,21 @@ def test_training_rules_see_only_the_keys_they_use(tmp_path, fake_dp):
 
     full = config(numb_steps=10)
     lj_frames(tmp_path / "frames.extxyz", 10)
-    steps.training_data(str(tmp_path / "frames.extxyz"), TYPE_MAP,
-                        train_settings(full, "training_data"), str(tmp_path / "d" / "split.json"))
+    steps.training_data(frames_path=str(tmp_path / "frames.extxyz"), type_map=TYPE_MAP,
+                        train_cfg=train_settings(full, "training_data"),
+                        split_path=str(tmp_path / "d" / "split.json"))
     neighbor_stat([str(tmp_path / "d" / "training")], TYPE_MAP,
                            train_settings(full, "neighbor_stat"), "tensorflow", 1,
                            tmp_path / "neighbor_stat.json")
     model = tmp_path / "model_0"
     model.mkdir()
-    steps.train_model([str(tmp_path / "d" / "training")], [str(tmp_path / "d" / "validation")],
-                      str(tmp_path / "neighbor_stat.json"), TYPE_MAP,
-                      train_settings(full, "train_model"), 0, "tensorflow", "cpu", 1,
-                      str(model / "input.json"), str(model / "lcurve.out"),
-                      str(model / "frozen.pb"), str(model / "lcurve.png"), sys.stdout)
+    steps.train_model(training_dirs=[str(tmp_path / "d" / "training")],
+                      validation_dirs=[str(tmp_path / "d" / "validation")],
+                      stats_json=str(tmp_path / "neighbor_stat.json"), type_map=TYPE_MAP,
+                      train_cfg=train_settings(full, "train_model"), index=0, backend="tensorflow",
+                      device="cpu", threads=1, input_json=str(model / "input.json"),
+                      lcurve=str(model / "lcurve.out"), frozen=str(model / "frozen.pb"),
+                      lcurve_png=str(model / "lcurve.png"), log=sys.stdout)
     assert json.loads((model / "input.json").read_text())["training"]["numb_steps"] == 10
     gate_keys = {"max_energy_rmse_meV_per_atom", "max_force_rmse_meV_per_A",
                  "compress_tolerance_meV_per_A", "n_models", "compress"}

@@ -43,11 +43,12 @@ def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("dp")
     lj_frames(root / "frames.extxyz", 40)
     cfg = train_config()
-    steps.training_data(str(root / "frames.extxyz"), TYPE_MAP, cfg, str(root / "data" / "split.json"))
+    steps.training_data(frames_path=str(root / "frames.extxyz"), type_map=TYPE_MAP, train_cfg=cfg,
+                        split_path=str(root / "data" / "split.json"))
     dirs = [str(root / "data" / "training"), str(root / "data" / "validation")]
     with open(root / "neighbor_stat.log", "w") as log:
-        steps.neighbor_stat(dirs, TYPE_MAP, cfg, "tensorflow", 2,
-                            str(root / "X" / "neighbor_stat.json"), log)
+        steps.neighbor_stat(data_dirs=dirs, type_map=TYPE_MAP, train_cfg=cfg, backend="tensorflow",
+                            threads=2, out_json=str(root / "X" / "neighbor_stat.json"), log=log)
     return root
 
 
@@ -59,17 +60,26 @@ def chain(data):
     model.mkdir(parents=True)
     log_path = data / "chain.log"
     with open(log_path, "w") as log:
-        steps.train_model([str(data / "data" / "training")], [str(data / "data" / "validation")],
-                          str(data / "X" / "neighbor_stat.json"), TYPE_MAP, cfg, 0, "tensorflow",
-                          "cpu", 2, str(model / "input.json"), str(model / "lcurve.out"),
-                          str(model / "frozen.pb"), str(model / "lcurve.png"), log)
-        steps.compress_model(str(model / "frozen.pb"), [str(data / "data" / "validation")],
-                             "tensorflow", 2, cfg["compress_tolerance_meV_per_A"],
-                             str(model / "compressed.pb"), str(model / "compress_check.json"), log)
-        steps.test_model(str(model / "compressed.pb"), str(data / "data" / "validation"),
-                         str(model / "lcurve.out"), "tensorflow", 2, None, None,
-                         str(model / "test.json"), str(model / "parity_energy.png"),
-                         str(model / "parity_force.png"), log)
+        steps.train_model(training_dirs=[str(data / "data" / "training")],
+                          validation_dirs=[str(data / "data" / "validation")],
+                          stats_json=str(data / "X" / "neighbor_stat.json"), type_map=TYPE_MAP,
+                          train_cfg=cfg, index=0, backend="tensorflow", device="cpu", threads=2,
+                          input_json=str(model / "input.json"), lcurve=str(model / "lcurve.out"),
+                          frozen=str(model / "frozen.pb"), lcurve_png=str(model / "lcurve.png"),
+                          log=log)
+        steps.compress_model(frozen=str(model / "frozen.pb"),
+                             validation_dirs=[str(data / "data" / "validation")],
+                             backend="tensorflow", threads=2,
+                             tolerance_meV_per_A=cfg["compress_tolerance_meV_per_A"],
+                             compressed=str(model / "compressed.pb"),
+                             check_json=str(model / "compress_check.json"), log=log)
+        steps.test_model(model=str(model / "compressed.pb"),
+                         validation_dir=str(data / "data" / "validation"),
+                         lcurve=str(model / "lcurve.out"), backend="tensorflow", threads=2,
+                         max_energy_rmse=None, max_force_rmse=None,
+                         result_path=str(model / "test.json"),
+                         parity_energy_png=str(model / "parity_energy.png"),
+                         parity_force_png=str(model / "parity_force.png"), log=log)
     return model, log_path.read_text()
 
 
@@ -133,9 +143,12 @@ def test_quality_gate_fails_the_rule_with_measured_and_threshold(data, chain, tm
     out = tmp_path / "gate"
     with open(tmp_path / "gate.log", "w") as log, \
             pytest.raises(TrainingError) as err:
-        steps.test_model(str(model / "compressed.pb"), str(data / "data" / "validation"),
-                         str(model / "lcurve.out"), "tensorflow", 2, None, 0.001,
-                         str(out / "test.json"), str(out / "e.png"), str(out / "f.png"), log)
+        steps.test_model(model=str(model / "compressed.pb"),
+                         validation_dir=str(data / "data" / "validation"),
+                         lcurve=str(model / "lcurve.out"), backend="tensorflow", threads=2,
+                         max_energy_rmse=None, max_force_rmse=0.001,
+                         result_path=str(out / "test.json"), parity_energy_png=str(out / "e.png"),
+                         parity_force_png=str(out / "f.png"), log=log)
     measured = json.loads((model / "test.json").read_text())["force_rmse"]["value"]
     assert f"force rmse {measured:.4g} meV/Å exceeds config key " \
            f"'train.max_force_rmse_meV_per_A' = 0.001" in str(err.value)
@@ -160,13 +173,15 @@ def test_killed_training_resumes_from_checkpoint(data, tmp_path):
     cfg = train_config(numb_steps=steps_total, save_freq=save_freq, disp_freq=10)
     model = tmp_path / "X" / "train" / "model_0"
     model.mkdir(parents=True)
-    args = ([str(data / "data" / "training")], [str(data / "data" / "validation")],
-            str(data / "X" / "neighbor_stat.json"), TYPE_MAP, cfg, 0, "tensorflow", "cpu", 1,
-            str(model / "input.json"), str(model / "lcurve.out"), str(model / "frozen.pb"),
-            str(model / "lcurve.png"))
+    args = dict(training_dirs=[str(data / "data" / "training")],
+                validation_dirs=[str(data / "data" / "validation")],
+                stats_json=str(data / "X" / "neighbor_stat.json"), type_map=TYPE_MAP, train_cfg=cfg,
+                index=0, backend="tensorflow", device="cpu", threads=1,
+                input_json=str(model / "input.json"), lcurve=str(model / "lcurve.out"),
+                frozen=str(model / "frozen.pb"), lcurve_png=str(model / "lcurve.png"))
     script = ("import json, sys\nfrom dpglass.steps import train_model\n"
               f"args = json.loads({json.dumps(json.dumps(args))})\n"
-              "train_model(*args, sys.stdout)\n")
+              "train_model(**args, log=sys.stdout)\n")
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="5")  # as a scheduler would set it
     first_log = open(tmp_path / "first.log", "w")
     job = subprocess.Popen([sys.executable, "-c", script], stdout=first_log,
@@ -197,7 +212,7 @@ def test_killed_training_resumes_from_checkpoint(data, tmp_path):
     assert not (model / "frozen.pb").exists()
 
     with open(tmp_path / "second.log", "w") as log:
-        steps.train_model(*args, log)
+        steps.train_model(**args, log=log)
     second = (tmp_path / "second.log").read_text()
     step_column = read_lcurve(work / "lcurve.out")["step"].astype(int)
     assert list(step_column).count(0) == 1  # not started again from scratch
@@ -217,21 +232,26 @@ def test_dpa1_trains_freezes_and_compresses_with_tensorflow(tmp_path):
     """DPA-1 (attention-free, strip type embedding) runs the same chain on the TF backend."""
     lj_frames(tmp_path / "frames.extxyz", 20)
     cfg = train_config(descriptor="dpa1", numb_steps=20, disp_freq=10, save_freq=20)
-    steps.training_data(str(tmp_path / "frames.extxyz"), TYPE_MAP, cfg,
-                        str(tmp_path / "data" / "split.json"))
+    steps.training_data(frames_path=str(tmp_path / "frames.extxyz"), type_map=TYPE_MAP, train_cfg=cfg,
+                        split_path=str(tmp_path / "data" / "split.json"))
     training_dirs, validation_dirs = [str(tmp_path / "data" / "training")], \
         [str(tmp_path / "data" / "validation")]
     model = tmp_path / "X" / "train" / "model_0"
     model.mkdir(parents=True)
     with open(tmp_path / "dpa1.log", "w") as log:
-        steps.neighbor_stat(training_dirs + validation_dirs, TYPE_MAP, cfg, "tensorflow", 2,
-                            str(tmp_path / "X" / "neighbor_stat.json"), log)
-        steps.train_model(training_dirs, validation_dirs, str(tmp_path / "X" / "neighbor_stat.json"),
-                          TYPE_MAP, cfg, 0, "tensorflow", "cpu", 2, str(model / "input.json"),
-                          str(model / "lcurve.out"), str(model / "frozen.pb"),
-                          str(model / "lcurve.png"), log)
-        steps.compress_model(str(model / "frozen.pb"), validation_dirs, "tensorflow", 2, 1.0,
-                             str(model / "compressed.pb"), str(model / "compress_check.json"), log)
+        steps.neighbor_stat(data_dirs=training_dirs + validation_dirs, type_map=TYPE_MAP,
+                            train_cfg=cfg, backend="tensorflow", threads=2,
+                            out_json=str(tmp_path / "X" / "neighbor_stat.json"), log=log)
+        steps.train_model(training_dirs=training_dirs, validation_dirs=validation_dirs,
+                          stats_json=str(tmp_path / "X" / "neighbor_stat.json"), type_map=TYPE_MAP,
+                          train_cfg=cfg, index=0, backend="tensorflow", device="cpu", threads=2,
+                          input_json=str(model / "input.json"), lcurve=str(model / "lcurve.out"),
+                          frozen=str(model / "frozen.pb"), lcurve_png=str(model / "lcurve.png"),
+                          log=log)
+        steps.compress_model(frozen=str(model / "frozen.pb"), validation_dirs=validation_dirs,
+                             backend="tensorflow", threads=2, tolerance_meV_per_A=1.0,
+                             compressed=str(model / "compressed.pb"),
+                             check_json=str(model / "compress_check.json"), log=log)
     stats = json.loads((tmp_path / "X" / "neighbor_stat.json").read_text())
     block = stats["blocks"]["descriptor"]
     assert block["mixed_type"] and len(block["max_nbor_size"]) == 1  # all types counted together

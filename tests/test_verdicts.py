@@ -1,7 +1,7 @@
 """Verdicts are applied after the MD, so changing them never reruns it: the summary flags
 extrapolation from each run's recorded max force deviations with the config's trust levels."""
 
-from dpglass.steps import extrapolation_flags
+from dpglass.summary import extrapolation_flags
 from dpglass.io import write_json
 from dpglass.units import quantity
 

@@ -76,7 +76,7 @@ def test_shipped_config_is_the_whole_config_from_the_repository_root(name):
     assert workflow_hash == shown_hash == dpconfig.config_hash(expected)
     if name == "paper.yaml":  # the paper trains the schema's networks, not the demo's
         assert shown_config["train"]["descriptor_neurons"] == [32, 64, 100]
-        assert shown_config["analysis"]["cage_distance_A"] == 2.0
+        assert shown_config["analysis"]["hop_distance_A"] == 2.0
         assert shown_config["melt_quench"]["relax_steps"] == 100
         merged = dpconfig.effective_config(REPO / "config/config.yaml", path)
         assert dpconfig.config_hash(merged) != workflow_hash
@@ -227,7 +227,7 @@ def test_verdict_and_report_keys_rerun_only_the_cheap_jobs(test_run, tmp_path):
     that only decide a verdict or a report, the plan holds no MD, labelling or training job."""
     changed = changed_test_config(tmp_path, {
         "sweep.trust_level_eV_per_A": [0.05, 0.1], "sweep.max_extrapolating_fraction": 0.5,
-        # (not analysis.cage_distance_A: with sweep.target_relative_error set, as in config/test.yaml,
+        # (not analysis.hop_distance_A: with sweep.target_relative_error set, as in config/test.yaml,
         # the hop distance is part of the adaptive runs' stopping rule, so it changes run lengths)
         "analysis.arrhenius_window_K": [300, 370],
         "analysis.rdf_r_max_A": 5.0, "execution.gpu_ids": [1],

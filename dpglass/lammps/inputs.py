@@ -21,12 +21,12 @@ class MDSettings:
     production_steps: int
     dump_every_steps: int
     thermo_every_steps: int
-    tdamp_ps: float
+    thermostat_damping_ps: float
     seed: int
-    replicate: tuple[int, int, int] = (1, 1, 1)
+    supercell: tuple[int, int, int] = (1, 1, 1)  # LAMMPS replicate a b c
     npt_steps: int = 0
     pressure_bar: float = 1.0
-    pdamp_ps: float = 1.0
+    barostat_damping_ps: float = 1.0
     chunk_steps: int = 0  # 0: one chunk per stage
     halt_temperature_factor: float = 3.0
     deviation_every_steps: int = 0  # 0: thermo_every_steps
@@ -160,7 +160,7 @@ def write_in_lammps(path: str | Path, data_file: str, models: list[str], type_ma
         f'    "read_restart {RESTART}" &',
         "  else &",
         f'    "read_data {data_file}" &',
-        f'    "replicate {s.replicate[0]} {s.replicate[1]} {s.replicate[2]}" &',
+        f'    "replicate {s.supercell[0]} {s.supercell[1]} {s.supercell[2]}" &',
         f'    "velocity all create {t} {s.seed} dist gaussian mom yes rot yes"',
         "",
         "neighbor        1.0 bin",
@@ -173,9 +173,9 @@ def write_in_lammps(path: str | Path, data_file: str, models: list[str], type_ma
         f"fix             halt all halt {s.thermo_every_steps} v_runaway > 0.5 error hard message yes",
         "",
     ]
-    stages = [("npt", f"fix             ens_npt all npt temp {t} {t} {s.tdamp_ps:g} "
-                      f"iso {s.pressure_bar:g} {s.pressure_bar:g} {s.pdamp_ps:g}", "unfix           ens_npt"),
-              ("nvt_equilibration", f"fix             ens_nvt all nvt temp {t} {t} {s.tdamp_ps:g}", None),
+    stages = [("npt", f"fix             ens_npt all npt temp {t} {t} {s.thermostat_damping_ps:g} "
+                      f"iso {s.pressure_bar:g} {s.pressure_bar:g} {s.barostat_damping_ps:g}", "unfix           ens_npt"),
+              ("nvt_equilibration", f"fix             ens_nvt all nvt temp {t} {t} {s.thermostat_damping_ps:g}", None),
               ("production", None, "unfix           ens_nvt")]
     for name, setup, teardown in stages:
         chunks = plan.stage(name)

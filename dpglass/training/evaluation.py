@@ -49,6 +49,19 @@ def quality_gate(metrics: dict, max_energy_meV_per_atom: float | None,
                             + "; ".join(failures))
 
 
+def model_test_record(metrics: dict, *, model: str, validation_dir: str, training_steps: int,
+                      max_energy_rmse: float | None, max_force_rmse: float | None) -> dict:
+    """test.json: the RMSEs of `dp test` with the model, its data, length and gate thresholds."""
+    return {
+        **metrics,
+        "model": model,
+        "validation_system": validation_dir,
+        "training_steps": training_steps,
+        "thresholds": {"energy_rmse": quantity(max_energy_rmse, unit="meV/atom"),
+                       "force_rmse": quantity(max_force_rmse, unit="meV/Å")},
+    }
+
+
 def read_detail(path: str | Path) -> np.ndarray:
     """A `dp test -d` detail file (data columns, then prediction columns), all systems stacked."""
     return np.atleast_2d(np.loadtxt(path, comments="#"))

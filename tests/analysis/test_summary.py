@@ -45,8 +45,9 @@ def test_summary_pools_replicas_bounds_caged_points_and_compares_like_for_like(t
                               "extrapolating": False, "model_deviation": None,
                               "production_steps": 1000, "timestep_fs": 100.0})
     out, markdown, plot = tmp_path / "summary.json", tmp_path / "summary.md", tmp_path / "a.png"
-    summary("LACO75", "LiAlCl2.5O0.75", [str(p) for p in paths], [], [303, 378], CONFIG,
-            str(out), str(markdown), str(plot), [str(p) for p in runs])
+    summary(composition="LACO75", formula="LiAlCl2.5O0.75", diffusion_paths=[str(p) for p in paths],
+            test_paths=[], window=[303, 378], config=CONFIG, summary_path=str(out),
+            markdown_path=str(markdown), plot_path=str(plot), run_paths=[str(p) for p in runs])
     data = json.loads(out.read_text())
     rows = {row["temperature"]["value"]: row for row in data["transport"]}
     assert sorted(rows) == [273.0, 303.0, 318.0, 333.0, 348.0, 363.0]  # one row per temperature
@@ -81,8 +82,9 @@ def test_summary_of_caged_runs_has_bounds_and_says_why_there_is_no_fit(tmp_path)
         paths.append(tmp_path / f"d{index}.json")
         write_json(paths[-1], result)
     out, markdown, plot = tmp_path / "summary.json", tmp_path / "summary.md", tmp_path / "a.png"
-    summary("LACO75", "LiAlCl2.5O0.75", [str(p) for p in paths], [], [303, 378], CONFIG,
-            str(out), str(markdown), str(plot))
+    summary(composition="LACO75", formula="LiAlCl2.5O0.75", diffusion_paths=[str(p) for p in paths],
+            test_paths=[], window=[303, 378], config=CONFIG, summary_path=str(out),
+            markdown_path=str(markdown), plot_path=str(plot), run_paths=[])
     data = json.loads(out.read_text())
     assert data["Ea"] is None and data["sigma_303K"] is None
     assert "has 0 usable distinct temperatures" in data["arrhenius"]["error"]

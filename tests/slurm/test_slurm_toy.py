@@ -1,5 +1,6 @@
 """Run toy workflows through the user-facing slurm-cpu profile on a real
-(one-node) SLURM cluster, and check the profiles' GPU mapping.
+(one-node) SLURM cluster. (Which resources the workflow's rules ask for under
+the slurm-gpu profile, and that they fit its partitions: tests/test_profiles.py.)
 
 The test profile is the real workflow/profiles/slurm-cpu/config.yaml with only
 the placeholders replaced (account/partition of the test cluster) plus
@@ -14,7 +15,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -307,42 +307,6 @@ def test_slurm_gpu_profile_routes_gpu_rules(slurm_cluster, tmp_path, python_env)
         assert "gres/gpu=1" in rows[train_id]["alloctres"], rows
         assert rows[prep_id]["partition"] == C.PARTITION, rows
         assert "gres/gpu" not in rows[prep_id]["alloctres"], rows
-
-
-# ---------------------------------------------------------------- GPU mapping
-class _Res(dict):
-    __getattr__ = dict.__getitem__
-
-
-def _job(**res):
-    return SimpleNamespace(resources=_Res(res), threads=1, name="train", is_group=lambda: False)
-
-
-def test_gpu_resource_maps_to_sbatch_gpus():
-    """Plugin 2.8.0 (utils.set_gres_string): gpu=N -> --gpus=N; gpu_model=M -> --gpus=M:N; gres=S -> --gres=S."""
-    from snakemake_executor_plugin_slurm.utils import set_gres_string
-
-    assert set_gres_string(_job(gpu=1)).strip() == "--gpus=1"
-    assert set_gres_string(_job(gpu=2, gpu_model="a100")).strip() == "--gpus=a100:2"
-    assert set_gres_string(_job(gres="gpu:a100:1")).strip() == "--gres=gpu:a100:1"
-    assert set_gres_string(_job()) == ""
-
-
-def test_slurm_gpu_profile_partition_selection(tmp_path):
-    """slurm-gpu profile: GPU jobs go to the GPU partition, CPU jobs to the CPU one."""
-    from snakemake_executor_plugin_slurm.partitions import get_best_partition, read_partition_file
-
-    cfg = yaml.safe_load((PROFILES / "slurm-gpu" / "config.yaml").read_text())
-    assert cfg["executor"] == "slurm"
-    assert "slurm_partition" not in cfg["default-resources"]  # would bypass auto-selection
-    src = REPO / cfg["slurm-partition-config"]
-    text = src.read_text().replace("<YOUR_CPU_PARTITION>", "cpu").replace("<YOUR_GPU_PARTITION>", "gpu")
-    (tmp_path / "p.yaml").write_text(text)
-    parts = read_partition_file(tmp_path / "p.yaml")
-    log = SimpleNamespace(info=print, warning=print, debug=print, error=print)
-    common = dict(runtime=120, mem_mb=8000)
-    assert get_best_partition(parts, _job(gpu=1, **common), log) == "gpu"
-    assert get_best_partition(parts, _job(**common), log) == "cpu"
 
 
 def test_profiles_are_safe():

@@ -30,7 +30,7 @@ RULES = ("start_cell", "sweep_preflight", "sweep_md")
 CONFIG = {
     "compositions": {"LiCl": {"formula": "LiCl", "n_atoms": 32}},
     "train": {"n_models": 2, "compress": False},  # the sweep runs the frozen models
-    "sweep": {"temperatures_K": [303], "replicate": [1, 1, 1], "timestep_fs": 2.0,
+    "sweep": {"temperatures_K": [303], "supercell": [1, 1, 1], "timestep_fs": 2.0,
               "equilibration_ps": 0.02, "production_ps": 0.2, "chunk_ps": 0,
               "dump_every_steps": 10, "thermo_every_steps": 10},
     "execution": {"mpi_tasks": RANKS, "mpi_launcher": "mpirun"},

@@ -14,7 +14,7 @@ rule diffusion:
         ion=ion_of,
         charge=ion_charge_of,
         type_map=type_map_of,
-        cage_distance=config["analysis"]["cage_distance_A"],
+        hop_distance=config["analysis"]["hop_distance_A"],
     log:
         "logs/{comp}/diffusion{gs}_T{T}_r{rep}.log",
     script:
@@ -25,9 +25,7 @@ rule summary:
     input:
         diffusion=diffusion_results,
         runs=sweep_runs,
-        tests=lambda wc: expand(
-            "results/{comp}/train/model_{i}/test.json", comp=wc.comp, i=MODELS
-        ),
+        tests=model_tests,
     output:
         summary="results/{comp}/summary.json",
         markdown=report(
@@ -42,7 +40,7 @@ rule summary:
             subcategory="Arrhenius",
         ),
     params:
-        composition=lambda wc: wc.comp,
+        composition=composition_of,
         formula=formula_of,
         window=config["analysis"]["arrhenius_window_K"],
         config=dpconfig.canonical(config),

@@ -36,7 +36,7 @@ REPLICAS = [str(r) for r in range(config["sweep"]["replicas"])]
 GLASSES = dpconfig.glass_suffixes(config)
 # GPU profile: (T, replica) runs packed several to a GPU job; None = one job per run.
 SWEEP_PACKS = (
-    dpconfig.sweep_packs(config) if ON_GPU and config["execution"]["temperatures_per_gpu_job"] > 1 else None
+    dpconfig.sweep_packs(config) if ON_GPU and config["execution"]["runs_per_gpu_job"] > 1 else None
 )
 
 
@@ -74,12 +74,12 @@ def start_cell_structure(wildcards):
 
 
 def stopping_of(wildcards):
-    """What an adaptive run's stopping rule analyses (sweep.target_relative_error): the
+    """What an adaptive run's stopping criterion analyses (sweep.target_relative_error): the
     composition's mobile ion and the hop distance; None for fixed-length runs."""
     if not config["sweep"]["target_relative_error"]:
         return None
     comp = config["compositions"][wildcards.comp]
-    return {"ion": comp["ion"], "hop_distance_A": config["analysis"]["cage_distance_A"]}
+    return {"ion": comp["ion"], "hop_distance_A": config["analysis"]["hop_distance_A"]}
 
 
 def melt_quench_protocol(wildcards):
@@ -143,7 +143,7 @@ def sweep_runs(wildcards):
 
 def sweep_threads(wildcards):
     """One core per MPI rank (CPU), per packed run (GPU)."""
-    packed = config["execution"]["temperatures_per_gpu_job"] if SWEEP_PACKS else 1
+    packed = config["execution"]["runs_per_gpu_job"] if SWEEP_PACKS else 1
     return config["execution"]["mpi_tasks"] * packed
 
 
@@ -168,6 +168,58 @@ def rdf_temperature():
 def gpu_resources():
     """GPU rules ask for one GPU only when the config's execution device is gpu."""
     return {"gpu": 1} if ON_GPU else {}
+
+
+def crystal_file_of(wildcards):
+    """The crystal a 'crystal' start cell is built from (tracked as an input), else nothing."""
+    if config["structure"]["source"] != "crystal":
+        return []
+    comp = config["compositions"][wildcards.comp]
+    return comp.get("crystal_file", config["structure"].get("crystal_file"))
+
+
+def scope_data(kind):
+    """Input function: the `kind` (training|validation) systems of every composition in a scope."""
+
+    def inputs(wildcards):
+        return [
+            f"results/{comp}/train/data{gs}/{kind}"  # every glass (structure.glasses)
+            for comp in scope_compositions(wildcards.scope)
+            for gs in GLASSES
+        ]
+
+    return inputs
+
+
+def tested_model(wildcards):
+    """The deployed model that test_model checks on the composition's validation frames."""
+    return deployed_model(wildcards.comp, wildcards.i)
+
+
+def tested_model_lcurve(wildcards):
+    return f"{model_dir(wildcards.comp, wildcards.i)}/lcurve.out"
+
+
+def model_tests(wildcards):
+    return expand("results/{comp}/train/model_{i}/test.json", comp=wildcards.comp, i=MODELS)
+
+
+def composition_of(wildcards):
+    return wildcards.comp
+
+
+def single_run(wildcards):
+    """sweep_md's one (temperature, replica) run."""
+    return [[float(wildcards.T), int(wildcards.rep)]]
+
+
+def runtime_per_attempt(minutes):
+    """Resource function: `minutes` of walltime per attempt (a retry gets twice as long)."""
+
+    def runtime(wildcards, attempt):
+        return minutes * attempt
+
+    return runtime
 
 
 def all_targets():

@@ -15,7 +15,7 @@ rule melt_quench:
         protocol=melt_quench_protocol,
     threads: 2
     resources:
-        runtime=lambda wc, attempt: 240 * attempt,
+        runtime=runtime_per_attempt(240),
         mem_mb=4000,
     log:
         "logs/{comp}/melt_quench{gs}.log",
@@ -37,7 +37,7 @@ rule label_frames:
         reference=dpconfig.canonical(config["reference"]),
     threads: 2
     resources:
-        runtime=lambda wc, attempt: 240 * attempt,
+        runtime=runtime_per_attempt(240),
         mem_mb=4000,
     log:
         "logs/{comp}/label_frames{gs}.log",

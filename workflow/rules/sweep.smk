@@ -49,13 +49,13 @@ rule sweep_md:
         # what the trajectory depends on: not the temperature list, trust levels or GPU ids
         sweep=dpconfig.sweep_settings(config),
         execution={"device": config["execution"]["device"]},
-        runs=lambda wc: [[float(wc.T), int(wc.rep)]],
+        runs=single_run,
         preflight=False,
         # issue 15: what an adaptive run's stopping rule analyses (sweep.target_relative_error)
         stopping=stopping_of,
     threads: sweep_threads
     resources:
-        runtime=lambda wc, attempt: 1440 * attempt,
+        runtime=runtime_per_attempt(1440),
         mem_mb=4000,
         **sweep_mpi_resources(),
         **gpu_resources(),
@@ -67,8 +67,14 @@ rule sweep_md:
         "../../scripts/sweep_md.py"
 
 
-# GPU profile with execution.temperatures_per_gpu_job > 1: one job (one GPU) per pack of runs,
-# each run its own LAMMPS process on that GPU.
+# GPU profile with execution.runs_per_gpu_job > 1: one job (one GPU) per pack of runs, each run
+# its own LAMMPS process on that GPU, so one rule per pack, generated here from the pack list.
+# Not Snakemake `group:`s of sweep_md jobs: a group's resources are the sum of its members' (n runs
+# would ask for n GPUs), groups are ignored in local execution, and the SLURM plugin runs a group's
+# members one after the other in the job, while a pack's runs must share the GPU at the same time.
+# Not one rule with a pack wildcard either: a pack's outputs are the runs' own paths
+# (results/COMP/sweep/T<T>/r<rep>/...), which diffusion and summary ask for, and a wildcard
+# cannot say which (T, rep) runs a pack holds.
 for _index, _pack in enumerate(SWEEP_PACKS or []):
 
     rule:
@@ -93,7 +99,7 @@ for _index, _pack in enumerate(SWEEP_PACKS or []):
             stopping=stopping_of,
         threads: sweep_threads
         resources:
-            runtime=lambda wc, attempt: 1440 * attempt,
+            runtime=runtime_per_attempt(1440),
             mem_mb=4000 * len(_pack),
             **gpu_resources(),
         log:

@@ -3,19 +3,6 @@
 # results/shared/) -> freeze -> compress (checked against the frozen model) -> dp test + quality gate.
 
 
-def scope_data(kind):
-    """Input function: the `kind` (training|validation) systems of every composition in a scope."""
-
-    def inputs(wildcards):
-        return [
-            f"results/{comp}/train/data{gs}/{kind}"  # every glass (structure.glasses)
-            for comp in scope_compositions(wildcards.scope)
-            for gs in GLASSES
-        ]
-
-    return inputs
-
-
 rule training_data:
     input:
         "results/{comp}/melt_quench{gs}/frames.extxyz",
@@ -72,7 +59,7 @@ rule train_model:
         device=config["execution"]["device"],
     threads: 2
     resources:
-        runtime=lambda wc, attempt: 720 * attempt,
+        runtime=runtime_per_attempt(720),
         mem_mb=8000,
         **gpu_resources(),
     log:
@@ -108,9 +95,9 @@ rule compress_model:
 
 rule test_model:
     input:
-        model=lambda wc: deployed_model(wc.comp, wc.i),
+        model=tested_model,
         validation="results/{comp}/train/data/validation",
-        lcurve=lambda wc: f"{model_dir(wc.comp, wc.i)}/lcurve.out",
+        lcurve=tested_model_lcurve,
     output:
         result="results/{comp}/train/model_{i}/test.json",
         parity_energy=report(

@@ -1,0 +1,137 @@
+"""A composition's summary: transport table, Arrhenius fits, the paper comparison, the verdicts of
+every sweep run (extrapolation, run length, glass) and provenance, as one JSON-ready dict."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from dpglass.io import read_json
+from dpglass.units import quantity
+
+# Conductivities of the run beside the paper's like-for-like number (dpglass/paper.py keys).
+LIKE_FOR_LIKE = (
+    ("sigma_collective", "sigma_303K_experiment",
+     "total conductivity (all charges' collective displacement) vs the measured total σ"),
+    ("sigma_collective_ion", "sigma_303K_single_Li_experiment",
+     "Li-partial conductivity (Li charge displacement) vs the measured σ × t_Li"),
+    ("sigma_tracer", None,
+     "Nernst–Einstein tracer conductivity: no measured counterpart (σ_ion × Haven ratio)"),
+)
+SUMMARY_ROW_KEYS = ("temperature", "n_replicas", "D", "D_upper_bound", "sigma_tracer",
+                    "sigma_tracer_upper_bound", "sigma_collective", "sigma_collective_ion",
+                    "haven_ratio", "haven_ratio_ion", "diffusive", "not_diffusive_because",
+                    "window_start_set_by", "fit_window", "replica_scatter", "note")
+FITTED_QUANTITIES = ("sigma_tracer", "D", "sigma_collective_ion", "sigma_collective")
+
+
+def glass_of_run(run_path: str) -> int:
+    """The glass of a sweep run from its path: results/COMP/sweep<suffix>/T<T>/r<rep>/run.json."""
+    parents = Path(run_path).parents
+    found = re.fullmatch(r"sweep_glass(\d+)", parents[2].name) if len(parents) > 2 else None
+    return int(found.group(1)) if found else 0
+
+
+def run_lengths(run_paths: list[str]) -> list[dict]:
+    """Per sweep run: its production length and, for an adaptive run, why it stopped there."""
+    rows = []
+    for path in run_paths:
+        run = read_json(path)
+        stopping = run.get("stopping") or {}
+        rows.append({"temperature": run["temperature"], "replica": run.get("replica", 0),
+                     "glass": glass_of_run(path),
+                     "production": quantity(run["production_steps"] * run["timestep_fs"] / 1000.0,
+                                            None, "ps"),
+                     "stopped_because": stopping.get("reason") or "fixed length",
+                     "relative_error_at_stop": quantity(stopping.get("relative_error"), None, "1"),
+                     "target_relative_error": stopping.get("target_relative_error")})
+    return rows
+
+
+def extrapolation_flags(run_paths: list[str], trust_levels: list[float] | None = None,
+                        max_fraction: float | None = None) -> list[dict]:
+    """Per sweep run: the ensemble's model-deviation verdict (flagged runs extrapolate), from the
+    run's per-frame max force deviations with these trust levels (else the run's own verdict)."""
+    from dpglass.lammps.deviation import deviation_summary
+
+    flags = []
+    for path in run_paths:
+        run = read_json(path)
+        if trust_levels is not None and run.get("max_devi_f"):
+            run["model_deviation"] = deviation_summary(run["max_devi_f"]["value"], trust_levels,
+                                                       max_fraction)
+            run["extrapolating"] = run["model_deviation"]["extrapolating"]
+        deviation = run.get("model_deviation") or {}
+        flags.append({"temperature": run["temperature"], "replica": run.get("replica", 0),
+                      "glass": glass_of_run(path),
+                      "extrapolating": run.get("extrapolating"),
+                      "fraction_above_hi": deviation.get("fraction_above_hi"),
+                      "fraction_above_lo": deviation.get("fraction_above_lo")})
+        if run.get("extrapolating"):
+            print(f"WARNING: the potential extrapolates at {run['temperature']['value']:g} K "
+                  f"(replica {run.get('replica', 0)}): {deviation['fraction_above_hi']['value']:.1%} "
+                  f"of frames above the high trust level")
+    return flags
+
+
+def composition_summary(*, composition: str, formula: str, results: list[dict],
+                        model_quality: list[dict], window: list[float], config: dict,
+                        run_paths: list[str]) -> dict:
+    """The composition's headline numbers: D(T), σ(T), Ea, σ(303 K), model quality, provenance.
+
+    ``transport`` has one row per distinct temperature (replicas pooled; temperatures where the
+    ion has not diffused keep their upper bounds). ``arrhenius`` is the fit of the tracer σ (the
+    headline Ea and sigma_303K; {"error": why} when there is none); ``arrhenius_by_quantity`` the
+    fits of D, the Li-partial and the total collective σ; ``sigma_303K_comparison`` sets each
+    σ(303 K) beside the paper's like-for-like number. VFT is fitted above the paper's glass
+    transition where it has one.
+    """
+    from dpglass.analysis import fit_arrhenius
+    from dpglass.analysis.arrhenius import pool_replicas
+    from dpglass.glasses import glass_spread
+    from dpglass.paper import paper_arrhenius, paper_values
+    from dpglass.provenance import provenance
+
+    paper = paper_values(formula)  # this composition's paper numbers only ({} when none)
+    glass_transition = (paper.get("Tg_DMA") or {}).get("value")
+    table = [{key: row[key] for key in SUMMARY_ROW_KEYS if key in row}
+             for row in pool_replicas(results)]
+    fits = {}
+    for name in FITTED_QUANTITIES:
+        try:
+            fits[name] = fit_arrhenius(results, window=tuple(window), quantity_name=name,
+                                       glass_transition_K=glass_transition)
+        except ValueError as err:
+            fits[name] = {"error": str(err)}
+    fit = fits["sigma_tracer"] if "error" not in fits["sigma_tracer"] else None
+    if fit is not None:
+        fit["paper_reference"] = paper_arrhenius(formula)
+    comparison = []
+    for name, paper_key, meaning in LIKE_FOR_LIKE:
+        ours = fits[name].get("sigma_303K")
+        comparison.append({"quantity": name, "this_run": ours,
+                           "extrapolated": fits[name].get("sigma_303K_extrapolated"),
+                           "paper_key": paper_key,
+                           "paper": paper.get(paper_key) if paper_key else None,
+                           "meaning": meaning, "no_fit": fits[name].get("error")})
+    sweep = config["sweep"]
+    return {
+        "composition": composition,
+        "formula": formula,
+        "ion": results[0].get("ion") if results else config["compositions"][composition]["ion"],
+        "Ea": fit["Ea"] if fit else None,
+        "sigma_303K": fit["sigma_303K"] if fit else None,
+        "sigma_303K_extrapolated": fit["sigma_303K_extrapolated"] if fit else None,
+        "arrhenius": fit if fit is not None else {"error": fits["sigma_tracer"]["error"]},
+        "arrhenius_by_quantity": {name: fits[name] for name in fits if name != "sigma_tracer"},
+        "sigma_303K_comparison": comparison,
+        "glass_transition": (quantity(glass_transition, None, "K") if glass_transition else None),
+        "transport": table,
+        "model_quality": model_quality,
+        "extrapolation": extrapolation_flags(run_paths, sweep["trust_level_eV_per_A"],
+                                             sweep["max_extrapolating_fraction"]),
+        "run_lengths": run_lengths(run_paths),
+        "glass_spread": glass_spread(results, tuple(window), glass_transition),
+        "paper": paper,
+        "provenance": provenance(config),
+    }
