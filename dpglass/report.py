@@ -24,6 +24,7 @@ def fmt(q: dict | None, digits: int = 3) -> str:
 def summary_markdown(summary: dict) -> str:
     """Human-readable summary of one composition's summary.json."""
     lines = [f"# {summary['composition']} ({summary['formula']})", ""]
+    ion = summary.get("ion") or "ion"  # the composition's mobile ion (compositions.<name>.ion)
     fit = summary.get("arrhenius") or {}
     extrapolated = ""
     if summary.get("sigma_303K_extrapolated"):
@@ -55,8 +56,8 @@ def summary_markdown(summary: dict) -> str:
     lines += ["", "## Transport per temperature", "",
               "Replicas pooled per temperature; where the ion has not diffused, D and σ tracer are "
               "upper bounds (<).", "",
-              "| T (K) | replicas | D (cm²/s) | σ tracer (mS/cm) | σ Li collective (mS/cm) | "
-              "σ total (mS/cm) | Haven ratio (Li) | diffusive | extrapolation |",
+              f"| T (K) | replicas | D({ion}) (cm²/s) | σ tracer (mS/cm) | σ {ion} collective (mS/cm) | "
+              f"σ total (mS/cm) | Haven ratio ({ion}) | diffusive | extrapolation |",
               "|---|---|---|---|---|---|---|---|---|"]
     flags: dict = {}  # per temperature; a flagged run (any replica or glass) wins
     for f in summary.get("extrapolation", []):

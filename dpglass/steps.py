@@ -214,18 +214,18 @@ def lammps_data(*, quenched_path: str, type_map: list[str], out_path: str) -> No
 
 def sweep_md(*, data_path: str, models: list[str], type_map: list[str], sweep: dict, execution: dict,
              runs: list[list], outputs: list[str], preflight: bool, threads: int, tasks: int = 1,
-             mpi: str | None = None, stopping: dict | None = None) -> None:
+             mpi: str | None = None, stopping: dict | None = None, label: str = "") -> None:
     """One sweep job: one or several (temperature, replica) LAMMPS runs; see dpglass.sweep.
     runs: [temperature_K, replica] pairs; outputs: the job's run.json, dump.lammpstrj of each run
     in that order (a preflight has no dump). stopping: the analysis ion and hop distance an
-    adaptive run's stopping rule uses."""
+    adaptive run's stopping rule uses; label: the composition and glass, for failure messages."""
     from dpglass.sweep import RunSpec, run_sweep_job
 
     specs = [RunSpec(float(T), int(rep), outputs[2 * i],
                      outputs[2 * i + 1] if len(outputs) > 2 * i + 1 else None)
              for i, (T, rep) in enumerate(runs)]
     run_sweep_job(data_path, models, type_map, sweep, execution, specs, preflight, threads, tasks, mpi,
-                  stopping=stopping)
+                  stopping=stopping, label=label)
 
 
 def diffusion(*, dump_path: str, run_json: str, ion: str, type_map: list[str], temperature_K: float,

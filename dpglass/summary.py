@@ -13,10 +13,10 @@ from dpglass.units import quantity
 LIKE_FOR_LIKE = (
     ("sigma_collective", "sigma_303K_experiment",
      "total conductivity (all charges' collective displacement) vs the measured total σ"),
-    ("sigma_collective_ion", "sigma_303K_single_Li_experiment",
-     "Li-partial conductivity (Li charge displacement) vs the measured σ × t_Li"),
+    ("sigma_collective_ion", "sigma_303K_single_Li_experiment",  # the paper has it for Li only
+     "{ion}-partial conductivity ({ion} charge displacement) vs the measured σ × t_{ion}"),
     ("sigma_tracer", None,
-     "Nernst–Einstein tracer conductivity: no measured counterpart (σ_ion × Haven ratio)"),
+     "Nernst–Einstein tracer conductivity: no measured counterpart (σ_{ion} × Haven ratio)"),
 )
 SUMMARY_ROW_KEYS = ("temperature", "n_replicas", "D", "D_upper_bound", "sigma_tracer",
                     "sigma_tracer_upper_bound", "sigma_collective", "sigma_collective_ion",
@@ -106,6 +106,7 @@ def composition_summary(*, composition: str, formula: str, results: list[dict],
     fit = fits["sigma_tracer"] if "error" not in fits["sigma_tracer"] else None
     if fit is not None:
         fit["paper_reference"] = paper_arrhenius(formula)
+    ion = results[0].get("ion") if results else config["compositions"][composition]["ion"]
     comparison = []
     for name, paper_key, meaning in LIKE_FOR_LIKE:
         ours = fits[name].get("sigma_303K")
@@ -113,12 +114,13 @@ def composition_summary(*, composition: str, formula: str, results: list[dict],
                            "extrapolated": fits[name].get("sigma_303K_extrapolated"),
                            "paper_key": paper_key,
                            "paper": paper.get(paper_key) if paper_key else None,
-                           "meaning": meaning, "no_fit": fits[name].get("error")})
+                           "meaning": meaning.format(ion=ion), "no_fit": fits[name].get("error")})
     sweep = config["sweep"]
     return {
         "composition": composition,
         "formula": formula,
-        "ion": results[0].get("ion") if results else config["compositions"][composition]["ion"],
+        "ion": ion,
+        "ion_charge": results[0].get("ion_charge") if results else None,  # the charge in σ
         "Ea": fit["Ea"] if fit else None,
         "sigma_303K": fit["sigma_303K"] if fit else None,
         "sigma_303K_extrapolated": fit["sigma_303K_extrapolated"] if fit else None,

@@ -19,8 +19,8 @@ from pathlib import Path
 from dpglass.io import read_json, write_json
 from dpglass.lammps.data import choose_replication, read_data_header
 from dpglass.lammps.deviation import deviation_summary, read_model_deviation
-from dpglass.lammps.errors import diagnose, last_lammps_error
-from dpglass.lammps.inputs import MDSettings, Plan, plan_steps, write_in_lammps
+from dpglass.lammps.errors import describe_state, diagnose, failure_state, last_lammps_error
+from dpglass.lammps.inputs import FAILURE, FAILURE_STATE, MDSettings, Plan, plan_steps, write_in_lammps
 from dpglass.lammps.loader import child_env
 from dpglass.lammps.outputs import clean_run_state, join_dumps
 from dpglass.lammps.progress import ProgressWatcher, completed_step
@@ -109,7 +109,7 @@ def prepare_run(spec: RunSpec, data_path: str, models: list[str], type_map: list
 
         shutil.rmtree(run_dir / "model_devi", ignore_errors=True)
         (run_dir / ADAPTIVE_STATE).unlink(missing_ok=True)  # checks of an earlier, other run
-    for stale in ["dump.lammpstrj", "timing.json", "failure.txt"]:
+    for stale in ["dump.lammpstrj", "timing.json", FAILURE, FAILURE_STATE]:
         (run_dir / stale).unlink(missing_ok=True)
     plan = plan_steps(settings)
     print(f"{run_dir}: {title}; {plan.total_steps} steps in {len(plan.chunks)} chunks "
@@ -189,8 +189,10 @@ def _accumulate(total: dict | None, timing: dict) -> dict:
 
 
 def launch(runs: list[RunSpec], plans: dict, threads: int, tasks: int, mpi: str | None,
-           devices: list[str] | None, adaptive: dict | None = None) -> tuple[list[str], dict]:
-    """Start one runner process per run (concurrently), wait; returns failure messages, devices.
+           devices: list[str] | None, adaptive: dict | None = None
+           ) -> tuple[list[tuple[RunSpec, str]], dict]:
+    """Start one runner process per run (concurrently), wait; returns (run, LAMMPS error) of each
+    failed run, devices.
 
     An adaptive run (adaptive[spec], dpglass.lammps.adaptive) runs to the end of one production
     chunk at a time; after each its stopping rule decides whether another runner process
@@ -201,7 +203,7 @@ def launch(runs: list[RunSpec], plans: dict, threads: int, tasks: int, mpi: str 
     assigned = {}
     items = {item["run"]: item for item in process_plan(runs, devices, threads, tasks)}
     timings: dict = {}
-    failures: list[str] = []
+    failures: list[tuple[RunSpec, str]] = []
 
     def forward(signum, _frame):  # walltime SIGTERM: stop the runs; their restarts stay for resume
         for child in current.values():
@@ -245,7 +247,7 @@ def launch(runs: list[RunSpec], plans: dict, threads: int, tasks: int, mpi: str 
                 watchers[spec].poll()
                 if child.returncode != 0:
                     message = last_lammps_error(spec.run_dir)
-                    failures.append(f"{spec.run_dir}: {message}")
+                    failures.append((spec, message))
                     if spec in adaptive:
                         adaptive[spec].blew_up(message)
                     continue
@@ -340,13 +342,14 @@ def run_sweep_job(data_path: str, models: list[str], type_map: list[str], sweep:
                   runs: list[RunSpec], preflight: bool, threads: int, tasks: int = 1,
                   mpi: str | None = None, lock_dir: str | Path = ".snakemake/dpglass-gpu-locks",
                   *, stopping: dict | None = None,
-                  settings_override: dict | None = None) -> list[dict]:
+                  settings_override: dict | None = None, label: str = "") -> list[dict]:
     """Run the job's LAMMPS runs side by side (on its GPU when execution.device is gpu).
 
     stopping: {"ion", "hop_distance_A"} of the analysis; with sweep.target_relative_error set,
     each production run extends chunk by chunk until its stopping rule is met
     (dpglass.lammps.adaptive). settings_override: MDSettings fields replaced in every run (e.g.
-    pair_commands for a classical potential)."""
+    pair_commands for a classical potential). label: what the runs belong to (composition and
+    glass), named in the failure message."""
     unreadable = [m for m in models if not os.access(m, os.R_OK) or os.path.getsize(m) == 0]
     if unreadable:
         raise SweepError(f"model file unreadable or empty: {', '.join(unreadable)}; rerun the train "
@@ -382,11 +385,13 @@ def run_sweep_job(data_path: str, models: list[str], type_map: list[str], sweep:
         devices = None if leased is None else ([leased] if isinstance(leased, str) else leased)
         failures, assigned = launch(runs, plans, threads, tasks, mpi, devices, adaptive)
     if failures:
-        sample = settings[runs[0]]
-        explained = [diagnose(f, models, type_map, sample.temperature_K, sample.halt_temperature_factor)
-                     for f in failures]
         what = "preflight" if preflight else "sweep run"
-        raise SweepError(f"{what} failed:\n  " + "\n  ".join(explained))
+        raise SweepError(f"{what} failed:\n  " + "\n  ".join(
+            f"{label + ', ' if label else ''}{spec.temperature_K:g} K, replica {spec.replica} "
+            f"({spec.run_dir}) {describe_state(failure_state(spec.run_dir), type_map)}: "
+            + diagnose(message, models, type_map, spec.temperature_K,
+                       settings[spec].halt_temperature_factor)
+            for spec, message in failures))
     return [finish_run(spec, plans[spec], settings[spec], models, type_map, sweep, preflight,
                        assigned[spec], adaptive=adaptive.get(spec), natoms=natoms)
             for spec in runs]

@@ -1,3 +1,4 @@
+from dpglass.config import glass_index
 from dpglass.rulelog import rule_log
 from dpglass.steps import sweep_md
 
@@ -10,4 +11,5 @@ with rule_log(snakemake.log[0]):
              preflight=snakemake.params.preflight, threads=snakemake.threads,
              tasks=getattr(snakemake.resources, "tasks", 1),
              mpi=getattr(snakemake.resources, "mpi", None),
-             stopping=getattr(snakemake.params, "stopping", None))
+             stopping=getattr(snakemake.params, "stopping", None),
+             label=f"{snakemake.wildcards.comp}, glass {glass_index(snakemake.wildcards.gs)}")

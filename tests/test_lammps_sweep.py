@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import signal
 import subprocess
 import sys
@@ -136,10 +138,21 @@ def test_chunked_run_is_rerunnable_by_hand_and_resumes_after_sigterm(ensemble, t
 def test_blow_up_fails_clearly_and_leaves_no_result(ensemble, tmp_path):
     sweep, execution = sweep_config(halt_temperature_factor=1.0001, npt_equilibration_ps=0)
     run = spec(tmp_path, "hot")
-    with pytest.raises(SweepError, match="blew up"):
+    with pytest.raises(SweepError, match="blew up") as failed:
         run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
-                      [run], False, 1)
+                      [run], False, 1, label="LiCl, glass 1")
     assert not Path(run.run_json).exists() and not Path(run.dump).exists()
+    # which run, when, and its closest pair (recomputed here from the state LAMMPS stopped in)
+    message = str(failed.value)
+    found = re.search(r"LiCl, glass 1, 300 K, replica 0 \(.+\) at step (\d+) \(T = \d+ K\); "
+                      r"closest pair (\w+) (\d+) - (\w+) (\d+) at ([0-9.]+) Å", message)
+    assert found, message
+    state = json.loads((Path(run.run_dir) / "failure_state.json").read_text())
+    assert int(found.group(1)) == state["step"] > 0
+    (a, b), (ta, tb) = state["closest_pair"]["ids"], state["closest_pair"]["types"]
+    assert found.group(2, 3, 4, 5) == (ensemble["type_map"][ta - 1], str(a),
+                                       ensemble["type_map"][tb - 1], str(b))
+    assert float(found.group(6)) == pytest.approx(state["closest_pair"]["distance_A"], abs=0.006)
 
 
 def test_two_mpi_ranks(ensemble, tmp_path):
@@ -177,3 +190,24 @@ def test_runner_process_loads_the_plugin_like_lmp_without_python_tensorflow():
     out = subprocess.run([sys.executable, "-c", probe], env=child_env(), capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "LOADED []" in out.stdout
+
+
+def test_state_at_failure_finds_the_closest_pair_across_the_boundary(tmp_path):
+    """The closest pair a failure message names: minimum image, ids as in LAMMPS, types."""
+    from dpglass.lammps.loader import import_lammps
+    from dpglass.lammps.runner import state_at_failure
+
+    lmp = import_lammps()(cmdargs=["-log", str(tmp_path / "log.lammps"), "-screen", "none"])
+    try:
+        for command in ["units metal", "atom_style atomic", "region box block 0 10 0 8 0 9",
+                        "create_box 2 box", "create_atoms 1 single 0.3 4 4.5",
+                        "create_atoms 2 single 5 4 4.5", "create_atoms 1 single 9.5 4.1 4.5",
+                        "mass * 1.0", "pair_style zero 3.0", "pair_coeff * *", "run 0"]:
+            lmp.command(command)
+        state = state_at_failure(lmp)
+    finally:
+        lmp.close()
+    assert state["step"] == 0
+    # atoms 1 and 3 are 9.2 Å apart in the box but 0.806 Å through the periodic x boundary
+    assert state["closest_pair"]["ids"] == [1, 3] and state["closest_pair"]["types"] == [1, 1]
+    assert state["closest_pair"]["distance_A"] == pytest.approx(np.hypot(0.8, 0.1), abs=1e-9)

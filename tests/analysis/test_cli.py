@@ -114,6 +114,7 @@ def test_species_without_a_formal_charge_still_gives_D_and_tracer_sigma(tmp_path
     assert result["sigma_collective_ion"]["value"] > 0
     assert result["sigma_collective"]["value"] is None and result["haven_ratio"]["value"] is None
     assert "Ge" in result["sigma_collective_unavailable"]
+    assert result["ion_charge"] == {"value": 1.0, "error": None, "unit": "e"}  # Li's formal charge
     assert "total conductivity" in result["note"]
     assert _bare_numbers(result) == []
     # With Ge's charge given, the total conductivity is there.
