@@ -310,6 +310,7 @@ def test_two_iterations_retrain_from_the_previous_models_and_feed_the_sweep(test
     assert cert["verdict"]["text"].startswith(("PASS", "FAIL"))
     markdown = (results / "summary.md").read_text()
     assert "## Concurrent learning" in markdown and "## Teacher–student certificate" in markdown
+    assert "reference's own MD (glass 0's melt-quench hold)" in markdown
     assert "Production sweep with the last iteration's models" in markdown
     assert (results / "learning/loop.png").read_bytes()[:4] == b"\x89PNG"
 

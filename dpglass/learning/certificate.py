@@ -206,7 +206,8 @@ def run_certificate(*, sampled_path: str, labelled_path: str, student_run: str,
     forces = {"frames": len(labelled), "energy_rmse": mean(energy, "meV/atom"),
               "force_rmse": mean(force, "meV/Å"), "members": members}
     verdict = certificate_verdict(rdf_rows, transport, forces)
-    result = {"temperature": quantity(temperature, unit="K"),
+    result = {"reference": "glass 0's melt-quench hold",
+              "temperature": quantity(temperature, unit="K"),
               "time": quantity(span_ps, unit="ps"), "frame_interval_steps": every,
               "reference_frames": len(frames), "student_frames": run["frames"],
               "models": [os.path.relpath(m) for m in models],
@@ -223,7 +224,7 @@ def certificate_markdown(cert: dict) -> str:
     t = cert["thresholds"]
     lines = ["## Teacher–student certificate", "",
              f"**{cert['verdict']['text']}**", "",
-             f"Final ensemble vs the reference's own MD (melt-quench hold), "
+             f"Final ensemble vs the reference's own MD ({cert['reference']}), "
              f"{cert['temperature']['value']:g} K for {cert['time']['value']:.3g} ps, same start "
              f"frame ({cert['reference_frames']} reference / {cert['student_frames']} student "
              f"frames). Thresholds: RDF first peak |Δ| ≤ {t['rdf_first_peak_shift']['value']} Å "
