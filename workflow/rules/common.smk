@@ -273,6 +273,79 @@ def all_targets():
     ) + ["results/compositions.json", "results/compositions.png"]
 
 
+# ---- issue 14: the concurrent-learning loop's input functions (rules in learning.smk)
+def _iteration(wildcards):
+    return int(wildcards.k)
+
+
+def previous_convergence(wildcards):
+    """convergence.json of iteration k-1 (none for k = 1)."""
+    k = _iteration(wildcards)
+    return [f"results/{wildcards.comp}/learning/iter{k - 1}/convergence.json"] if k > 1 else []
+
+
+def exploration_glass(wildcards):
+    """Index of the glass whose quenched cell the exploration (k, T) starts from."""
+    return (LEARN_TEMPERATURES.index(wildcards.T) + _iteration(wildcards) - 1) % len(GLASSES)
+
+
+def exploration_data(wildcards):
+    return f"results/{wildcards.comp}/sweep{GLASSES[exploration_glass(wildcards)]}/data.lmp"
+
+
+def exploration_models(wildcards):
+    return [iteration_model(wildcards.comp, i, _iteration(wildcards) - 1) for i in MODELS]
+
+
+def previous_member(wildcards):
+    """The frozen model member i of iteration k-1 continues from."""
+    k = _iteration(wildcards)
+    return f"{learning_model_dir(wildcards.scope, wildcards.i, k - 1)}/frozen.{MODEL_EXT}"
+
+
+def loop_files(name, iterations):
+    """`name` of every iteration in `iterations`, for one composition (the loop report)."""
+
+    def inputs(wildcards):
+        return [f"results/{wildcards.comp}/learning/iter{k}/{name}" for k in iterations]
+
+    return inputs
+
+
+def loop_validation(wildcards):
+    """validation.json of every member of every retraining (the loop report)."""
+    scope = dpconfig.train_scope(config, wildcards.comp)
+    return [
+        f"{learning_model_dir(scope, i, k)}/validation.json" for k in ITERATIONS for i in MODELS
+    ]
+
+
+def explore_runs(kind):
+    def inputs(wildcards):
+        return [
+            f"results/{wildcards.comp}/learning/iter{wildcards.k}/explore/T{T}/{kind}"
+            for T in LEARN_TEMPERATURES
+        ]
+
+    return inputs
+
+
+def scope_learning(name, upto):
+    """Per composition of the scope: iteration files `name` of iteration k (upto=False) or of
+    every iteration 1..k (upto=True)."""
+
+    def inputs(wildcards):
+        k = _iteration(wildcards)
+        iterations = range(1, k + 1) if upto else [k]
+        return [
+            f"results/{comp}/learning/iter{j}/{name}"
+            for comp in scope_compositions(wildcards.scope)
+            for j in iterations
+        ]
+
+    return inputs
+
+
 # ---- issue 15: the sweep's cost in every log (details: dpglass plan --configfile FILE)
 def _plan_line():
     from dpglass.plan import plan_sweep, summary_line

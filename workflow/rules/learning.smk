@@ -10,78 +10,6 @@
 # over glasses too. The certificate compares with glass 0's melt-quench hold.
 
 
-def _iteration(wildcards):
-    return int(wildcards.k)
-
-
-def previous_convergence(wildcards):
-    """convergence.json of iteration k-1 (none for k = 1)."""
-    k = _iteration(wildcards)
-    return [f"results/{wildcards.comp}/learning/iter{k - 1}/convergence.json"] if k > 1 else []
-
-
-def exploration_glass(wildcards):
-    """Index of the glass whose quenched cell the exploration (k, T) starts from."""
-    return (LEARN_TEMPERATURES.index(wildcards.T) + _iteration(wildcards) - 1) % len(GLASSES)
-
-
-def exploration_data(wildcards):
-    return f"results/{wildcards.comp}/sweep{GLASSES[exploration_glass(wildcards)]}/data.lmp"
-
-
-def exploration_models(wildcards):
-    return [iteration_model(wildcards.comp, i, _iteration(wildcards) - 1) for i in MODELS]
-
-
-def previous_member(wildcards):
-    """The frozen model member i of iteration k-1 continues from."""
-    k = _iteration(wildcards)
-    return f"{learning_model_dir(wildcards.scope, wildcards.i, k - 1)}/frozen.{MODEL_EXT}"
-
-
-def loop_files(name, iterations):
-    """`name` of every iteration in `iterations`, for one composition (the loop report)."""
-
-    def inputs(wildcards):
-        return [f"results/{wildcards.comp}/learning/iter{k}/{name}" for k in iterations]
-
-    return inputs
-
-
-def loop_validation(wildcards):
-    """validation.json of every member of every retraining (the loop report)."""
-    scope = dpconfig.train_scope(config, wildcards.comp)
-    return [
-        f"{learning_model_dir(scope, i, k)}/validation.json" for k in ITERATIONS for i in MODELS
-    ]
-
-
-def explore_runs(kind):
-    def inputs(wildcards):
-        return [
-            f"results/{wildcards.comp}/learning/iter{wildcards.k}/explore/T{T}/{kind}"
-            for T in LEARN_TEMPERATURES
-        ]
-
-    return inputs
-
-
-def scope_learning(name, upto):
-    """Per composition of the scope: iteration files `name` of iteration k (upto=False) or of
-    every iteration 1..k (upto=True)."""
-
-    def inputs(wildcards):
-        k = _iteration(wildcards)
-        iterations = range(1, k + 1) if upto else [k]
-        return [
-            f"results/{comp}/learning/iter{j}/{name}"
-            for comp in scope_compositions(wildcards.scope)
-            for j in iterations
-        ]
-
-    return inputs
-
-
 rule learning_explore:
     input:
         data=exploration_data,
@@ -101,7 +29,7 @@ rule learning_explore:
         hop_distance=config["analysis"]["hop_distance_A"],
     threads: 1
     resources:
-        runtime=lambda wc, attempt: 120 * attempt,
+        runtime=runtime_per_attempt(120),
         mem_mb=4000,
     log:
         "logs/{comp}/learning/explore_iter{k}_T{T}.log",
@@ -158,7 +86,7 @@ rule learning_label:
         type_map=model_type_map_of,
     threads: 2
     resources:
-        runtime=lambda wc, attempt: 240 * attempt,
+        runtime=runtime_per_attempt(240),
         mem_mb=4000,
     log:
         "logs/{comp}/learning/label_iter{k}.log",
@@ -190,7 +118,7 @@ rule learning_train:
         device=config["execution"]["device"],
     threads: 2
     resources:
-        runtime=lambda wc, attempt: 720 * attempt,
+        runtime=runtime_per_attempt(720),
         mem_mb=8000,
         **gpu_resources(),
     log:
