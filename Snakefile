@@ -18,6 +18,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/structure.smk"
 include: "workflow/rules/melt_quench.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/learning.smk"
 include: "workflow/rules/sweep.smk"
 include: "workflow/rules/analysis.smk"
 
@@ -32,6 +33,9 @@ localrules:
     lammps_data,
     summary,
     compare_compositions,
+    learning_convergence,
+    learning_select,
+    learning_report,
 
 
 rule all:

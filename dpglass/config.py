@@ -233,6 +233,7 @@ def _check_consistency(config: dict) -> None:
     _check_start_cells_and_reference(config)
     for (name, comp), formula in zip(config["compositions"].items(), formulas):
         comp["ion"] = mobile_ion(name, comp, formula)
+    _check_learning(config)
 
 
 def mobile_ion(name: str, comp: dict, formula) -> str:
@@ -267,6 +268,15 @@ def _check_adaptive_length(sweep: dict) -> None:
         key = "max_production_ps" if sweep.get("max_production_ps") else "production_ps"
         raise ConfigError(f"config key 'sweep.{key}': the maximum production, {maximum} ps, is "
                           f"shorter than one chunk (sweep.chunk_ps = {sweep['chunk_ps']} ps)")
+
+
+def _check_learning(config: dict) -> None:
+    from dpglass.learning import settings as learning
+
+    try:
+        learning.check(config, temperatures(config))
+    except learning.LearningConfigError as err:
+        raise ConfigError(str(err)) from None
 
 
 def _check_start_cells_and_reference(config: dict) -> None:

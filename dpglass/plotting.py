@@ -134,3 +134,31 @@ def plot_cross_composition(table: dict, png: str | Path) -> None:
         ax_sigma.text(0.5, 0.5, "no composition has an Arrhenius fit", transform=ax_sigma.transAxes,
                       ha="center")
     save(fig, png)
+
+
+def plot_learning_loop(record: dict, png: str, title: str = "") -> None:
+    """The concurrent-learning loop: accurate (o) and failed (x) fractions per exploration and
+    temperature, with the accurate fraction required; frames labelled per iteration."""
+    plt = pyplot()
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(9, 3.6))
+    series: dict[float, list[tuple[int, float, float]]] = {}
+    for row in record["iterations"]:
+        for t in row["temperatures"]:
+            series.setdefault(t["temperature_K"], []).append(
+                (row["iteration"], t["accurate_fraction"], t["failed_fraction"]))
+    for T, points in sorted(series.items()):
+        ks = [p[0] for p in points]
+        line, = ax.plot(ks, [p[1] for p in points], "o-", label=f"{T:g} K")
+        ax.plot(ks, [p[2] for p in points], "x:", color=line.get_color())
+    if record.get("accurate_fraction_required") is not None:
+        ax.axhline(record["accurate_fraction_required"], color="k", lw=0.8, ls="--")
+    ax.set_xlabel("exploration (models of iteration k-1)")
+    ax.set_ylabel("fraction of frames (o accurate, x failed)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(fontsize=7)
+    trained = [r for r in record["iterations"] if "frames_labelled" in r]
+    bx.bar([r["iteration"] for r in trained], [r["frames_labelled"] for r in trained])
+    bx.set_xlabel("iteration")
+    bx.set_ylabel("frames labelled")
+    fig.suptitle(f"{title}: {record['verdict'][:80]}", fontsize=8)
+    save(fig, png)

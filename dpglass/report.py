@@ -86,6 +86,16 @@ def summary_markdown(summary: dict) -> str:
     lines += ["", "## Model quality (validation set)", "", "| model | energy RMSE | force RMSE |", "|---|---|---|"]
     for index, quality in enumerate(summary.get("model_quality", [])):
         lines.append(f"| {index} | {fmt(quality.get('energy_rmse'))} | {fmt(quality.get('force_rmse'))} |")
+    if summary.get("learning"):
+        from dpglass.learning.report import loop_markdown
+
+        lines += ["", loop_markdown(summary["learning"]).replace("# Concurrent learning",
+                                                                 "## Concurrent learning", 1)]
+        lines += ["", _sweep_after_loop(summary)]
+    if summary.get("certificate"):
+        from dpglass.learning.certificate import certificate_markdown
+
+        lines += ["", certificate_markdown(summary["certificate"])]
     paper = summary.get("paper") or {}
     if paper:
         lines += ["", "## The paper's values (Dai et al., Nature Energy 2023)", "",
@@ -144,6 +154,27 @@ def _comparison_lines(rows: list[dict]) -> list[str]:
             ours += " (extrapolated)"
         lines.append(f"| {row['quantity']} | {ours} | {fmt(row.get('paper'))} | {row['meaning']} |")
     return lines
+
+
+def _sweep_after_loop(summary: dict) -> str:
+    """Where the production sweep (last iteration's models) still extrapolates, and why."""
+    flags = summary.get("extrapolation") or []
+    bad = [f for f in flags if f.get("extrapolating")]
+    if not flags or all(f.get("extrapolating") is None for f in flags):
+        return "Production sweep: no model deviation (a single model)."
+    if not bad:
+        return ("Production sweep with the last iteration's models: not extrapolating at any "
+                "temperature.")
+    glasses = any(f.get("glass") for f in flags)
+    where = ", ".join(f"{f['temperature']['value']:g} K"
+                      + (f" in glass {f.get('glass', 0)}" if glasses else "")
+                      + _extrapolation(f)[3:] for f in bad)
+    loop = summary["learning"]
+    why = ("the loop converged on its short explorations, but the longer production runs reach "
+           "configurations it never explored" if loop.get("converged") else
+           f"the loop ran out ({loop.get('max_iterations')} iterations) before the ensemble was "
+           f"accurate there (raise learning.max_iterations or learning.max_frames_per_iteration)")
+    return f"Production sweep with the last iteration's models still extrapolates at {where}: {why}."
 
 
 def _extrapolation(flag: dict) -> str:

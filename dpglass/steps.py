@@ -258,7 +258,7 @@ def diffusion(*, dump_path: str, run_json: str, ion: str, type_map: list[str], t
 
 def summary(*, composition: str, formula: str, diffusion_paths: list[str], test_paths: list[str],
             window: list[float], config: dict, summary_path: str, markdown_path: str,
-            plot_path: str, run_paths: list[str]) -> None:
+            plot_path: str, run_paths: list[str], learning_paths: list[str] = ()) -> None:
     """The composition's summary (dpglass.summary), its Markdown and Arrhenius plot."""
     from dpglass.analysis.plots import plot_arrhenius
     from dpglass.io import write_text
@@ -270,6 +270,9 @@ def summary(*, composition: str, formula: str, diffusion_paths: list[str], test_
     out = composition_summary(composition=composition, formula=formula, results=results,
                               model_quality=[read_json(p) for p in test_paths], window=window,
                               config=config, run_paths=run_paths)
+    # the loop's record and the certificate (learning.max_iterations > 0)
+    out["learning"] = read_json(learning_paths[0]) if learning_paths else None
+    out["certificate"] = read_json(learning_paths[1]) if len(learning_paths) > 1 else None
     fit = out["arrhenius"] if "error" not in out["arrhenius"] else None
     if fit is None:
         print(f"WARNING: no Arrhenius fit: {out['arrhenius']['error']}")

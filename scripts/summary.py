@@ -6,4 +6,5 @@ with rule_log(snakemake.log[0]):
             diffusion_paths=list(snakemake.input.diffusion), test_paths=list(snakemake.input.tests),
             window=snakemake.params.window, config=snakemake.params.config,
             summary_path=snakemake.output.summary, markdown_path=snakemake.output.markdown,
-            plot_path=snakemake.output.plot, run_paths=list(snakemake.input.runs))
+            plot_path=snakemake.output.plot, run_paths=list(snakemake.input.runs),
+            learning_paths=list(snakemake.input.learning))

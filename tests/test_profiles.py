@@ -8,7 +8,7 @@ import yaml
 
 from workflow_helpers import REPO, dry_run, shipped_config
 
-GPU_RULES = {"train_model", "sweep_md"}
+GPU_RULES = {"train_model", "learning_train", "sweep_md"}
 
 
 def planned_resources(stdout: str) -> list[tuple[str, str]]:

@@ -1,9 +1,12 @@
 """The workflow as a user runs it: planning (dry-run), config errors, and the whole chain for real."""
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +14,7 @@ import pytest
 import yaml
 
 from dpglass import config as dpconfig
-from workflow_helpers import REPO, run_snakemake
+from workflow_helpers import REPO, SNAKEMAKE, dry_run, run_snakemake, shipped_config
 
 pytestmark = pytest.mark.snakemake
 
@@ -112,6 +115,13 @@ def write_config(tmp_path, text):
     ("sweep:\n  target_relative_error: 0.1\n  chunk_ps: 100\n  max_production_ps: 50\n",
      "sweep.max_production_ps"),
     ("structure:\n  glasses: 0\n", "structure.glasses"),
+    # issue 14: the loop's keys
+    ("learning:\n  max_iterations: 1\n  trust_levels_eV_per_A: [0.4, 0.1]\n",
+     "learning.trust_levels_eV_per_A"),
+    ("learning:\n  max_iterations: 1\n  accurate_fraction: 1.2\n", "learning.accurate_fraction"),
+    ("learning:\n  max_iterations: 1\n  max_frames_per_iteration: 0\n",
+     "learning.max_frames_per_iteration"),
+    ("learning:\n  max_iterations: 1\n  temperatures_K: []\n", "learning.temperatures_K"),
 ])
 def test_dry_run_stops_on_bad_config_naming_the_key(tmp_path, body, key):
     cfg = write_config(tmp_path, "compositions:\n  A:\n    formula: LiAlCl4\n" + body)
@@ -121,13 +131,42 @@ def test_dry_run_stops_on_bad_config_naming_the_key(tmp_path, body, key):
     assert not (tmp_path / "results").exists()
 
 
+def _wait_for(path, process, timeout):
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if path.exists():
+            return True
+        if process.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
 @pytest.fixture(scope="module")
 def test_run(tmp_path_factory):
-    """The test config, run once for the tests below: the whole chain on tiny sizes (minutes)."""
+    """The test config, run once for the tests below: the whole chain on tiny sizes (minutes),
+    with the learning loop (two iterations). The run is SIGKILLed (snakemake and its jobs) as
+    soon as iteration 1's labelling has finished its first single point, unlocked and resumed
+    with --rerun-incomplete, as a user would after a crash."""
     workdir = tmp_path_factory.mktemp("test_config_run")
-    # timeout: config/test.yaml has two glasses, so two melt-quenches, on a 2-core machine
-    result = run_snakemake("--configfile", REPO / "config/test.yaml", "--cores", "2", cwd=workdir,
-                           timeout=2400)
+    args = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile",
+            str(REPO / "config/test.yaml"), "--cores", "2"]
+    label_work = workdir / "results/LACO75/learning/iter1/label_work"
+    # timeouts: config/test.yaml has two glasses, so two melt-quenches, on a 2-core machine
+    with open(workdir / "killed_run.log", "w") as log:
+        first = subprocess.Popen(args, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+        reached = _wait_for(label_work / "frame_0000.json", first, timeout=2400)
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    assert reached, (workdir / "killed_run.log").read_text()[-5000:]
+    (workdir / "labelled_before_kill.json").write_text(
+        json.dumps(sorted(p.name for p in label_work.glob("frame_*.json"))))
+    # a hard kill leaves snakemake's lock behind: unlock, as a user would
+    subprocess.run(args + ["--unlock"], cwd=workdir, capture_output=True, timeout=300, check=True)
+    result = subprocess.run(args + ["--rerun-incomplete"], cwd=workdir, capture_output=True,
+                            text=True, timeout=2400)
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     return workdir
 
@@ -207,6 +246,75 @@ def test_test_config_runs_the_whole_chain(test_run):
     assert table["compositions"][0]["O_per_Al"]["value"] == 0.75
 
 
+def test_dry_run_plans_every_iteration_and_the_production_sweep():
+    """A dry run shows the whole loop (every iteration planned) and the sweep after it."""
+    result = dry_run(shipped_config("test.yaml"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = job_counts(result.stdout)
+    # 2 iterations + the final check, 363 K + 450 K (one glass each), 2 models, 2 glasses
+    assert counts["learning_explore"] == 3 * 2
+    assert counts["learning_convergence"] == 3
+    assert counts["learning_label"] == 2 and counts["learning_train"] == 2 * 2
+    assert counts["sweep_md"] == 3 * 2 and counts["learning_certificate"] == 1
+    # the production sweep runs the last iteration's models
+    assert "results/LACO75/learning/iter2/model_0/compressed.pb" in result.stdout
+
+
+@pytest.mark.md
+def test_killed_labelling_resumes_without_redoing_finished_single_points(test_run):
+    done_before = json.loads((test_run / "labelled_before_kill.json").read_text())
+    report = json.loads((test_run / "results/LACO75/learning/iter1/labelling.json").read_text())
+    assert report["frames_attempted"] > len(done_before) >= 1, "kill came too late to test resume"
+    assert report["single_points_reused"] == len(done_before)
+    assert report["single_points_computed"] == report["frames_attempted"] - len(done_before)
+
+
+@pytest.mark.md
+def test_two_iterations_retrain_from_the_previous_models_and_feed_the_sweep(test_run):
+    results = test_run / "results/LACO75"
+    loop = json.loads((results / "learning/loop.json").read_text())
+    assert [row["iteration"] for row in loop["iterations"]] == [1, 2, 3]
+    assert loop["verdict"].startswith(("converged", "ran out"))
+    first = loop["iterations"][0]
+    assert {t["temperature_K"] for t in first["temperatures"]} == {363, 450}
+    for t in first["temperatures"]:
+        assert t["accurate"] + t["candidate"] + t["failed"] == t["frames"] == 21  # 0.2 ps / 10 fs
+    assert first["frames_labelled"] >= 1
+    # explorations: fixed length (no adaptive stopping), from both glasses round-robin
+    glasses = set()
+    for T in (363, 450):
+        run = json.loads((results / f"learning/iter1/explore/T{T}/run.json").read_text())
+        assert run["stopping"] is None and run["explore_ps"] == 0.2
+        glasses.add(run["glass"])
+    assert glasses == {0, 1}
+    for k in (1, 2):
+        selection = json.loads((results / f"learning/iter{k}/selection.json").read_text())
+        if selection["selected"]:
+            assert selection["selected"] <= 8
+            log = (test_run / f"logs/LACO75/learning/train_iter{k}_model_0.log").read_text()
+            previous = "../../../../train/model_0" if k == 1 else "../../../iter1/model_0"
+            assert f"--init-frz-model {previous}/frozen.pb" in log
+            assert "initialize training from the frozen model" in log
+            val = json.loads((results / f"learning/iter{k}/model_0/validation.json").read_text())
+            assert val["trained"] and val["validation"]["force_rmse"]["unit"] == "meV/Å"
+            assert (results / f"learning/iter{k}/data/type.raw").exists()
+    # the production sweep (both glasses) ran the last iteration's models
+    for sweep in ("sweep", "sweep_glass1"):
+        run = json.loads((results / sweep / "T303/r0/run.json").read_text())
+        assert all("learning/iter2/model_" in m for m in run["models"])
+    summary = json.loads((results / "summary.json").read_text())
+    assert summary["learning"]["verdict"] == loop["verdict"]
+    cert = summary["certificate"]
+    assert {row["pair"] for row in cert["rdf"]} <= {"Li-Li", "Al-Al", "Al-O", "Al-Cl"}
+    assert cert["energies_forces"]["force_rmse"]["unit"] == "meV/Å"
+    assert cert["verdict"]["text"].startswith(("PASS", "FAIL"))
+    markdown = (results / "summary.md").read_text()
+    assert "## Concurrent learning" in markdown and "## Teacher–student certificate" in markdown
+    assert "reference's own MD (glass 0's melt-quench hold)" in markdown
+    assert "Production sweep with the last iteration's models" in markdown
+    assert (results / "learning/loop.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def changed_test_config(tmp_path, change):
     config = yaml.safe_load((REPO / "config/test.yaml").read_text())
     for path, value in change.items():
@@ -235,7 +343,9 @@ def test_verdict_and_report_keys_rerun_only_the_cheap_jobs(test_run, tmp_path):
     plan = run_snakemake("-n", "--configfile", changed, cwd=test_run)
     assert plan.returncode == 0, plan.stderr[-3000:]
     counts = job_counts(plan.stdout)
-    cheap = {"all", "total", "diffusion", "summary", "rdf", "compare_compositions", "test_model"}
+    # learning_certificate compares the final ensemble's MD with the reference (RDF range): no MD
+    cheap = {"all", "total", "diffusion", "summary", "rdf", "compare_compositions", "test_model",
+             "learning_certificate"}
     assert set(counts) <= cheap, counts
     # no analysis key of the diffusion rule changed; the window reruns the summary, r_max the RDF
     assert counts["summary"] == 1 and counts["rdf"] == 1 and "diffusion" not in counts

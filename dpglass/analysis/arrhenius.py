@@ -83,10 +83,12 @@ def pool_replicas(results: list[dict], quantity_names=POOLED) -> list[dict]:
             mean = float(np.sum(weights * values) / np.sum(weights))
             chi2 = float(np.sum(weights * (values - mean)**2))
             dof = len(values) - 1
-            birge = max(1.0, np.sqrt(chi2 / dof))
+            # one diffusive replica among caged ones: its own error, no scatter to test
+            birge = max(1.0, np.sqrt(chi2 / dof)) if dof else 1.0
             out[name] = quantity(mean, birge / np.sqrt(np.sum(weights)), entries[0]["unit"])
+            p_value = float(chi2_distribution.sf(chi2, dof)) if dof else None
             scatter[name] = {"chi2": quantity(chi2, None, "1"), "dof": quantity(dof, None, "1"),
-                             "p_value": quantity(float(chi2_distribution.sf(chi2, dof)), None, "1"),
+                             "p_value": quantity(p_value, None, "1"),
                              "inflation": quantity(birge, None, "1")}
         out["replica_scatter"] = scatter
         for bound in UPPER_BOUNDS.values():

@@ -59,12 +59,13 @@ def _clear_training(work: Path) -> None:
 
 
 def run_training(work: str | Path, payload: dict, backend: str, threads: int, log=None,
-                 device: str = "cpu") -> dict:
+                 device: str = "cpu", init_frz_model: str | None = None) -> dict:
     """`dp train input.json` in `work`, restarting from the last checkpoint when there is one.
 
     `work` is not a Snakemake output, so a killed or failed job leaves its checkpoints for the rerun;
     at most one `save_freq` interval is lost. A checkpoint of a different model (changed network,
-    type_map or data) is not resumed: training starts from scratch and says so.
+    type_map or data) is not resumed: training starts from scratch and says so. A fresh start
+    continues from `init_frz_model` (a frozen model, path relative to `work`) when given.
     """
     log = log or sys.stdout
     work = Path(work)
@@ -100,7 +101,9 @@ def run_training(work: str | Path, payload: dict, backend: str, threads: int, lo
     else:
         for stale in ("lcurve.out", "out.json"):
             (work / stale).unlink(missing_ok=True)
-        print(f"training: from scratch, {steps} steps (deepmd prints progress with ETA every "
+        if init_frz_model:
+            args += ["--init-frz-model", init_frz_model]
+        print(f"training: {'from ' + init_frz_model if init_frz_model else 'from scratch'}, {steps} steps (deepmd prints progress with ETA every "
               f"{payload['training']['disp_freq']} steps)", file=log, flush=True)
     dp(args, backend, work, threads, log, device=device)
     return {"restarted_from": checkpoint, "start_step": done or 0, "trained": True}

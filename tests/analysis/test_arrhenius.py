@@ -182,3 +182,15 @@ def test_aicc_penalises_the_extra_vft_parameter_for_few_points():
     # AIC alone would prefer VFT here (13 < 14); AICc does not (25 > 18).
     assert vft["aic"]["value"] < arrhenius["aic"]["value"]
     assert vft["aicc"]["value"] > arrhenius["aicc"]["value"]
+
+
+def test_one_diffusive_replica_among_caged_ones_keeps_its_own_error():
+    """Two glasses at a temperature, one diffusive: the diffusive one is the result (no scatter
+    test with one value; this divided by zero degrees of freedom)."""
+    pooled = pool_replicas([_result(363.0, 1.0, 0.1, replica=0),
+                            _result(363.0, 0.5, 0.1, diffusive=False, replica=1)])[0]
+    assert pooled["diffusive"] and pooled["replicas_not_diffusive"] == [1]
+    assert pooled["sigma_tracer"]["value"] == 1.0
+    assert pooled["sigma_tracer"]["error"] == pytest.approx(0.1)
+    scatter = pooled["replica_scatter"]["sigma_tracer"]
+    assert scatter["dof"]["value"] == 0 and scatter["p_value"]["value"] is None

@@ -26,6 +26,7 @@ rule summary:
         diffusion=diffusion_results,
         runs=sweep_runs,
         tests=model_tests,
+        learning=learning_summary_input,
     output:
         summary="results/{comp}/summary.json",
         markdown=report(

@@ -6,6 +6,7 @@ sys.path.insert(0, workflow.basedir)  # dpglass importable from a checkout witho
 
 from dpglass import config as dpconfig
 from dpglass.composition import parse_formula
+from dpglass.learning import settings as learning_settings
 
 
 # The config is the whole --configfile (over the schema's defaults only), or config/config.yaml
@@ -38,6 +39,14 @@ GLASSES = dpconfig.glass_suffixes(config)
 SWEEP_PACKS = (
     dpconfig.sweep_packs(config) if ON_GPU and config["execution"]["runs_per_gpu_job"] > 1 else None
 )
+# Concurrent learning (dpglass.learning): label+retrain iterations 1..N, explorations 1..N+1.
+LEARN_ITERATIONS = config["learning"]["max_iterations"]
+ITERATIONS = [str(k) for k in range(1, LEARN_ITERATIONS + 1)]
+EXPLORATIONS = [str(k) for k in range(1, LEARN_ITERATIONS + 2)] if LEARN_ITERATIONS else []
+LEARN_TEMPERATURES = [
+    dpconfig.temperature_label(t)
+    for t in learning_settings.explore_temperatures(config, dpconfig.temperatures(config))
+]
 
 
 wildcard_constraints:
@@ -47,6 +56,7 @@ wildcard_constraints:
     scope="|".join(map(re.escape, TRAIN_SCOPES)),
     rep=r"[0-9]+",
     gs=r"(_glass[1-9][0-9]*)?",
+    k=r"[0-9]+",
 
 
 def formula_of(wildcards):
@@ -97,10 +107,35 @@ def model_dir(comp, i):
     return f"results/{dpconfig.train_scope(config, comp)}/train/model_{i}"
 
 
+def learning_model_dir(scope, i, k):
+    """Ensemble member i of learning iteration k (0: the first training)."""
+    k = int(k)
+    return f"results/{scope}/train/model_{i}" if k == 0 else f"results/{scope}/learning/iter{k}/model_{i}"
+
+
+def deployed_model_dir(comp, i):
+    """Directory of the member the sweep runs: the last learning iteration's, else the first."""
+    return learning_model_dir(dpconfig.train_scope(config, comp), i, LEARN_ITERATIONS)
+
+
 def deployed_model(comp, i):
     """The model file the sweep of `comp` runs: compressed (train.compress) or frozen."""
     stem = "compressed" if config["train"]["compress"] else "frozen"
-    return f"{model_dir(comp, i)}/{stem}.{MODEL_EXT}"
+    return f"{deployed_model_dir(comp, i)}/{stem}.{MODEL_EXT}"
+
+
+def iteration_model(comp, i, k):
+    """The model an exploration with the models of iteration k runs (the deployed one for 0)."""
+    if int(k) == 0:
+        return f"{model_dir(comp, i)}/{'compressed' if config['train']['compress'] else 'frozen'}.{MODEL_EXT}"
+    return f"{learning_model_dir(dpconfig.train_scope(config, comp), i, k)}/frozen.{MODEL_EXT}"
+
+
+def learning_summary_input(wildcards):
+    """The loop's record for the summary (none without a loop)."""
+    if not LEARN_ITERATIONS:
+        return []
+    return [f"results/{wildcards.comp}/learning/{name}.json" for name in ("loop", "certificate")]
 
 
 def scope_compositions(scope):
@@ -197,7 +232,7 @@ def tested_model(wildcards):
 
 
 def tested_model_lcurve(wildcards):
-    return f"{model_dir(wildcards.comp, wildcards.i)}/lcurve.out"
+    return f"{deployed_model_dir(wildcards.comp, wildcards.i)}/lcurve.out"
 
 
 def model_tests(wildcards):
@@ -236,6 +271,79 @@ def all_targets():
     ) + expand(
         "results/{comp}/train/model_{i}/test.json", comp=COMPOSITIONS, i=MODELS
     ) + ["results/compositions.json", "results/compositions.png"]
+
+
+# ---- issue 14: the concurrent-learning loop's input functions (rules in learning.smk)
+def _iteration(wildcards):
+    return int(wildcards.k)
+
+
+def previous_convergence(wildcards):
+    """convergence.json of iteration k-1 (none for k = 1)."""
+    k = _iteration(wildcards)
+    return [f"results/{wildcards.comp}/learning/iter{k - 1}/convergence.json"] if k > 1 else []
+
+
+def exploration_glass(wildcards):
+    """Index of the glass whose quenched cell the exploration (k, T) starts from."""
+    return (LEARN_TEMPERATURES.index(wildcards.T) + _iteration(wildcards) - 1) % len(GLASSES)
+
+
+def exploration_data(wildcards):
+    return f"results/{wildcards.comp}/sweep{GLASSES[exploration_glass(wildcards)]}/data.lmp"
+
+
+def exploration_models(wildcards):
+    return [iteration_model(wildcards.comp, i, _iteration(wildcards) - 1) for i in MODELS]
+
+
+def previous_member(wildcards):
+    """The frozen model member i of iteration k-1 continues from."""
+    k = _iteration(wildcards)
+    return f"{learning_model_dir(wildcards.scope, wildcards.i, k - 1)}/frozen.{MODEL_EXT}"
+
+
+def loop_files(name, iterations):
+    """`name` of every iteration in `iterations`, for one composition (the loop report)."""
+
+    def inputs(wildcards):
+        return [f"results/{wildcards.comp}/learning/iter{k}/{name}" for k in iterations]
+
+    return inputs
+
+
+def loop_validation(wildcards):
+    """validation.json of every member of every retraining (the loop report)."""
+    scope = dpconfig.train_scope(config, wildcards.comp)
+    return [
+        f"{learning_model_dir(scope, i, k)}/validation.json" for k in ITERATIONS for i in MODELS
+    ]
+
+
+def explore_runs(kind):
+    def inputs(wildcards):
+        return [
+            f"results/{wildcards.comp}/learning/iter{wildcards.k}/explore/T{T}/{kind}"
+            for T in LEARN_TEMPERATURES
+        ]
+
+    return inputs
+
+
+def scope_learning(name, upto):
+    """Per composition of the scope: iteration files `name` of iteration k (upto=False) or of
+    every iteration 1..k (upto=True)."""
+
+    def inputs(wildcards):
+        k = _iteration(wildcards)
+        iterations = range(1, k + 1) if upto else [k]
+        return [
+            f"results/{comp}/learning/iter{j}/{name}"
+            for comp in scope_compositions(wildcards.scope)
+            for j in iterations
+        ]
+
+    return inputs
 
 
 # ---- issue 15: the sweep's cost in every log (details: dpglass plan --configfile FILE)

@@ -1,0 +1,122 @@
+"""The loop's record per composition: loop.json, a table (loop.md) and one plot (loop.png)."""
+
+from __future__ import annotations
+
+from dpglass.io import read_json, write_json, write_text
+from dpglass.units import quantity
+
+
+def _mean_validation(paths: list[str]) -> dict:
+    rows = [(read_json(p) or {}).get("validation") for p in paths]
+    rows = [r for r in rows if r]
+    if not rows:
+        return {"energy_rmse": None, "force_rmse": None, "trained": False}
+    import numpy as np
+
+    out = {}
+    for key, unit in (("energy_rmse", "meV/atom"), ("force_rmse", "meV/Å")):
+        values = np.array([r[key]["value"] for r in rows])
+        # mean over ensemble members; error = their spread (std / sqrt(n)), None for one member
+        error = float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None
+        out[key] = quantity(float(values.mean()), error, unit)
+    out["trained"] = any(read_json(p).get("trained") for p in paths)
+    return out
+
+
+def loop_record(*, convergence_paths: list[str], selection_paths: list[str],
+                labelling_paths: list[str], validation_paths: list[str], n_models: int,
+                max_iterations: int) -> dict:
+    statuses = [read_json(p) for p in convergence_paths]
+    selections = [read_json(p) for p in selection_paths]
+    labellings = [read_json(p) for p in labelling_paths]
+    rows = []
+    for status in statuses:
+        k = status["iteration"]
+        row = {"iteration": k, "models_from_iteration": k - 1, "noop": status["noop"],
+               "explore_ps": quantity(status.get("explore_ps"), unit="ps"),
+               "temperatures": [] if status["noop"] else status["temperatures"],
+               "hottest_transport": None if status["noop"] else status.get("hottest_transport")}
+        if k <= max_iterations:
+            selection, labelling = selections[k - 1], labellings[k - 1]
+            row["frames_selected"] = selection["selected"]
+            row["frames_labelled"] = labelling["frames_labelled"]
+            row["frames_failed_labelling"] = labelling["frames_failed"]
+            row["validation_after_retraining"] = _mean_validation(
+                validation_paths[(k - 1) * n_models:k * n_models])
+        rows.append(row)
+    final = statuses[-1]
+    converged = bool(final["converged"])
+    verdict = (f"converged: the models of iteration {final['converged_models']} passed "
+               f"(accurate fraction >= {final['accurate_fraction_required']:g} at every "
+               f"exploration temperature)" if converged else
+               f"ran out: {max_iterations} iteration(s) and the final models (iteration "
+               f"{max_iterations}) still fail the accuracy test at "
+               + ", ".join(f"{r['temperature_K']:g} K ({r['accurate_fraction']:.1%} accurate)"
+                           for r in final["temperatures"] if not r["passed"]))
+    return {"converged": converged, "converged_at_iteration": final["converged_models"],
+            "accurate_fraction_required": next((s.get("accurate_fraction_required")
+                                                for s in statuses if not s["noop"]), None),
+            "max_iterations": max_iterations, "verdict": verdict, "iterations": rows}
+
+
+def _hottest_d(transport: dict | None) -> str:
+    if not transport:
+        return "—"
+    T = transport.get("temperature_K")
+    if transport.get("diffusive") and transport.get("D"):
+        d = transport["D"]
+        return f"{d['value']:.3g} ± {(d['error'] or float('nan')):.2g} {d['unit']} ({T:g} K)"
+    bound = transport.get("D_upper_bound") or {}
+    if bound.get("value") is not None:
+        return f"< {bound['value']:.3g} {bound['unit']} ({T:g} K, not diffusive)"
+    return f"not measured ({T:g} K)"
+
+
+def loop_markdown(record: dict, title: str = "") -> str:
+    lines = [f"# Concurrent learning{' — ' + title if title else ''}", "",
+             f"**{record['verdict']}**",
+             "", "Exploration k runs the models of iteration k-1 (0 = the first training).", "",
+             "| iteration | T (K) | frames | accurate | candidate | failed | selected | labelled | "
+             "val. energy RMSE (meV/atom) | val. force RMSE (meV/Å) | ion D at the hottest T |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in record["iterations"]:
+        val = row.get("validation_after_retraining") or {}
+        e = val.get("energy_rmse") or {}
+        f = val.get("force_rmse") or {}
+
+        def pm(q):
+            if not q or q.get("value") is None:
+                return "—"
+            error = q.get("error")
+            return f"{q['value']:.3g}" + (f" ± {error:.2g}" if error is not None else "")
+
+        if row["noop"]:
+            lines.append(f"| {row['iteration']} | — (converged earlier, no-op) | | | | | "
+                         f"{row.get('frames_selected', '—')} | {row.get('frames_labelled', '—')} | "
+                         f"{pm(e)} | {pm(f)} | |")
+            continue
+        for n, t in enumerate(row["temperatures"]):
+            last = n == len(row["temperatures"]) - 1
+            lines.append(
+                f"| {row['iteration']} | {t['temperature_K']:g} | {t['frames']} | "
+                f"{t['accurate_fraction']:.1%} | {t['candidate_fraction']:.1%} | "
+                f"{t['failed_fraction']:.1%} | "
+                + (f"{row.get('frames_selected', '—')} | {row.get('frames_labelled', '—')} | "
+                   f"{pm(e)} | {pm(f)} | {_hottest_d(row.get('hottest_transport'))} |"
+                   if last else "| | | | |"))
+    lines += ["", "Validation RMSE: mean over the ensemble members ± its standard error, on the "
+              "first training's validation frames, after that iteration's retraining."]
+    return "\n".join(lines) + "\n"
+
+
+def loop_report(*, convergence_paths, selection_paths, labelling_paths, validation_paths,
+                n_models, max_iterations, out_json, out_markdown, out_png) -> None:
+    record = loop_record(convergence_paths=convergence_paths, selection_paths=selection_paths,
+                         labelling_paths=labelling_paths, validation_paths=validation_paths,
+                         n_models=n_models, max_iterations=max_iterations)
+    write_json(out_json, record)
+    write_text(out_markdown, loop_markdown(record))
+    from dpglass.plotting import plot_learning_loop
+
+    plot_learning_loop(record, out_png)
+    print(record["verdict"])

@@ -1,0 +1,52 @@
+"""Which explored frames to label: candidates in [low, high), capped, spread over temperatures,
+no near-duplicates."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def classify(max_devi_f, trust_levels: list[float]) -> dict:
+    """Counts and fractions of accurate (< low), candidate ([low, high)) and failed (>= high)
+    frames."""
+    low, high = trust_levels
+    devi = np.asarray(max_devi_f, dtype=float)
+    n = int(devi.size)
+    if n == 0:
+        raise ValueError("no model-deviation frames to classify")
+    accurate = int((devi < low).sum())
+    failed = int((devi >= high).sum())
+    candidate = n - accurate - failed
+    return {"frames": n, "accurate": accurate, "candidate": candidate, "failed": failed,
+            "accurate_fraction": accurate / n, "candidate_fraction": candidate / n,
+            "failed_fraction": failed / n}
+
+
+def thin_candidates(max_devi_f, trust_levels: list[float], min_separation: int) -> list[int]:
+    """Frame indices in [low, high), largest deviation first, no two closer than `min_separation`
+    frames (the larger deviation wins)."""
+    low, high = trust_levels
+    devi = np.asarray(max_devi_f, dtype=float)
+    order = [int(i) for i in np.argsort(-devi, kind="stable") if low <= devi[i] < high]
+    chosen: list[int] = []
+    for i in order:
+        if all(abs(i - j) >= min_separation for j in chosen):
+            chosen.append(i)
+    return chosen
+
+
+def select_frames(deviations: dict[float, np.ndarray], trust_levels: list[float], cap: int,
+                  min_separation: int) -> dict[float, list[int]]:
+    """Per temperature, the frame indices to label: at most `cap` in all, taken round-robin over
+    the temperatures (hottest first), each temperature's largest deviations first."""
+    if cap < 1:
+        raise ValueError(f"cap {cap}: at least one frame per iteration")
+    queues = {T: thin_candidates(d, trust_levels, min_separation) for T, d in deviations.items()}
+    picked: dict[float, list[int]] = {T: [] for T in deviations}
+    total = 0
+    while total < cap and any(queues.values()):
+        for T in sorted(queues, reverse=True):
+            if queues[T] and total < cap:
+                picked[T].append(queues[T].pop(0))
+                total += 1
+    return {T: sorted(v) for T, v in picked.items()}

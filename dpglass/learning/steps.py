@@ -1,0 +1,331 @@
+"""One function per learning rule (keyword arguments only); scripts/learning_*.py feed them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from dpglass.io import read_json, write_json, write_text
+from dpglass.learning.convergence import iteration_status
+from dpglass.learning.selection import classify, select_frames
+from dpglass.learning.settings import explore_sweep
+from dpglass.units import quantity
+
+
+def _previous(path: str | None) -> dict | None:
+    return read_json(path) if path else None
+
+
+# ----------------------------------------------------------------------------------------------
+# Exploration
+
+
+def explore(*, data_path: str, models: list[str], type_map: list[str], sweep: dict,
+            learning: dict, trust: list[float], iteration: int, temperature_K: float, glass: int,
+            previous_convergence: str | None, run_json: str, dump: str, threads: int, ion: str,
+            hop_distance_A: float) -> None:
+    """One short NVT run with the current ensemble from glass `glass`'s quenched cell; run.json
+    gets every frame's max force deviation. A no-op (seconds) when an earlier iteration converged."""
+    from dpglass.lammps.deviation import read_model_deviation
+    from dpglass.sweep import RunSpec, run_sweep_job
+
+    previous = _previous(previous_convergence)
+    if previous is not None and previous["converged"]:
+        write_text(dump, "")
+        write_json(run_json, {"noop": True, "iteration": iteration, "glass": glass,
+                              "temperature": quantity(temperature_K, unit="K"),
+                              "reason": f"converged: the models of iteration "
+                                        f"{previous['converged_models']} passed"})
+        print(f"iteration {iteration}: converged earlier, no exploration")
+        return
+    explore_ps = previous["next_explore_ps"] if previous else learning["explore_ps"]
+    settings = explore_sweep(sweep, learning, iteration, explore_ps)
+    start = time.perf_counter()
+    spec = RunSpec(temperature_K, 0, run_json, dump)
+    # small cells, short runs: on the CPU cores the rule asked for (no GPU requested)
+    result = run_sweep_job(data_path, models, type_map, settings, {"device": "cpu"}, [spec],
+                           False, threads)[0]
+    steps, devi = read_model_deviation(spec.run_dir)
+    result.update({"noop": False, "iteration": iteration, "glass": glass, "explore_ps": explore_ps,
+                   "deviation_steps": steps.tolist(), "max_devi_f": devi.tolist(),
+                   "classification": classify(devi, trust),
+                   "transport": _transport(dump, ion, temperature_K, type_map,
+                                           settings["timestep_fs"], hop_distance_A),
+                   "stage_wall_time": quantity(time.perf_counter() - start, unit="s")})
+    write_json(run_json, result)
+    c = result["classification"]
+    print(f"iteration {iteration}, {temperature_K:g} K, glass {glass}, {explore_ps:g} ps: "
+          f"{c['frames']} frames, "
+          f"accurate {c['accurate_fraction']:.1%}, candidate {c['candidate_fraction']:.1%}, "
+          f"failed {c['failed_fraction']:.1%}")
+
+
+def _transport(dump: str, ion: str, temperature_K: float, type_map: list[str], timestep_fs: float,
+               hop_distance_A: float) -> dict:
+    """The ion's D (or its upper bound) in an exploration run; short runs are rarely diffusive."""
+    from dpglass.analysis import analyze_diffusion
+
+    try:
+        result = analyze_diffusion(dump, ion, temperature_K, fmt="lammps-dump", type_map=type_map,
+                                   timestep_fs=timestep_fs, hop_distance_A=hop_distance_A)
+    except ValueError as err:
+        return {"diffusive": False, "D": None, "D_upper_bound": None, "note": str(err)}
+    return {"diffusive": result["diffusive"], "D": result["D"] if result["diffusive"] else None,
+            "D_upper_bound": result.get("D_upper_bound"),
+            "note": "; ".join(result.get("not_diffusive_because") or [])}
+
+
+def convergence(*, run_jsons: list[str], previous_convergence: str | None, learning: dict,
+                iteration: int, out_json: str) -> None:
+    previous = _previous(previous_convergence)
+    per_temperature, explore_ps, transport = {}, learning["explore_ps"], {}
+    for path in run_jsons:
+        run = read_json(path)
+        if run.get("noop"):
+            continue
+        per_temperature[run["temperature"]["value"]] = run["classification"]
+        transport[run["temperature"]["value"]] = run.get("transport")
+        explore_ps = run["explore_ps"]
+    hottest = ({"temperature_K": max(transport), **(transport[max(transport)] or {})}
+               if transport else None)
+    status = iteration_status(iteration, per_temperature, learning["accurate_fraction"], previous,
+                              explore_ps, learning["shorten_above_fraction"],
+                              hottest_transport=hottest,
+                              require_stable_D=learning["require_stable_D"])
+    write_json(out_json, status)
+    if status["noop"]:
+        print(f"iteration {iteration}: converged earlier (models of iteration "
+              f"{status['converged_models']})")
+    else:
+        for row in status["temperatures"]:
+            print(f"{row['temperature_K']:g} K: accurate {row['accurate_fraction']:.1%} "
+                  f"(needed {learning['accurate_fraction']:.0%}) -> "
+                  f"{'pass' if row['passed'] else 'not yet'}")
+        print(f"iteration {iteration}: the models of iteration {iteration - 1} "
+              f"{'CONVERGED' if status['converged'] else 'have not converged'}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Selection and labelling
+
+
+def _dump_atoms(dump: str, type_map: list[str], steps: set[int]) -> dict:
+    from ase import Atoms
+
+    from dpglass.analysis.trajectory import iter_frames
+
+    out = {}
+    for frame in iter_frames(dump, fmt="lammps-dump", type_map=type_map):
+        if frame.step in steps:
+            out[frame.step] = Atoms(symbols=list(frame.symbols), positions=frame.positions,
+                                    cell=frame.cell, pbc=True)
+            out[frame.step].wrap()
+    return out
+
+
+def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict,
+           trust: list[float], type_map: list[str], iteration: int, out_frames: str,
+           out_json: str) -> None:
+    """Frames to label this iteration (extxyz with temperature, step and deviation per frame)."""
+    from ase.io import write
+
+    status = read_json(convergence_json)
+    record = {"iteration": iteration, "trust_levels": quantity(trust, unit="eV/Å"),
+              "cap": learning["max_frames_per_iteration"],
+              "min_frame_separation_dumps": learning["min_frame_separation_dumps"]}
+    if status["converged"]:
+        write_text(out_frames, "")
+        write_json(out_json, {**record, "noop": True, "selected": 0, "per_temperature": []})
+        print(f"iteration {iteration}: converged, nothing to label")
+        return
+    explored = {}
+    for run_json, dump in runs:
+        run = read_json(run_json)
+        explored[run["temperature"]["value"]] = (run, dump)
+    chosen = select_frames({T: r["max_devi_f"] for T, (r, _) in explored.items()}, trust,
+                           learning["max_frames_per_iteration"],
+                           learning["min_frame_separation_dumps"])
+    frames, rows = [], []
+    for T in sorted(explored):
+        run, dump = explored[T]
+        picks = chosen[T]
+        steps = {run["deviation_steps"][i] for i in picks}
+        atoms = _dump_atoms(dump, type_map, steps)
+        missing = sorted(steps - set(atoms))
+        if missing:
+            raise RuntimeError(f"{dump}: no frame at step(s) {missing} of the model deviation; "
+                               f"dump and deviation intervals differ")
+        for i in picks:
+            step = run["deviation_steps"][i]
+            a = atoms[step]
+            a.info.update({"temperature_K": T, "glass": run.get("glass", 0), "step": step,
+                           "iteration": iteration,
+                           "max_devi_f": run["max_devi_f"][i]})
+            frames.append(a)
+        rows.append({**run["classification"], "temperature_K": T, "glass": run.get("glass", 0),
+                     "selected": len(picks)})
+    if frames:
+        write(out_frames, frames, format="extxyz")
+    else:
+        write_text(out_frames, "")
+    write_json(out_json, {**record, "noop": False, "selected": len(frames),
+                          "per_temperature": rows})
+    print(f"iteration {iteration}: {len(frames)} frames selected "
+          + ", ".join(f"{r['temperature_K']:g} K: {r['selected']} of {r['candidate']} candidates "
+                      f"({r['failed']} failed, not labelled)" for r in rows))
+
+
+def label(*, selected_frames: str, selection_json: str, reference: dict, type_map: list[str],
+          out_frames: str, out_report: str, data_dir: str, threads: int) -> None:
+    """Reference labels of the selected frames (incremental: a rerun reuses finished single
+    points) and their deepmd/npy training system (an empty directory when nothing was labelled)."""
+    from ase.io import read, write
+
+    from dpglass.learning.labelling import label_incrementally
+    from dpglass.reference import make_calculator
+
+    selection = read_json(selection_json)
+    shutil.rmtree(data_dir, ignore_errors=True)
+    Path(data_dir).mkdir(parents=True)
+    if selection["selected"] == 0:
+        write_text(out_frames, "")
+        write_json(out_report, {"noop": True, "frames_attempted": 0, "frames_labelled": 0,
+                                "frames_failed": 0})
+        print("nothing selected: nothing to label")
+        return
+    relabel = reference["relabel"]
+    name = relabel.get("calculator") or reference["calculator"]
+    kwargs = relabel["kwargs"] if relabel.get("calculator") else reference["kwargs"]
+    work = Path(out_report).parent / "label_work"
+
+    def make_calc():
+        from dpglass.steps import _limit_torch_threads
+
+        _limit_torch_threads(threads)
+        return make_calculator(name, kwargs, directory=work / "calc")
+
+    frames = read(selected_frames, index=":")
+    start = time.perf_counter()
+    labelled, report = label_incrementally(frames, work, make_calc, name,
+                                           reference["max_failed_fraction"])
+    report["noop"] = False
+    report["wall_time"] = quantity(time.perf_counter() - start, unit="s")
+    write(out_frames, labelled, format="extxyz")
+    if labelled:
+        from dpglass.training.data import read_labelled_frames
+
+        system = read_labelled_frames(out_frames, type_map)
+        shutil.rmtree(data_dir)
+        system.to("deepmd/npy", data_dir)
+    write_json(out_report, report)
+
+
+# ----------------------------------------------------------------------------------------------
+# Retraining
+
+
+def _has_data(directory: str) -> bool:
+    return (Path(directory) / "type.raw").exists()
+
+
+def retrain(*, base_training: list[str], validation: list[str], new_data: list[str],
+            stats_json: str, previous_frozen: str, selections: list[str], type_map: list[str],
+            train_cfg: dict, learning: dict, index: int, iteration: int, backend: str,
+            device: str, threads: int, input_json: str, lcurve: str, frozen: str,
+            test_json: str, log) -> None:
+    """Ensemble member `index` of iteration `iteration`: continued from its previous model
+    (dp train --init-frz-model; learning.retrain: scratch trains anew) on all data so far, or
+    the previous model copied when the loop converged or nothing new was labelled."""
+    from dpglass.training.dp import dp
+    from dpglass.training.inputs import make_input
+    from dpglass.training.train import run_training
+
+    model_dir = Path(frozen).parent
+    work = model_dir / "work"
+    previous_dir = Path(previous_frozen).parent
+    new_frames = sum(read_json(p)["selected"] for p in selections)
+    data = [d for d in new_data if _has_data(d)]
+    if new_frames == 0 or not data:
+        work.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(previous_frozen, frozen)
+        shutil.copyfile(previous_dir / "input.json", input_json)
+        shutil.copyfile(previous_dir / "input.json", work / "input.json")
+        shutil.copyfile(previous_dir / "lcurve.out", lcurve)
+        previous_test = previous_dir / "validation.json"
+        test = read_json(previous_test) if previous_test.exists() else None
+        write_json(test_json, {"copied_from": str(previous_frozen), "trained": False,
+                               "validation": (test or {}).get("validation")})
+        print(f"iteration {iteration}: no new labels (converged or nothing selected); model "
+              f"{index} copied from {previous_frozen}", file=log, flush=True)
+        return
+    cfg = dict(train_cfg, numb_steps=learning["numb_steps"])
+    if learning["start_lr"] is not None:
+        cfg["start_lr"] = learning["start_lr"]
+    cfg["stop_lr"] = min(cfg["stop_lr"], cfg["start_lr"])
+    seed = train_cfg["seed"] + index
+    payload = make_input(cfg, type_map, read_json(stats_json), seed,
+                         [os.path.relpath(d, work) for d in base_training + data],
+                         [os.path.relpath(d, work) for d in validation])
+    init = None if learning["retrain"] == "scratch" else os.path.relpath(previous_frozen, work)
+    fingerprint = training_fingerprint(base_training + data, previous_frozen, payload, init)
+    stamp = work / "learning_inputs.sha256"
+    stale = stamp.read_text().strip() != fingerprint if stamp.exists() else work.exists()
+    if stale:
+        # same paths, other content (a new selection was labelled, the previous model changed):
+        # the checkpoints in work/ belong to another training
+        print(f"iteration {iteration}: the data or the start model changed since the checkpoints "
+              f"in {work} were written; training anew", file=log, flush=True)
+        shutil.rmtree(work)
+    work.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(fingerprint + "\n")
+    start = time.perf_counter()
+    state = run_training(work, payload, backend, threads, log, device, init_frz_model=init)
+    train_s = time.perf_counter() - start
+    dp(["freeze", "-o", os.path.relpath(frozen, work)], backend, work, threads, log, device=device)
+    shutil.copyfile(work / "input.json", input_json)
+    shutil.copyfile(work / "lcurve.out", lcurve)
+    result = {"trained": state["trained"], "restarted_from": state["restarted_from"],
+              "init_frz_model": init, "numb_steps": cfg["numb_steps"],
+              "training_systems": len(base_training) + len(data),
+              "training_wall_time": quantity(train_s, unit="s"),
+              "validation": validation_errors(frozen, validation, backend, threads, log)}
+    write_json(test_json, result)
+
+
+def training_fingerprint(data_dirs: list[str], start_model: str, payload: dict,
+                         init: str | None) -> str:
+    """Hash of what a retraining learns from: every data file, the start model, the input."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps([payload, init], sort_keys=True).encode())
+    for directory in data_dirs:
+        for path in sorted(Path(directory).rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(directory)).encode())
+                digest.update(path.read_bytes())
+    digest.update(Path(start_model).read_bytes())
+    return digest.hexdigest()
+
+
+def validation_errors(model: str, validation: list[str], backend: str, threads: int, log,
+                      work: str | Path | None = None) -> dict:
+    """dp test of `model` on the validation systems: energy and force RMSE (frame-weighted mean)."""
+    from dpglass.training.dp import dp
+    from dpglass.training.evaluation import parse_dp_test
+
+    work = Path(work or Path(model).parent / "dp_test")
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for n, system in enumerate(validation):
+        test_log = work / f"dp_test_{n}.log"
+        test_log.unlink(missing_ok=True)
+        dp(["test", "-m", os.path.relpath(model, work), "-s", os.path.relpath(system, work),
+            "-l", test_log.name], backend, work, threads, log)
+        rows.append(parse_dp_test(test_log.read_text()))
+    energy = sum(r["energy_rmse"]["value"] for r in rows) / len(rows)
+    force = sum(r["force_rmse"]["value"] for r in rows) / len(rows)
+    return {"energy_rmse": quantity(energy, unit="meV/atom"),
+            "force_rmse": quantity(force, unit="meV/Å"), "systems": len(rows)}

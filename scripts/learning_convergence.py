@@ -1,0 +1,8 @@
+from dpglass.learning.steps import convergence
+from dpglass.rulelog import rule_log
+
+with rule_log(snakemake.log[0]):
+    convergence(run_jsons=list(snakemake.input.runs),
+                previous_convergence=(list(snakemake.input.previous) or [None])[0],
+                learning=snakemake.params.learning, iteration=int(snakemake.wildcards.k),
+                out_json=snakemake.output[0])

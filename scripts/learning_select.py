@@ -1,0 +1,9 @@
+from dpglass.learning.steps import select
+from dpglass.rulelog import rule_log
+
+with rule_log(snakemake.log[0]):
+    select(runs=list(zip(snakemake.input.runs, snakemake.input.dumps)),
+           convergence_json=snakemake.input.convergence, learning=snakemake.params.learning,
+           trust=snakemake.params.trust, type_map=snakemake.params.type_map,
+           iteration=int(snakemake.wildcards.k), out_frames=snakemake.output.frames,
+           out_json=snakemake.output.selection)

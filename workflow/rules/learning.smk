@@ -1,0 +1,220 @@
+# Concurrent learning (learning.max_iterations > 0): iteration k explores with the models of
+# k-1 (0 = the first training), selects frames in [low, high) trust, labels them with the
+# reference and retrains every member from its previous model; exploration max_iterations+1
+# checks the final models. Every iteration is an ordinary planned job (a dry run shows the whole
+# chain); one after convergence copies the previous models in seconds. See dpglass.learning.
+#
+# Glasses (structure.glasses): each exploration temperature starts from one glass, round-robin
+# over temperatures and iterations, so an iteration with at least as many temperatures as glasses
+# explores every glass at no extra cost, and the selection (spread over temperatures) is spread
+# over glasses too. The certificate compares with glass 0's melt-quench hold.
+
+
+rule learning_explore:
+    input:
+        data=exploration_data,
+        models=exploration_models,
+        previous=previous_convergence,
+    output:
+        run="results/{comp}/learning/iter{k}/explore/T{T}/run.json",
+        dump="results/{comp}/learning/iter{k}/explore/T{T}/dump.lammpstrj",
+    params:
+        type_map=type_map_of,
+        glass=exploration_glass,
+        # fixed-length NVT: the thermostat/seed keys of the sweep, not its length or adaptivity
+        sweep=dpconfig.canonical(learning_settings.run_sweep_settings(config)),
+        learning=learning_settings.rule_settings(config, "explore"),
+        trust=learning_settings.trust_levels(config),
+        ion=ion_of,
+        hop_distance=config["analysis"]["hop_distance_A"],
+    threads: 1
+    resources:
+        runtime=runtime_per_attempt(120),
+        mem_mb=4000,
+    log:
+        "logs/{comp}/learning/explore_iter{k}_T{T}.log",
+    benchmark:
+        "benchmarks/rules/{comp}/learning/explore_iter{k}_T{T}.tsv"
+    script:
+        "../../scripts/learning_explore.py"
+
+
+rule learning_convergence:
+    input:
+        runs=explore_runs("run.json"),
+        previous=previous_convergence,
+    output:
+        "results/{comp}/learning/iter{k}/convergence.json",
+    params:
+        learning=learning_settings.rule_settings(config, "convergence"),
+    log:
+        "logs/{comp}/learning/convergence_iter{k}.log",
+    script:
+        "../../scripts/learning_convergence.py"
+
+
+rule learning_select:
+    input:
+        runs=explore_runs("run.json"),
+        dumps=explore_runs("dump.lammpstrj"),
+        convergence="results/{comp}/learning/iter{k}/convergence.json",
+    output:
+        frames="results/{comp}/learning/iter{k}/selected.extxyz",
+        selection="results/{comp}/learning/iter{k}/selection.json",
+    params:
+        type_map=type_map_of,
+        learning=learning_settings.rule_settings(config, "select"),
+        trust=learning_settings.trust_levels(config),
+    log:
+        "logs/{comp}/learning/select_iter{k}.log",
+    script:
+        "../../scripts/learning_select.py"
+
+
+# Single points go to label_work/frame_NNNN.json one by one (not outputs): a killed job's
+# finished frames survive and the rerun labels only the rest.
+rule learning_label:
+    input:
+        frames="results/{comp}/learning/iter{k}/selected.extxyz",
+        selection="results/{comp}/learning/iter{k}/selection.json",
+    output:
+        frames="results/{comp}/learning/iter{k}/labelled.extxyz",
+        report="results/{comp}/learning/iter{k}/labelling.json",
+        data=directory("results/{comp}/learning/iter{k}/data"),
+    params:
+        reference=dpconfig.canonical(learning_settings.label_reference_settings(config)),
+        type_map=model_type_map_of,
+    threads: 2
+    resources:
+        runtime=runtime_per_attempt(240),
+        mem_mb=4000,
+    log:
+        "logs/{comp}/learning/label_iter{k}.log",
+    benchmark:
+        "benchmarks/rules/{comp}/learning/label_iter{k}.tsv"
+    script:
+        "../../scripts/learning_label.py"
+
+
+# As train_model: checkpoints live in work/ (not an output), so a killed job resumes.
+rule learning_train:
+    input:
+        training=scope_data("training"),
+        validation=scope_data("validation"),
+        new_data=scope_learning("data", upto=True),
+        selections=scope_learning("selection.json", upto=False),
+        neighbor_stat="results/{scope}/train/neighbor_stat.json",
+        previous=previous_member,
+    output:
+        input_json="results/{scope}/learning/iter{k}/model_{i}/input.json",
+        lcurve="results/{scope}/learning/iter{k}/model_{i}/lcurve.out",
+        frozen=f"results/{{scope}}/learning/iter{{k}}/model_{{i}}/frozen.{MODEL_EXT}",
+        validation="results/{scope}/learning/iter{k}/model_{i}/validation.json",
+    params:
+        type_map=model_type_map_of,
+        train=dpconfig.train_settings(config, "train_model"),
+        learning=learning_settings.rule_settings(config, "retrain"),
+        backend=BACKEND,
+        device=config["execution"]["device"],
+    threads: 2
+    resources:
+        runtime=runtime_per_attempt(720),
+        mem_mb=8000,
+        **gpu_resources(),
+    log:
+        "logs/{scope}/learning/train_iter{k}_model_{i}.log",
+    benchmark:
+        "benchmarks/rules/{scope}/learning/train_iter{k}_model_{i}.tsv"
+    script:
+        "../../scripts/learning_train.py"
+
+
+rule learning_compress:
+    input:
+        frozen=f"results/{{scope}}/learning/iter{{k}}/model_{{i}}/frozen.{MODEL_EXT}",
+        input_json="results/{scope}/learning/iter{k}/model_{i}/input.json",
+        validation=scope_data("validation"),
+    output:
+        compressed=f"results/{{scope}}/learning/iter{{k}}/model_{{i}}/compressed.{MODEL_EXT}",
+        check="results/{scope}/learning/iter{k}/model_{i}/compress_check.json",
+    params:
+        backend=BACKEND,
+        tolerance=config["train"]["compress_tolerance_meV_per_A"],
+    threads: 2
+    log:
+        "logs/{scope}/learning/compress_iter{k}_model_{i}.log",
+    script:
+        "../../scripts/compress_model.py"
+
+
+rule learning_report:
+    input:
+        convergence=loop_files("convergence.json", EXPLORATIONS),
+        selection=loop_files("selection.json", ITERATIONS),
+        labelling=loop_files("labelling.json", ITERATIONS),
+        validation=loop_validation,
+    output:
+        json="results/{comp}/learning/loop.json",
+        markdown="results/{comp}/learning/loop.md",
+        plot=report(
+            "results/{comp}/learning/loop.png",
+            caption="../report/learning.rst",
+            category="Training",
+        ),
+    params:
+        n_models=len(MODELS),
+        max_iterations=LEARN_ITERATIONS,
+    log:
+        "logs/{comp}/learning/report.log",
+    script:
+        "../../scripts/learning_report.py"
+
+
+# The certificate: the final ensemble's MD from glass 0's hold (learning_certificate_md), then
+# the comparison (learning_certificate), so an analysis key (RDF range) reruns no MD.
+rule learning_certificate_md:
+    input:
+        sampled="results/{comp}/melt_quench/sampled.extxyz",
+        models=ensemble_models,
+    output:
+        run="results/{comp}/learning/certificate/md/run.json",
+        dump="results/{comp}/learning/certificate/md/dump.lammpstrj",
+    params:
+        type_map=type_map_of,
+        melt_quench=learning_settings.certificate_melt_quench_settings(config),
+        sweep=dpconfig.canonical(learning_settings.run_sweep_settings(config)),
+    threads: 2
+    log:
+        "logs/{comp}/learning/certificate_md.log",
+    benchmark:
+        "benchmarks/rules/{comp}/learning/certificate_md.tsv"
+    script:
+        "../../scripts/learning_certificate_md.py"
+
+
+rule learning_certificate:
+    """The final ensemble against the reference's own MD (glass 0's melt-quench hold): same start,
+    temperature and time; RDFs, ion MSD/D, energies and forces (dpglass.learning.certificate)."""
+    input:
+        sampled="results/{comp}/melt_quench/sampled.extxyz",
+        labelled="results/{comp}/melt_quench/frames.extxyz",
+        run="results/{comp}/learning/certificate/md/run.json",
+        dump="results/{comp}/learning/certificate/md/dump.lammpstrj",
+        models=ensemble_models,
+    output:
+        "results/{comp}/learning/certificate.json",
+    params:
+        type_map=type_map_of,
+        melt_quench=learning_settings.certificate_melt_quench_settings(config),
+        ion=ion_of,
+        rdf_pairs=config["analysis"]["rdf_pairs"],
+        rdf_r_max=config["analysis"]["rdf_r_max_A"],
+        hop_distance=config["analysis"]["hop_distance_A"],
+        backend=BACKEND,
+    threads: 2
+    log:
+        "logs/{comp}/learning/certificate.log",
+    benchmark:
+        "benchmarks/rules/{comp}/learning/certificate.tsv"
+    script:
+        "../../scripts/learning_certificate.py"
