@@ -120,7 +120,8 @@ def read_throughput(config: dict, name: str, results: Path) -> tuple[float | Non
     path = results / name / "sweep" / "preflight" / "run.json"
     if path.is_file():
         run = json.loads(path.read_text())
-        measured = run.get("md_loop_katom_step_per_s") or run.get("katom_step_per_s")
+        measured = (run.get("md_step_katom_step_per_s") or run.get("md_loop_katom_step_per_s")
+                    or run.get("katom_step_per_s"))
         if measured and measured.get("value"):
             return float(measured["value"]), f"measured by {path}"
     given = config["execution"].get("throughput_katom_steps_per_s")

@@ -26,11 +26,11 @@ from dpglass.lammps.outputs import clean_run_state, join_dumps
 from dpglass.lammps.progress import ProgressWatcher, completed_step
 from dpglass.lammps.adaptive import STATE as ADAPTIVE_STATE
 from dpglass.lammps.adaptive import AdaptiveRun, StoppingRule, truncated
-from dpglass.lammps.runner import runner_command, throughput
+from dpglass.lammps.runner import runner_command, step_time, throughput
 from dpglass.plan import production_limits_ps
 from dpglass.units import quantity, steps_for
 
-PREFLIGHT_STEPS = 20
+PREFLIGHT_STEPS = 50  # a loop of 50 steps, then one of 250 (see finish_run)
 
 
 class SweepError(RuntimeError):
@@ -72,9 +72,10 @@ def md_settings(sweep: dict, temperature_K: float, replica: int, supercell: tupl
     if preflight:
         # A few steps of the production system (same supercell, same thermo and model-deviation
         # cadence): does the plugin load the models at all, and how fast is a production step?
-        # `dpglass plan` extrapolates this throughput; on the unreplicated cell with a deviation
-        # line every step it read 2.3x slow on the test config.
-        return MDSettings(equilibration_steps=0, production_steps=PREFLIGHT_STEPS,
+        # `dpglass plan` extrapolates the speed of a step, without the model's warm-up that each
+        # chunk pays (finish_run). On the unreplicated cell with a deviation line every step it
+        # read 2.3x slow on the test config; timed over one loop of 20 steps, 9x slow.
+        return MDSettings(equilibration_steps=PREFLIGHT_STEPS, production_steps=5 * PREFLIGHT_STEPS,
                           dump_every_steps=PREFLIGHT_STEPS,
                           thermo_every_steps=min(sweep["thermo_every_steps"], PREFLIGHT_STEPS),
                           supercell=supercell,
@@ -183,6 +184,7 @@ def _accumulate(total: dict | None, timing: dict) -> dict:
                  loop_s=total.get("loop_s", 0.0) + timing.get("loop_s", 0.0),
                  loop_steps=total.get("loop_steps", 0) + timing.get("loop_steps", 0),
                  loop_core_s=total.get("loop_core_s", 0.0) + timing.get("loop_core_s", 0.0),
+                 loops=total.get("loops", []) + timing.get("loops", []),
                  last_step=timing["last_step"], natoms=timing["natoms"],
                  mpi_ranks=timing["mpi_ranks"])
     return total
@@ -284,6 +286,10 @@ def finish_run(spec: RunSpec, plan: Plan, settings: MDSettings, models: list[str
     dump = spec.dump or str(run_dir / "dump.lammpstrj")
     frames = join_dumps(run_dir, plan, dump)
     ran = timing["last_step"] - timing["first_step"]
+    # The preflight's two loops (50 and 250 steps, each with a fresh pair_style) separate the
+    # speed of a step from the model's warm-up per chunk: `dpglass plan` extrapolates the former.
+    split = (step_time(*timing["loops"][-2:])
+             if preflight and len(timing.get("loops") or []) >= 2 else None)
     result = {
         "temperature": quantity(spec.temperature_K, unit="K"),
         "replica": spec.replica,
@@ -313,6 +319,9 @@ def finish_run(spec: RunSpec, plan: Plan, settings: MDSettings, models: list[str
                                                    settings.timestep_fs,
                                                    timing["loop_core_s"])["katom_step_per_s"]}
            if timing.get("loop_core_s") else {}),
+        **({"md_step_katom_step_per_s": quantity(timing["natoms"] / split[0] / 1000.0,
+                                                 unit="katom-step/s"),
+            "model_warm_up_per_chunk": quantity(split[1], unit="s")} if split else {}),
         "stopping": adaptive.record() if adaptive is not None else None,
     }
     if len(models) > 1:

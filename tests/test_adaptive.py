@@ -151,6 +151,20 @@ def test_plan_throughput_from_a_preflight_predicts_the_run(tmp_path):
     assert 1 / 3 < predicted / measured < 3
 
 
+def test_preflight_separates_the_step_time_from_the_model_warm_up():
+    """Each chunk starts a fresh pair_style deepmd and pays the model's warm-up W; two loops of
+    50 and 150 steps (W + n t) give t and W apart."""
+    from dpglass.lammps.runner import loops, step_time
+
+    log = ("Loop time of 0.6 on 1 procs for 50 steps with 40 atoms\n\n100.0% CPU use with 1 MPI\n"
+           "Loop time of 0.8 on 1 procs for 150 steps with 40 atoms\n\n50.0% CPU use with 1 MPI\n")
+    found = loops(log)
+    assert found == [(0.6, 50, 0.6), (0.8, 150, 0.4)]
+    per_step, warm_up = step_time((0.5, 50, 0.5), (0.7, 150, 0.7))
+    assert per_step == pytest.approx(0.002) and warm_up == pytest.approx(0.4)
+    assert step_time((0.5, 50, 0.5), (0.4, 150, 0.4)) is None  # noise: no resolved step time
+
+
 def test_loop_time_counts_the_share_of_a_core():
     from dpglass.lammps.runner import loop_time
 

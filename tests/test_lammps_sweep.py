@@ -63,8 +63,11 @@ def test_preflight_passes_and_names_what_to_fix(ensemble, tmp_path):
     sweep, execution = sweep_config()
     result = run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
                            [spec(tmp_path, "ok", dump=False)], True, 1)[0]
-    # the production cadence (thermo_every_steps 10): steps 0, 10, 20 of the 20-step preflight
-    assert result["model_deviation"]["frames"] == 3
+    # the production cadence (thermo_every_steps 10) over the preflight's 50 + 250 steps
+    assert result["model_deviation"]["frames"] == 31
+    # two loops give the step time apart from the model's warm-up per chunk
+    assert result["md_step_katom_step_per_s"]["value"] > 0
+    assert result["model_warm_up_per_chunk"]["unit"] == "s"
     assert (tmp_path / "ok" / "run.json").exists()
 
     corrupt = tmp_path / "corrupt.pb"

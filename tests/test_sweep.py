@@ -105,8 +105,9 @@ def test_md_settings_from_config_and_replica_seeds():
     assert s.seed == replica_seed(cfg["sweep"], 2) != replica_seed(cfg["sweep"], 0)
     pre = md_settings(cfg["sweep"], 300.0, 0, (2, 2, 2), preflight=True)
     # the production system (supercell and deviation cadence), so `dpglass plan` can time it
-    assert pre.production_steps == 20 and pre.supercell == (2, 2, 2)
-    assert pre.thermo_every_steps == 20 and pre.deviation_every_steps == 20  # production: 1000, 0
+    # two loops of different lengths (step time and warm-up apart), on the production supercell
+    assert (pre.equilibration_steps, pre.production_steps, pre.supercell) == (50, 250, (2, 2, 2))
+    assert pre.thermo_every_steps == 50 and pre.deviation_every_steps == 50  # production: 1000, 0
 
 
 def test_sweep_thermostat_and_barostat_keys_reach_in_lammps(tmp_path):

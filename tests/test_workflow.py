@@ -384,9 +384,10 @@ def test_report_contains_every_plot(test_run):
 @pytest.mark.md
 def test_plan_throughput_from_the_preflight_predicts_the_sweep_runs(test_run):
     """Issue 15: `dpglass plan` extrapolates the sweep_preflight rule's throughput. The preflight
-    runs the production system (supercell, thermo and deviation cadence), so its MD-loop speed
-    predicts the production runs' within a factor of 2 (on the unreplicated cell with a deviation
-    line every step it read 2.3x slow)."""
+    runs the production system (supercell, thermo and deviation cadence) in two loops that give
+    the step time apart from the model's warm-up per chunk, so it predicts the production runs'
+    speed within a factor of 2 (on the unreplicated cell with a deviation line every step it read
+    2.3x slow; over one 20-step loop, 9x slow)."""
     from dpglass.plan import read_throughput
 
     config = dpconfig.validate_config(yaml.safe_load((REPO / "config/test.yaml").read_text()))

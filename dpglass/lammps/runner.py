@@ -30,22 +30,43 @@ LOOP_TIME = re.compile(r"^Loop time of (\S+) on \d+ procs for (\d+) steps")
 CPU_USE = re.compile(r"^(\S+)% CPU use")
 
 
-def loop_time(log_text: str) -> tuple[float, int, float]:
-    """Seconds and steps of the MD loops in a LAMMPS log ("Loop time of ..." lines): the run's
-    time without start-up (model loading, neighbour setup, restart I/O); and the same seconds
-    counting only the share the process had a core for (× its "% CPU use", at most 1), the
-    time on a core of its own, which does not depend on what else the machine was running."""
-    wall, steps, on_core = 0.0, 0, 0.0
-    pending = None
+def loops(log_text: str) -> list[tuple[float, int, float]]:
+    """(seconds, steps, seconds on a core) of each MD loop in a LAMMPS log ("Loop time of ..."
+    lines, each with its "% CPU use" line), in order. The first loop of a process also pays the
+    model's warm-up (TensorFlow's first evaluations: 22 ms/step against 3 ms/step after it on
+    the 42-atom test cell, paid again by every chunk's fresh pair_style): see step_time."""
+    found_loops, pending = [], None
     for line in log_text.splitlines():
         if found := LOOP_TIME.match(line):
-            pending = float(found.group(1))
-            wall += pending
-            steps += int(found.group(2))
+            pending = (float(found.group(1)), int(found.group(2)))
         elif pending is not None and (found := CPU_USE.match(line)):
-            on_core += pending * min(1.0, float(found.group(1)) / 100.0)
+            seconds, steps = pending
+            found_loops.append((seconds, steps, seconds * min(1.0, float(found.group(1)) / 100.0)))
             pending = None
-    return wall, steps, on_core
+    if pending is not None:  # a loop without its CPU-use line: count its seconds on a core
+        found_loops.append((pending[0], pending[1], pending[0]))
+    return found_loops
+
+
+def loop_time(log_text: str) -> tuple[float, int, float]:
+    """Seconds and steps of the MD loops in a LAMMPS log: the run's time without start-up (model
+    loading, neighbour setup, restart I/O); and the same seconds counting only the share the
+    process had a core for (× its "% CPU use", at most 1), the time on a core of its own, which
+    does not depend on what else the machine was running."""
+    found = loops(log_text)
+    return (sum(x[0] for x in found), sum(x[1] for x in found), sum(x[2] for x in found))
+
+
+def step_time(short: tuple[float, int, float], long: tuple[float, int, float]
+              ) -> tuple[float, float] | None:
+    """(seconds on a core per MD step, warm-up seconds per loop) from two loops of different
+    lengths that each start a fresh `pair_style deepmd` (every chunk of a dpglass run does, so
+    each pays the model's warm-up W): loop = W + steps x t. None when they do not resolve t."""
+    (_, n_short, s_short), (_, n_long, s_long) = short, long
+    if n_long <= n_short or s_long <= s_short:
+        return None
+    per_step = (s_long - s_short) / (n_long - n_short)
+    return per_step, max(0.0, s_short - n_short * per_step)
 
 
 CLOSE_CONTACT_SEARCH_A = 3.0  # the closest pair is looked for within this distance
@@ -116,13 +137,13 @@ def run_in_lammps(run_dir: str | Path, in_file: str = "in.lammps", log_file: str
             nprocs = int(lmp.extract_setting("world_size"))
         finally:
             lmp.close()
-        loop_s, loop_steps, loop_core_s = (loop_time(Path(log_file).read_text())
-                                           if Path(log_file).exists() else (0.0, 0, 0.0))
+        log_text = Path(log_file).read_text() if Path(log_file).exists() else ""
+        loop_s, loop_steps, loop_core_s = loop_time(log_text)
     finally:
         os.chdir(cwd)
     return {"wall_s": wall, "natoms": natoms, "last_step": step, "first_step": start_step,
             "mpi_ranks": nprocs, "loop_s": loop_s, "loop_steps": loop_steps,
-            "loop_core_s": loop_core_s}
+            "loop_core_s": loop_core_s, "loops": loops(log_text)}
 
 
 def throughput(natoms: int, steps: int, timestep_fs: float, wall_s: float) -> dict:

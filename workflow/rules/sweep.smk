@@ -21,7 +21,7 @@ rule sweep_preflight:
     params:
         type_map=type_map_of,
         sweep=dpconfig.sweep_settings(config),
-        # 20 steps of the production system: on the CPU, so the check never waits for a GPU
+        # 300 steps of the production system: on the CPU, so the check never waits for a GPU
         execution={"device": "cpu"},
         runs=[[300.0, 0]],
         preflight=True,
