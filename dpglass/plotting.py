@@ -160,5 +160,10 @@ def plot_learning_loop(record: dict, png: str, title: str = "") -> None:
     bx.bar([r["iteration"] for r in trained], [r["frames_labelled"] for r in trained])
     bx.set_xlabel("iteration")
     bx.set_ylabel("frames labelled")
-    fig.suptitle(f"{title}: {record['verdict'][:80]}", fontsize=8)
+    from matplotlib.ticker import MaxNLocator
+    for axis in (ax, bx):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    import textwrap
+    heading = f"{title}: {record['verdict']}" if title else record["verdict"]
+    fig.suptitle("\n".join(textwrap.wrap(heading, 130)), fontsize=8)
     save(fig, png)

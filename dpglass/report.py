@@ -51,7 +51,11 @@ def summary_markdown(summary: dict) -> str:
                      f"add training data there before trusting these numbers")
     comparison = fit.get("model_comparison") or {}
     if comparison:
-        lines.append(f"- Arrhenius vs VFT over {fmt(comparison.get('range'))}: {comparison.get('verdict')}")
+        span = (comparison.get("range") or {}).get("value") or []
+        over = f"{span[0]:g}–{span[-1]:g} K" if len(span) == 2 else fmt(comparison.get("range"))
+        points = (comparison.get("n_points") or {}).get("value")
+        lines.append(f"- Arrhenius vs VFT over {over}" + (f" ({points} temperatures)" if points else "")
+                     + f", by {comparison.get('criterion')}: {comparison.get('verdict')}")
     lines += _comparison_lines(summary.get("sigma_303K_comparison") or [])
     lines += ["", "## Transport per temperature", "",
               "Replicas pooled per temperature; where the ion has not diffused, D and σ tracer are "

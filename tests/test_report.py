@@ -11,7 +11,9 @@ def summary(formula="LiAlCl2.5O0.75", extrapolating=(False, True), ion="Li"):
         "composition": "X", "formula": formula, "ion": ion,
         "Ea": quantity(0.31, 0.02, "eV"), "sigma_303K": quantity(1.4, 0.3, "mS/cm"),
         "arrhenius": {"window": quantity([303, 378], None, "K"),
-                      "model_comparison": {"range": quantity([213, 393], None, "K"), "verdict": "VFT preferred"}},
+                      "model_comparison": {"range": quantity([213, 393], None, "K"),
+                                           "n_points": quantity(8, None, "1"), "criterion": "AICc",
+                                           "verdict": "VFT preferred"}},
         "transport": [{"temperature": quantity(t, None, "K"), "D": quantity(1e-7, 2e-8, "cm^2/s"),
                        "diffusive": True} for t in temps],
         "extrapolation": [{"temperature": quantity(t, None, "K"), "extrapolating": flag,
@@ -32,7 +34,7 @@ def test_fmt_carries_value_error_and_unit():
 def test_summary_markdown_has_headline_flags_and_paper_side_by_side():
     text = summary_markdown(summary())
     assert "**0.31 ± 0.02 eV**" in text and "**1.4 ± 0.3 mS/cm**" in text
-    assert "Arrhenius vs VFT over 213, 393 K: VFT preferred" in text
+    assert "Arrhenius vs VFT over 213–393 K (8 temperatures), by AICc: VFT preferred" in text
     assert "Extrapolation warning" in text and "1 of 2 runs (333 K)" in text
     assert "| 333 |" in text and "yes (50 % of frames above the high trust level)" in text
     assert "| Ea_md_303_378K | 0.3 eV | 0.31 ± 0.02 eV |" in text

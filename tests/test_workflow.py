@@ -315,6 +315,20 @@ def test_two_iterations_retrain_from_the_previous_models_and_feed_the_sweep(test
     assert (results / "learning/loop.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.md
+def test_deepmd_jobs_run_with_the_configured_training_threads(test_run):
+    """config/test.yaml sets execution.training_threads: 1 (the schema default is 2): every `dp`
+    job of the chain -- first training, compression, retraining -- ran TensorFlow with 1 thread,
+    as DeePMD-kit itself reports in the job's log."""
+    logs = [*(test_run / "logs/LACO75").glob("train_model_*.log"),
+            *(test_run / "logs/LACO75").glob("compress_model_*.log"),
+            *(test_run / "logs/LACO75/learning").glob("train_iter*_model_*.log")]
+    assert len(logs) >= 6
+    for log in logs:
+        text = log.read_text()
+        assert "Num Intra Threads: 1" in text and "Num Intra Threads: 2" not in text, log
+
+
 def changed_test_config(tmp_path, change):
     config = yaml.safe_load((REPO / "config/test.yaml").read_text())
     for path, value in change.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dpglass.io import read_json, write_json, write_text
 from dpglass.units import quantity
 
@@ -118,5 +120,5 @@ def loop_report(*, convergence_paths, selection_paths, labelling_paths, validati
     write_text(out_markdown, loop_markdown(record))
     from dpglass.plotting import plot_learning_loop
 
-    plot_learning_loop(record, out_png)
+    plot_learning_loop(record, out_png, title=Path(out_png).parent.parent.name)  # results/<comp>/learning/
     print(record["verdict"])

@@ -30,6 +30,7 @@ MODELS = [str(i) for i in range(config["train"]["n_models"])]
 # Train scopes: one per composition, or the single shared ensemble (train.shared_model).
 TRAIN_SCOPES = sorted({dpconfig.train_scope(config, comp) for comp in COMPOSITIONS})
 BACKEND = dpconfig.backend(config)
+TRAINING_THREADS = config["execution"]["training_threads"]  # every DeePMD (`dp`) job
 MODEL_EXT = {"tensorflow": "pb", "pytorch": "pth"}[BACKEND]
 ON_GPU = config["execution"]["device"] == "gpu"
 REPLICAS = [str(r) for r in range(config["sweep"]["replicas"])]

@@ -116,7 +116,7 @@ rule learning_train:
         learning=learning_settings.rule_settings(config, "retrain"),
         backend=BACKEND,
         device=config["execution"]["device"],
-    threads: 2
+    threads: TRAINING_THREADS
     resources:
         runtime=runtime_per_attempt(720),
         mem_mb=8000,
@@ -140,7 +140,7 @@ rule learning_compress:
     params:
         backend=BACKEND,
         tolerance=config["train"]["compress_tolerance_meV_per_A"],
-    threads: 2
+    threads: TRAINING_THREADS
     log:
         "logs/{scope}/learning/compress_iter{k}_model_{i}.log",
     script:

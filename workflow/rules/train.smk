@@ -29,7 +29,7 @@ rule neighbor_stat:
         type_map=model_type_map_of,
         train=dpconfig.train_settings(config, "neighbor_stat"),
         backend=BACKEND,
-    threads: 2
+    threads: TRAINING_THREADS
     log:
         "logs/{scope}/neighbor_stat.log",
     script:
@@ -57,7 +57,7 @@ rule train_model:
         train=dpconfig.train_settings(config, "train_model"),
         backend=BACKEND,
         device=config["execution"]["device"],
-    threads: 2
+    threads: TRAINING_THREADS
     resources:
         runtime=runtime_per_attempt(720),
         mem_mb=8000,
@@ -81,7 +81,7 @@ rule compress_model:
     params:
         backend=BACKEND,
         tolerance=config["train"]["compress_tolerance_meV_per_A"],
-    threads: 2
+    threads: TRAINING_THREADS
     resources:
         runtime=60,
         mem_mb=8000,
@@ -114,7 +114,7 @@ rule test_model:
         backend=BACKEND,
         max_energy_rmse=config["train"]["max_energy_rmse_meV_per_atom"],
         max_force_rmse=config["train"]["max_force_rmse_meV_per_A"],
-    threads: 2
+    threads: TRAINING_THREADS
     log:
         "logs/{comp}/test_model_{i}.log",
     script:
