@@ -2,7 +2,8 @@
 
 Per composition and temperature: atoms, expected MD steps, the ion's expected MSD and hops per ion
 at the maximum production length, and whether the D error target is reachable within it; then the
-total cost in atom-steps and hours on this machine.
+total cost in atom-steps and hours on this machine, the concurrent-learning loop's MD included (with
+its reference single points and retraining steps, which the MD throughput cannot price).
 
 The expectation comes from a prior D(T) = Nernst–Einstein D from σ(T_ref) extrapolated with an
 Arrhenius Ea: the seed paper's numbers where the composition has them (dpglass.paper), else
@@ -130,6 +131,30 @@ def read_throughput(config: dict, name: str, results: Path) -> tuple[float | Non
     return None, "unknown: run the sweep_preflight rule or set execution.throughput_katom_steps_per_s"
 
 
+def plan_learning(config: dict, cell_atoms: int) -> dict | None:
+    """Upper bounds on the concurrent-learning loop's cost for one composition (None when
+    learning.max_iterations is 0): explorations (every planned iteration plus the final check,
+    one run per exploration temperature on the unreplicated cell, at full length: the loop only
+    ever shortens them), the certificate's MD (the melt-quench hold's length), reference single
+    points (the per-iteration cap) and retraining steps."""
+    from dpglass.config import temperatures
+    from dpglass.learning.settings import enabled, explore_temperatures
+
+    if not enabled(config):
+        return None
+    learning, sweep = config["learning"], config["sweep"]
+    iterations = learning["max_iterations"]
+    n_temperatures = len(explore_temperatures(config, temperatures(config)))
+    explore_steps = steps_for(learning["explore_ps"], sweep["timestep_fs"])
+    certificate_steps = steps_for(config["melt_quench"]["hold_time_ps"], sweep["timestep_fs"])
+    explorations = (iterations + 1) * n_temperatures
+    return {"iterations": iterations, "explorations": explorations,
+            "explore_steps": explore_steps, "atoms": cell_atoms,
+            "md_atom_steps": (explorations * explore_steps + certificate_steps) * cell_atoms,
+            "reference_single_points": iterations * learning["max_frames_per_iteration"],
+            "retraining_steps": iterations * config["train"]["n_models"] * learning["numb_steps"]}
+
+
 def plan_sweep(config: dict, results: str | Path = "results") -> dict:
     """The cost table of a validated config (see the module docstring)."""
     from dpglass.config import temperatures
@@ -180,8 +205,10 @@ def plan_sweep(config: dict, results: str | Path = "results") -> dict:
                 "production_needed_ps": needed_ps, "reaches_target": reachable,
                 "expected_production_ps": run_ps,
             })
-        atom_steps = comp_steps * natoms
+        learning = plan_learning(config, sum(counts.values()))
+        atom_steps = comp_steps * natoms + (learning["md_atom_steps"] if learning else 0)
         compositions[name] = {"prior": prior.__dict__, "atoms": natoms, "atom_steps": atom_steps,
+                              "sweep_atom_steps": comp_steps * natoms, "learning": learning,
                               "throughput_katom_step_per_s": throughput,
                               "throughput_source": throughput_source,
                               "hours": (atom_steps / (throughput * 1000.0) / 3600.0
@@ -222,6 +249,14 @@ def format_plan(plan: dict) -> str:
                      f"(σ = {comp['prior']['sigma_mS_per_cm']:g} mS/cm at "
                      f"{comp['prior']['temperature_K']:g} K, Ea = "
                      f"{comp['prior']['activation_energy_eV']:g} eV)")
+        loop = comp.get("learning")
+        if loop:
+            lines.append(f"{name} learning loop (at most, included above): {loop['iterations']} "
+                         f"iteration(s) + final check, {loop['explorations']} explorations of "
+                         f"{loop['explore_steps']} steps at {loop['atoms']} atoms and the "
+                         f"certificate: {loop['md_atom_steps']:.3g} atom-steps; "
+                         f"{loop['reference_single_points']} reference single points; "
+                         f"{loop['retraining_steps']} retraining steps (all models)")
     missing = [f"{r['composition']} {r['temperature_K']:g} K" for r in plan["rows"]
                if r["reaches_target"] is False]
     if missing:

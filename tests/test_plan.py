@@ -106,3 +106,28 @@ def test_dry_run_log_carries_the_plan_line():
     result = dry_run(shipped_config("paper.yaml"))
     assert result.returncode == 0, result.stderr[-2000:]
     assert "dpglass plan: 65 composition x temperature points" in result.stderr
+
+
+def test_plan_counts_the_learning_loop_by_hand():
+    """With learning.max_iterations: 2 the plan adds (2 iterations + the final check) x 3
+    exploration temperatures x 2000 steps on the 42-atom cell, plus the certificate's 1000 steps
+    (the 1 ps melt-quench hold at the sweep's 1 fs), to the sweep's atom-steps; and reports the
+    reference single points (2 x 24) and retraining steps (2 x 2 models x 500) it cannot price."""
+    base = {"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},
+            "structure": {"n_atoms": 42}, "train": {"n_models": 2},
+            "melt_quench": {"hold_time_ps": 1.0},
+            "sweep": {"temperatures_K": [213, 393], "supercell": [2, 1, 1], "timestep_fs": 1.0},
+            "execution": {"throughput_katom_steps_per_s": 10.0}}
+    without = plan_sweep(validate_config(base), results="/nonexistent")
+    looped = plan_sweep(validate_config({**base, "learning": {
+        "max_iterations": 2, "temperatures_K": [213, 303], "extra_temperatures_K": [450],
+        "explore_ps": 2.0, "max_frames_per_iteration": 24, "numb_steps": 500}}),
+        results="/nonexistent")
+    assert without["compositions"]["LACO75"]["learning"] is None
+    loop = looped["compositions"]["LACO75"]["learning"]
+    assert loop["md_atom_steps"] == (3 * 3 * 2000 + 1000) * 42
+    assert loop["reference_single_points"] == 48 and loop["retraining_steps"] == 2000
+    assert looped["total_atom_steps"] == without["total_atom_steps"] + loop["md_atom_steps"]
+    assert looped["compositions"]["LACO75"]["hours"] == pytest.approx(
+        looped["total_atom_steps"] / 10e3 / 3600)
+    assert "learning loop (at most, included above)" in format_plan(looped)
