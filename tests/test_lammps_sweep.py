@@ -214,3 +214,48 @@ def test_state_at_failure_finds_the_closest_pair_across_the_boundary(tmp_path):
     # atoms 1 and 3 are 9.2 Å apart in the box but 0.806 Å through the periodic x boundary
     assert state["closest_pair"]["ids"] == [1, 3] and state["closest_pair"]["types"] == [1, 1]
     assert state["closest_pair"]["distance_A"] == pytest.approx(np.hypot(0.8, 0.1), abs=1e-9)
+
+
+def test_an_exploration_that_blows_up_keeps_its_frames_for_the_loop(ensemble, tmp_path):
+    """The learning loop's exploration MD halts (a halt limit just above the target temperature
+    stands in for a blow-up): instead of failing the workflow, run.json records where it blew up,
+    the frames before it are in the dump and classified, the planned frames it never reached
+    count as failed, and selection picks labelled frames from what was kept."""
+    from ase.io import read
+
+    from dpglass.learning import steps
+
+    sweep = {"timestep_fs": 2.0, "thermostat_damping_ps": 0.1, "seed": 3,
+             "halt_temperature_factor": 1.0001}
+    learning = {"explore_ps": 0.2, "explore_dump_every_steps": 5, "accurate_fraction": 0.95,
+                "shorten_above_fraction": 0.5, "require_stable_D": False,
+                "max_frames_per_iteration": 4, "min_frame_separation_dumps": 1}
+    run_json, dump = tmp_path / "T300/run.json", tmp_path / "T300/dump.lammpstrj"
+    steps.explore(data_path=ensemble["data"], models=ensemble["models"],
+                  type_map=ensemble["type_map"], sweep=sweep, learning=learning,
+                  trust=[0.0, 1e6], iteration=1, temperature_K=300.0, glass=0,
+                  previous_convergence=None, run_json=str(run_json), dump=str(dump), threads=1,
+                  ion="Li", hop_distance_A=1.0)
+    run = json.loads(run_json.read_text())
+    state = json.loads((tmp_path / "T300/failure_state.json").read_text())
+    assert run["blew_up"]["step"] == state["step"] > 0
+    kept, _ = frames(dump)
+    planned = 100 // 5 + 1  # 0.2 ps at 2 fs, a frame every 5 steps, step 0 included
+    assert 0 < len(kept) < planned and kept == run["deviation_steps"]
+    assert max(kept) <= state["step"] and len(run["max_devi_f"]) == len(kept)
+    c = run["classification"]
+    assert c["frames"] == planned and c["unreached"] == planned - len(kept)
+    assert c["failed"] == c["unreached"] and c["candidate"] == len(kept)  # trust band [0, 1e6)
+    assert run["transport"]["D"] is None
+    # the loop goes on: convergence counts it, selection reads frames back from the kept dump
+    conv = tmp_path / "convergence.json"
+    steps.convergence(run_jsons=[str(run_json)], previous_convergence=None, learning=learning,
+                      iteration=1, out_json=str(conv))
+    assert not json.loads(conv.read_text())["converged"]
+    selected = tmp_path / "selected.extxyz"
+    steps.select(runs=[(str(run_json), str(dump))], convergence_json=str(conv), learning=learning,
+                 trust=[0.0, 1e6], type_map=ensemble["type_map"], iteration=1,
+                 out_frames=str(selected), out_json=str(tmp_path / "selection.json"))
+    picked = read(selected, index=":")
+    assert 0 < len(picked) <= 4
+    assert {a.info["step"] for a in picked} <= set(kept)

@@ -49,3 +49,38 @@ def clean_run_state(run_dir: str | Path) -> None:
     for name in ("restart", "chunks"):
         shutil.rmtree(run_dir / name, ignore_errors=True)
     (run_dir / PROGRESS).unlink(missing_ok=True)
+
+
+def salvage_dump(run_dir: str | Path, out_path: str | Path) -> list[int]:
+    """The complete frames of a failed run's chunk dumps (chunks/dump.NNNN.lammpstrj, in order),
+    written to `out_path`; a frame cut off by the failure is dropped. Returns the frames' steps.
+
+    For explorations of the learning loop, where the frames before a blow-up are data."""
+    frames: list[tuple[int, list[str]]] = []
+    for path in sorted((Path(run_dir) / "chunks").glob("dump.*.lammpstrj")):
+        lines = path.read_text().splitlines(keepends=True)
+        i = 0
+        while i < len(lines):
+            if not lines[i].startswith("ITEM: TIMESTEP"):
+                i += 1
+                continue
+            try:
+                n = int(lines[i + 3])
+                complete = (lines[i + 2].startswith("ITEM: NUMBER OF ATOMS")
+                            and lines[i + 8].startswith("ITEM: ATOMS") and len(lines) >= i + 9 + n
+                            and lines[i + 8 + n].endswith("\n"))
+            except (IndexError, ValueError):
+                complete = False
+            if not complete:
+                break
+            step = int(lines[i + 1])
+            if not frames or step > frames[-1][0]:
+                frames.append((step, lines[i:i + 9 + n]))
+            i += 9 + n
+    out_path = Path(out_path)
+    temp = out_path.with_name(f".{out_path.name}.tmp")
+    with open(temp, "w") as out:
+        for _, block in frames:
+            out.writelines(block)
+    os.replace(temp, out_path)
+    return [step for step, _ in frames]

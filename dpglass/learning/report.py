@@ -102,7 +102,9 @@ def loop_markdown(record: dict, title: str = "") -> str:
             lines.append(
                 f"| {row['iteration']} | {t['temperature_K']:g} | {t['frames']} | "
                 f"{t['accurate_fraction']:.1%} | {t['candidate_fraction']:.1%} | "
-                f"{t['failed_fraction']:.1%} | "
+                f"{t['failed_fraction']:.1%}"
+                + (f" (MD blew up: {t['unreached']} frames never reached)" if t.get("unreached")
+                   else "") + " | "
                 + (f"{row.get('frames_selected', '—')} | {row.get('frames_labelled', '—')} | "
                    f"{pm(e)} | {pm(f)} | {_hottest_d(row.get('hottest_transport'))} |"
                    if last else "| | | | |"))

@@ -6,20 +6,21 @@ from __future__ import annotations
 import numpy as np
 
 
-def classify(max_devi_f, trust_levels: list[float]) -> dict:
+def classify(max_devi_f, trust_levels: list[float], unreached: int = 0) -> dict:
     """Counts and fractions of accurate (< low), candidate ([low, high)) and failed (>= high)
-    frames."""
+    frames. `unreached`: planned frames an exploration never wrote because its MD blew up; they
+    count as failed (the ensemble drove the run there)."""
     low, high = trust_levels
     devi = np.asarray(max_devi_f, dtype=float)
-    n = int(devi.size)
+    n = int(devi.size) + unreached
     if n == 0:
         raise ValueError("no model-deviation frames to classify")
     accurate = int((devi < low).sum())
-    failed = int((devi >= high).sum())
+    failed = int((devi >= high).sum()) + unreached
     candidate = n - accurate - failed
     return {"frames": n, "accurate": accurate, "candidate": candidate, "failed": failed,
             "accurate_fraction": accurate / n, "candidate_fraction": candidate / n,
-            "failed_fraction": failed / n}
+            "failed_fraction": failed / n, "unreached": unreached}
 
 
 def thin_candidates(max_devi_f, trust_levels: list[float], min_separation: int) -> list[int]:

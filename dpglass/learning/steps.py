@@ -29,7 +29,7 @@ def explore(*, data_path: str, models: list[str], type_map: list[str], sweep: di
     """One short NVT run with the current ensemble from glass `glass`'s quenched cell; run.json
     gets every frame's max force deviation. A no-op (seconds) when an earlier iteration converged."""
     from dpglass.lammps.deviation import read_model_deviation
-    from dpglass.sweep import RunSpec, run_sweep_job
+    from dpglass.sweep import RunSpec, SweepError, run_sweep_job
 
     previous = _previous(previous_convergence)
     if previous is not None and previous["converged"]:
@@ -45,21 +45,65 @@ def explore(*, data_path: str, models: list[str], type_map: list[str], sweep: di
     start = time.perf_counter()
     spec = RunSpec(temperature_K, 0, run_json, dump)
     # small cells, short runs: on the CPU cores the rule asked for (no GPU requested)
-    result = run_sweep_job(data_path, models, type_map, settings, {"device": "cpu"}, [spec],
-                           False, threads)[0]
-    steps, devi = read_model_deviation(spec.run_dir)
+    try:
+        result = run_sweep_job(data_path, models, type_map, settings, {"device": "cpu"}, [spec],
+                               False, threads)[0]
+        unreached, blew_up = 0, None
+        steps, devi = read_model_deviation(spec.run_dir)
+    except SweepError as err:
+        # An exploration that blows up is what the loop is for: the frames before it (the last
+        # ones with the largest deviations) are kept; the frames never reached count as failed.
+        result, steps, devi, unreached, blew_up = _blown_up(spec, settings, models, type_map,
+                                                            str(err))
     result.update({"noop": False, "iteration": iteration, "glass": glass, "explore_ps": explore_ps,
                    "deviation_steps": steps.tolist(), "max_devi_f": devi.tolist(),
-                   "classification": classify(devi, trust),
-                   "transport": _transport(dump, ion, temperature_K, type_map,
-                                           settings["timestep_fs"], hop_distance_A),
+                   "blew_up": blew_up,
+                   "classification": classify(devi, trust, unreached=unreached),
+                   "transport": (_transport(dump, ion, temperature_K, type_map,
+                                            settings["timestep_fs"], hop_distance_A)
+                                 if blew_up is None else
+                                 {"diffusive": False, "D": None, "D_upper_bound": None,
+                                  "note": "the MD blew up: no transport from this run"}),
                    "stage_wall_time": quantity(time.perf_counter() - start, unit="s")})
     write_json(run_json, result)
     c = result["classification"]
+    if blew_up:
+        print(f"iteration {iteration}, {temperature_K:g} K: the MD blew up {blew_up['where']}; "
+              f"{len(devi)} frames before it kept, {unreached} planned frames never reached "
+              f"(counted as failed)")
     print(f"iteration {iteration}, {temperature_K:g} K, glass {glass}, {explore_ps:g} ps: "
           f"{c['frames']} frames, "
           f"accurate {c['accurate_fraction']:.1%}, candidate {c['candidate_fraction']:.1%}, "
           f"failed {c['failed_fraction']:.1%}")
+
+
+def _blown_up(spec, settings: dict, models: list[str], type_map: list[str], message: str):
+    """run.json fields, deviations and unreached frame count of an exploration whose MD blew up;
+    re-raises when the run did not get to MD (no failure state: a model or input error)."""
+    import numpy as np
+
+    from dpglass.lammps.deviation import read_model_deviation
+    from dpglass.lammps.errors import describe_state, failure_state
+    from dpglass.lammps.outputs import salvage_dump
+    from dpglass.sweep import SweepError
+    from dpglass.units import steps_for
+
+    state = failure_state(spec.run_dir)
+    if "step" not in state:
+        raise SweepError(message)
+    kept = salvage_dump(spec.run_dir, spec.dump)
+    steps, devi = read_model_deviation(spec.run_dir)
+    on_disk = np.isin(steps, kept)  # selection reads the frames back from the dump
+    steps, devi = steps[on_disk], devi[on_disk]
+    every = settings["dump_every_steps"]
+    planned = steps_for(settings["production_ps"], settings["timestep_fs"]) // every + 1
+    result = {"temperature": quantity(spec.temperature_K, unit="K"), "replica": spec.replica,
+              "frames": len(kept), "dump_every_steps": every,
+              "models": [os.path.relpath(m, spec.run_dir) for m in models], "type_map": type_map,
+              "stopping": None}
+    blew_up = {"step": state["step"], "where": describe_state(state, type_map),
+               "message": message}
+    return result, steps, devi, max(0, planned - len(devi)), blew_up
 
 
 def _transport(dump: str, ion: str, temperature_K: float, type_map: list[str], timestep_fs: float,
