@@ -131,8 +131,9 @@ def _run_length_lines(rows: list[dict], fit: dict) -> list[str]:
     for reason, group in sorted(by_reason.items()):
         temps = sorted({r["temperature"]["value"] for r in group})
         lengths = [r["production"]["value"] for r in group]
-        parts.append(f"{reason} at {', '.join(f'{t:g}' for t in temps)} K "
-                     f"({min(lengths):g}–{max(lengths):g} ps)")
+        span = (f"{min(lengths):g} ps" if min(lengths) == max(lengths)
+                else f"{min(lengths):g}–{max(lengths):g} ps")
+        parts.append(f"{reason} at {', '.join(f'{t:g}' for t in temps)} K ({span})")
     used = (fit.get("temperatures_used") or {}).get("value")
     return [f"- Run length (D relative error target {adaptive[0]['target_relative_error']:g}): "
             + "; ".join(parts) + (f". The Arrhenius fit uses the resolved temperatures only: "

@@ -196,8 +196,8 @@ def test_summary_says_where_the_target_was_met_and_what_the_fit_used(tmp_path):
     assert [r["stopped_because"] for r in rows] == [MAXIMUM_REACHED, TARGET_MET]
     text = summary_markdown({**summary(), "run_lengths": rows,
                              "arrhenius": {"temperatures_used": quantity([333.0, 393.0], None, "K")}})
-    assert ("Run length (D relative error target 0.2): maximum reached at 303 K (10–10 ps); "
-            "target met at 393 K (5–5 ps). The Arrhenius fit uses the resolved temperatures only: "
+    assert ("Run length (D relative error target 0.2): maximum reached at 303 K (10 ps); "
+            "target met at 393 K (5 ps). The Arrhenius fit uses the resolved temperatures only: "
             "333, 393 K") in text
 
 
