@@ -146,7 +146,9 @@ def plan_learning(config: dict, cell_atoms: int) -> dict | None:
     iterations = learning["max_iterations"]
     n_temperatures = len(explore_temperatures(config, temperatures(config)))
     explore_steps = steps_for(learning["explore_ps"], sweep["timestep_fs"])
-    certificate_steps = steps_for(config["melt_quench"]["hold_time_ps"], sweep["timestep_fs"])
+    # the certificate replays the melt-quench hold at the hold's own timestep (dpglass.learning.certificate)
+    certificate_steps = steps_for(config["melt_quench"]["hold_time_ps"],
+                                  config["melt_quench"]["timestep_fs"])
     explorations = (iterations + 1) * n_temperatures
     return {"iterations": iterations, "explorations": explorations,
             "explore_steps": explore_steps, "atoms": cell_atoms,
