@@ -6,6 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
+from dpglass.io import write_text
 from dpglass.lammps.errors import LammpsRunError
 from dpglass.lammps.inputs import PROGRESS, Plan
 
@@ -77,10 +78,5 @@ def salvage_dump(run_dir: str | Path, out_path: str | Path) -> list[int]:
             if not frames or step > frames[-1][0]:
                 frames.append((step, lines[i:i + 9 + n]))
             i += 9 + n
-    out_path = Path(out_path)
-    temp = out_path.with_name(f".{out_path.name}.tmp")
-    with open(temp, "w") as out:
-        for _, block in frames:
-            out.writelines(block)
-    os.replace(temp, out_path)
+    write_text(out_path, "".join(line for _, block in frames for line in block))
     return [step for step, _ in frames]

@@ -53,8 +53,7 @@ def explore(*, data_path: str, models: list[str], type_map: list[str], sweep: di
     except SweepError as err:
         # An exploration that blows up is what the loop is for: the frames before it (the last
         # ones with the largest deviations) are kept; the frames never reached count as failed.
-        result, steps, devi, unreached, blew_up = _blown_up(spec, settings, models, type_map,
-                                                            str(err))
+        result, steps, devi, unreached, blew_up = _blown_up(spec, settings, models, type_map, err)
     result.update({"noop": False, "iteration": iteration, "glass": glass, "explore_ps": explore_ps,
                    "deviation_steps": steps.tolist(), "max_devi_f": devi.tolist(),
                    "blew_up": blew_up,
@@ -77,20 +76,19 @@ def explore(*, data_path: str, models: list[str], type_map: list[str], sweep: di
           f"failed {c['failed_fraction']:.1%}")
 
 
-def _blown_up(spec, settings: dict, models: list[str], type_map: list[str], message: str):
+def _blown_up(spec, settings: dict, models: list[str], type_map: list[str], error: Exception):
     """run.json fields, deviations and unreached frame count of an exploration whose MD blew up;
-    re-raises when the run did not get to MD (no failure state: a model or input error)."""
+    re-raises `error` when the run did not get to MD (no failure state: a model or input error)."""
     import numpy as np
 
     from dpglass.lammps.deviation import read_model_deviation
     from dpglass.lammps.errors import describe_state, failure_state
     from dpglass.lammps.outputs import salvage_dump
-    from dpglass.sweep import SweepError
     from dpglass.units import steps_for
 
     state = failure_state(spec.run_dir)
     if "step" not in state:
-        raise SweepError(message)
+        raise error
     kept = salvage_dump(spec.run_dir, spec.dump)
     steps, devi = read_model_deviation(spec.run_dir)
     on_disk = np.isin(steps, kept)  # selection reads the frames back from the dump
@@ -102,7 +100,7 @@ def _blown_up(spec, settings: dict, models: list[str], type_map: list[str], mess
               "models": [os.path.relpath(m, spec.run_dir) for m in models], "type_map": type_map,
               "stopping": None}
     blew_up = {"step": state["step"], "where": describe_state(state, type_map),
-               "message": message}
+               "message": str(error)}
     return result, steps, devi, max(0, planned - len(devi)), blew_up
 
 
