@@ -354,7 +354,8 @@ def training_fingerprint(data_dirs: list[str], start_model: str, payload: dict,
 
 def validation_errors(model: str, validation: list[str], backend: str, threads: int, log,
                       work: str | Path | None = None) -> dict:
-    """dp test of `model` on the validation systems: energy and force RMSE (frame-weighted mean)."""
+    """dp test of `model` on each validation system: energy and force RMSE, the plain mean of the
+    per-system RMSEs (not weighted by frame count)."""
     from dpglass.training.dp import dp
     from dpglass.training.evaluation import parse_dp_test
 
