@@ -152,6 +152,7 @@ def run_certificate(*, sampled_path: str, labelled_path: str, student_run: str,
     from ase.io import read, write
 
     from dpglass.analysis import analyze_diffusion
+    from dpglass.learning.report import mean_over_members
     from dpglass.learning.steps import validation_errors
     from dpglass.rdf_trajectory import trajectory_rdf
 
@@ -196,15 +197,7 @@ def run_certificate(*, sampled_path: str, labelled_path: str, student_run: str,
     for n, model in enumerate(models):
         members.append(validation_errors(model, [str(system_dir)], backend, threads, None,
                                          work=work / f"dp_test_{n}"))
-    force = [m["force_rmse"]["value"] for m in members]
-    energy = [m["energy_rmse"]["value"] for m in members]
-
-    def mean(values, unit):
-        err = float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None
-        return quantity(float(np.mean(values)), err, unit)
-
-    forces = {"frames": len(labelled), "energy_rmse": mean(energy, "meV/atom"),
-              "force_rmse": mean(force, "meV/Å"), "members": members}
+    forces = {"frames": len(labelled), **mean_over_members(members), "members": members}
     verdict = certificate_verdict(rdf_rows, transport, forces)
     result = {"reference": "glass 0's melt-quench hold",
               "temperature": quantity(temperature, unit="K"),

@@ -8,21 +8,25 @@ from dpglass.io import read_json, write_json, write_text
 from dpglass.units import quantity
 
 
-def _mean_validation(paths: list[str]) -> dict:
-    rows = [(read_json(p) or {}).get("validation") for p in paths]
-    rows = [r for r in rows if r]
-    if not rows:
-        return {"energy_rmse": None, "force_rmse": None, "trained": False}
+def mean_over_members(rows: list[dict]) -> dict:
+    """Energy and force RMSE of an ensemble from its members' (dp test) rows: the mean, with the
+    members' spread as its error (std / sqrt(n); None for one member)."""
     import numpy as np
 
     out = {}
     for key, unit in (("energy_rmse", "meV/atom"), ("force_rmse", "meV/Å")):
         values = np.array([r[key]["value"] for r in rows])
-        # mean over ensemble members; error = their spread (std / sqrt(n)), None for one member
         error = float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None
         out[key] = quantity(float(values.mean()), error, unit)
-    out["trained"] = any(read_json(p).get("trained") for p in paths)
     return out
+
+
+def _mean_validation(paths: list[str]) -> dict:
+    rows = [(read_json(p) or {}).get("validation") for p in paths]
+    rows = [r for r in rows if r]
+    if not rows:
+        return {"energy_rmse": None, "force_rmse": None, "trained": False}
+    return {**mean_over_members(rows), "trained": any(read_json(p).get("trained") for p in paths)}
 
 
 def loop_record(*, convergence_paths: list[str], selection_paths: list[str],
