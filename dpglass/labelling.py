@@ -63,6 +63,24 @@ def reason_category(reason: str) -> str:
     return reason.split(":", 1)[0]
 
 
+def count_reasons(failures: list[dict]) -> dict[str, int]:
+    """Failed single points per reason category (reason_category)."""
+    counts: dict[str, int] = {}
+    for failure in failures:
+        key = reason_category(failure["reason"])
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def too_many_failures(failed: int, attempted: int, max_failed_fraction: float,
+                      counts: dict[str, int]) -> LabellingError:
+    """The error of a labelling whose failed fraction is above reference.max_failed_fraction."""
+    fraction = failed / attempted if attempted else 1.0
+    return LabellingError(
+        f"{failed} of {attempted} single points failed ({100 * fraction:.1f} % > "
+        f"reference.max_failed_fraction = {100 * max_failed_fraction:.1f} %); reasons: {counts}")
+
+
 def label_frames(frames_path: str | Path, out_path: str | Path, report_path: str | Path,
                  calc=None, calculator_name: str = "explore", max_failed_fraction: float = 0.1,
                  stride: int = 1) -> dict:
@@ -95,9 +113,7 @@ def label_frames(frames_path: str | Path, out_path: str | Path, report_path: str
             labelled += 1
             without_stress += results["stress"] is None
         progress.update(n + 1, extra=f"{len(failures)} failed")
-    counts: dict[str, int] = {}
-    for failure in failures:
-        counts[reason_category(failure["reason"])] = counts.get(reason_category(failure["reason"]), 0) + 1
+    counts = count_reasons(failures)
     failed_fraction = len(failures) / len(frames) if frames else 1.0
     report = {
         "calculator": calculator_name,
@@ -118,9 +134,7 @@ def label_frames(frames_path: str | Path, out_path: str | Path, report_path: str
     if not report["passed"]:
         tmp.unlink(missing_ok=True)
         print(json.dumps(report, indent=2))
-        raise LabellingError(
-            f"{len(failures)} of {len(frames)} single points failed ({100 * failed_fraction:.1f} % > "
-            f"reference.max_failed_fraction = {100 * max_failed_fraction:.1f} %); reasons: {counts}")
+        raise too_many_failures(len(failures), len(frames), max_failed_fraction, counts)
     os.replace(tmp, out_path)
     write_json(report_path, report)
     return report

@@ -78,9 +78,9 @@ def compare_transport(reference: dict, student: dict) -> dict:
            "reference_diffusive": reference.get("diffusive"),
            "student_diffusive": student.get("diffusive")}
     if reference.get("diffusive") and student.get("diffusive"):
-        d1, d2 = reference["D"], student["D"]
-        sigma = float(np.hypot(d1["error"] or 0.0, d2["error"] or 0.0))
-        diff = abs(d1["value"] - d2["value"])
+        from dpglass.learning.convergence import d_difference
+
+        diff, sigma = d_difference(reference["D"], student["D"])
         out.update({"D_difference_sigmas": diff / sigma if sigma > 0 else None,
                     "D_passed": sigma > 0 and diff <= D_SIGMAS * sigma})
     else:

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 
 D_SIGMAS = 2.0  # D "no longer changes" when |ΔD| <= D_SIGMAS × combined 1σ error
+
+
+def d_difference(a: dict, b: dict) -> tuple[float, float]:
+    """|D_a - D_b| and its combined 1σ error (errors in quadrature; a missing error counts 0)."""
+    return abs(a["value"] - b["value"]), float(np.hypot(a["error"] or 0.0, b["error"] or 0.0))
 
 
 def d_stable(current: dict | None, previous: dict | None) -> tuple[bool, str]:
@@ -12,9 +19,8 @@ def d_stable(current: dict | None, previous: dict | None) -> tuple[bool, str]:
         return False, "no D of the previous iteration to compare with"
     if not (current.get("diffusive") and previous.get("diffusive")):
         return False, "D not measurable (an exploration is not diffusive)"
-    a, b = current["D"], previous["D"]
-    sigma = ((a["error"] or 0.0) ** 2 + (b["error"] or 0.0) ** 2) ** 0.5
-    diff = abs(a["value"] - b["value"])
+    a = current["D"]
+    diff, sigma = d_difference(a, previous["D"])
     ok = sigma > 0 and diff <= D_SIGMAS * sigma
     return ok, f"|ΔD| = {diff:.3g} vs {D_SIGMAS:g}σ = {D_SIGMAS * sigma:.3g} {a['unit']}"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from dpglass.io import write_json
-from dpglass.labelling import LabellingError, reason_category, single_point
+from dpglass.labelling import count_reasons, single_point, too_many_failures
 from dpglass.units import quantity
 
 
@@ -75,10 +75,7 @@ def label_incrementally(frames: list, work: str | Path, make_calc, calculator_na
         out.calc = SinglePointCalculator(out, **values)
         out.info["label_source"] = calculator_name
         labelled.append(out)
-    counts: dict[str, int] = {}
-    for failure in failures:
-        key = reason_category(failure["reason"])
-        counts[key] = counts.get(key, 0) + 1
+    counts = count_reasons(failures)
     fraction = len(failures) / len(frames) if frames else 0.0
     report = {
         "calculator": calculator_name,
@@ -96,8 +93,5 @@ def label_incrementally(frames: list, work: str | Path, make_calc, calculator_na
     print(f"labelling with {calculator_name}: {len(labelled)} labelled, {len(failures)} failed, "
           f"{computed} single points computed, {reused} reused from an earlier attempt")
     if not report["passed"]:
-        raise LabellingError(
-            f"{len(failures)} of {len(frames)} single points failed ({100 * fraction:.1f} % > "
-            f"reference.max_failed_fraction = {100 * max_failed_fraction:.1f} %); "
-            f"reasons: {counts}")
+        raise too_many_failures(len(failures), len(frames), max_failed_fraction, counts)
     return labelled, report
