@@ -216,6 +216,10 @@ def _check_consistency(config: dict) -> None:
     if train["shared_model"] and SHARED_SCOPE in config["compositions"]:
         raise ConfigError(f"config key 'compositions.{SHARED_SCOPE}': the name is reserved for "
                           f"the shared model's results when train.shared_model is true")
+    low, high = train["perturbed_frames"]["cell_scale"]
+    if high < low:
+        raise ConfigError(f"config key 'train.perturbed_frames.cell_scale': [{low}, {high}] must be "
+                          f"[low, high]")
     batch = train["batch_size"]
     if not (batch == "auto" or (isinstance(batch, int) and not isinstance(batch, bool) and batch > 0)):
         raise ConfigError(f"config key 'train.batch_size': {batch!r} must be a positive integer or 'auto'")

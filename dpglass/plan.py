@@ -209,7 +209,9 @@ def plan_sweep(config: dict, results: str | Path = "results") -> dict:
             })
         learning = plan_learning(config, sum(counts.values()))
         atom_steps = comp_steps * natoms + (learning["md_atom_steps"] if learning else 0)
+        perturbed = config["train"]["perturbed_frames"]["count"] * glasses  # train.perturbed_frames
         compositions[name] = {"prior": prior.__dict__, "atoms": natoms, "atom_steps": atom_steps,
+                              "perturbed_single_points": perturbed,
                               "sweep_atom_steps": comp_steps * natoms, "learning": learning,
                               "throughput_katom_step_per_s": throughput,
                               "throughput_source": throughput_source,
@@ -251,6 +253,9 @@ def format_plan(plan: dict) -> str:
                      f"(σ = {comp['prior']['sigma_mS_per_cm']:g} mS/cm at "
                      f"{comp['prior']['temperature_K']:g} K, Ea = "
                      f"{comp['prior']['activation_energy_eV']:g} eV)")
+        if comp.get("perturbed_single_points"):
+            lines.append(f"{name} perturbed training frames: {comp['perturbed_single_points']} "
+                         f"reference single points (train.perturbed_frames, all glasses)")
         loop = comp.get("learning")
         if loop:
             lines.append(f"{name} learning loop (at most, included above): {loop['iterations']} "

@@ -113,6 +113,33 @@ def training_data(*, frames_path: str, type_map: list[str], train_cfg: dict, spl
     print(json.dumps(split, indent=2))
 
 
+def perturbed_frames(*, frames_path: str, split_path: str, settings: dict, reference: dict,
+                     type_map: list[str], name: str, out_frames: str, out_report: str,
+                     data_dir: str, threads: int) -> None:
+    """train.perturbed_frames: perturbed copies of a glass's training frames, labelled by the
+    reference (resumable, one single point per frame), as a training-only deepmd/npy system."""
+    from ase.io import read, write
+
+    from dpglass.learning.steps import label_with_reference
+    from dpglass.training.data import read_labelled_frames
+    from dpglass.training.perturb import make_perturbed, summary
+
+    frames = read(frames_path, index=":")
+    perturbed = make_perturbed(frames, read_json(split_path), settings, name)
+    print(f"{len(perturbed)} perturbed copies of training frames (cell scale "
+          f"{settings['cell_scale'][0]:g}-{settings['cell_scale'][1]:g}, displacement "
+          f"{settings['displacement_A']:g} Å per component)")
+    labelled, report = label_with_reference(perturbed, reference,
+                                            Path(out_report).parent / "perturbed_work", threads)
+    write(out_frames, labelled, format="extxyz")
+    shutil.rmtree(data_dir, ignore_errors=True)
+    read_labelled_frames(out_frames, type_map).to("deepmd/npy", data_dir)
+    report.update({"settings": settings, "source_frames": sorted({f.info["perturbed_from"]
+                                                                   for f in perturbed}),
+                   **summary(perturbed, labelled)})
+    write_json(out_report, report)
+
+
 def neighbor_stat(*, data_dirs: list[str], type_map: list[str], train_cfg: dict, backend: str,
                   threads: int, out_json: str, log) -> None:
     """`dp neighbor-stat` on all data the model(s) will see -> sel with headroom, recorded in JSON."""

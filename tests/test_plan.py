@@ -132,3 +132,19 @@ def test_plan_counts_the_learning_loop_by_hand():
     assert looped["compositions"]["LACO75"]["hours"] == pytest.approx(
         looped["total_atom_steps"] / 10e3 / 3600)
     assert "learning loop (at most, included above)" in format_plan(looped)
+
+
+def test_plan_counts_the_perturbed_frames_single_points():
+    """train.perturbed_frames.count per glass: 3 glasses x 10 = 30 reference single points,
+    printed; none and no line without them. They add no MD."""
+    base = {"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},
+            "structure": {"n_atoms": 42, "glasses": 3},
+            "sweep": {"temperatures_K": [303]}}
+    without = plan_sweep(validate_config(base), results="/nonexistent")
+    with_frames = plan_sweep(validate_config({**base, "train": {"perturbed_frames": {"count": 10}}}),
+                             results="/nonexistent")
+    assert without["compositions"]["LACO75"]["perturbed_single_points"] == 0
+    assert with_frames["compositions"]["LACO75"]["perturbed_single_points"] == 30
+    assert with_frames["total_atom_steps"] == without["total_atom_steps"]
+    assert "LACO75 perturbed training frames: 30 reference single points" in format_plan(with_frames)
+    assert "perturbed" not in format_plan(without)

@@ -219,14 +219,35 @@ def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict
                       f"({r['failed']} failed, not labelled)" for r in rows))
 
 
+def label_with_reference(frames: list, reference: dict, work: Path, threads: int) -> tuple[list, dict]:
+    """Label `frames` with the training-label calculator (reference.relabel.calculator if set,
+    else reference.calculator), one resumable single point per frame under `work`; the report
+    carries the wall time. reference: learning.settings.label_reference_settings."""
+    from dpglass.learning.labelling import label_incrementally
+    from dpglass.reference import make_calculator
+
+    relabel = reference["relabel"]
+    name = relabel.get("calculator") or reference["calculator"]
+    kwargs = relabel["kwargs"] if relabel.get("calculator") else reference["kwargs"]
+
+    def make_calc():
+        from dpglass.steps import _limit_torch_threads
+
+        _limit_torch_threads(threads)
+        return make_calculator(name, kwargs, directory=work / "calc")
+
+    start = time.perf_counter()
+    labelled, report = label_incrementally(frames, work, make_calc, name,
+                                           reference["max_failed_fraction"])
+    report["wall_time"] = quantity(time.perf_counter() - start, unit="s")
+    return labelled, report
+
+
 def label(*, selected_frames: str, selection_json: str, reference: dict, type_map: list[str],
           out_frames: str, out_report: str, data_dir: str, threads: int) -> None:
     """Reference labels of the selected frames (incremental: a rerun reuses finished single
     points) and their deepmd/npy training system (an empty directory when nothing was labelled)."""
     from ase.io import read, write
-
-    from dpglass.learning.labelling import label_incrementally
-    from dpglass.reference import make_calculator
 
     selection = read_json(selection_json)
     shutil.rmtree(data_dir, ignore_errors=True)
@@ -237,23 +258,10 @@ def label(*, selected_frames: str, selection_json: str, reference: dict, type_ma
                                 "frames_failed": 0})
         print("nothing selected: nothing to label")
         return
-    relabel = reference["relabel"]
-    name = relabel.get("calculator") or reference["calculator"]
-    kwargs = relabel["kwargs"] if relabel.get("calculator") else reference["kwargs"]
-    work = Path(out_report).parent / "label_work"
-
-    def make_calc():
-        from dpglass.steps import _limit_torch_threads
-
-        _limit_torch_threads(threads)
-        return make_calculator(name, kwargs, directory=work / "calc")
-
     frames = read(selected_frames, index=":")
-    start = time.perf_counter()
-    labelled, report = label_incrementally(frames, work, make_calc, name,
-                                           reference["max_failed_fraction"])
+    labelled, report = label_with_reference(frames, reference, Path(out_report).parent / "label_work",
+                                            threads)
     report["noop"] = False
-    report["wall_time"] = quantity(time.perf_counter() - start, unit="s")
     write(out_frames, labelled, format="extxyz")
     if labelled:
         from dpglass.training.data import read_labelled_frames

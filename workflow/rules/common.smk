@@ -214,14 +214,20 @@ def crystal_file_of(wildcards):
     return comp.get("crystal_file", config["structure"].get("crystal_file"))
 
 
+PERTURBED = config["train"]["perturbed_frames"]["count"] > 0
+
+
 def scope_data(kind):
-    """Input function: the `kind` (training|validation) systems of every composition in a scope."""
+    """Input function: the `kind` (training|validation) systems of every composition in a scope;
+    training includes each glass's perturbed frames (train.perturbed_frames) when there are any."""
+    kinds = [kind] + (["perturbed"] if kind == "training" and PERTURBED else [])
 
     def inputs(wildcards):
         return [
-            f"results/{comp}/train/data{gs}/{kind}"  # every glass (structure.glasses)
+            f"results/{comp}/train/data{gs}/{name}"  # every glass (structure.glasses)
             for comp in scope_compositions(wildcards.scope)
             for gs in GLASSES
+            for name in kinds
         ]
 
     return inputs

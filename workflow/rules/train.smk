@@ -19,6 +19,33 @@ rule training_data:
         "../../scripts/training_data.py"
 
 
+# Reference single points (as the loop's labelling, resumable) on perturbed copies of the
+# training frames; its own rule so that changing train.perturbed_frames never relabels the
+# melt-quench frames, and it needs the split so that no validation frame is perturbed.
+rule perturbed_frames:
+    input:
+        frames="results/{comp}/melt_quench{gs}/frames.extxyz",
+        split="results/{comp}/train/data{gs}/split.json",
+    output:
+        data=directory("results/{comp}/train/data{gs}/perturbed"),
+        frames="results/{comp}/train/data{gs}/perturbed.extxyz",
+        report="results/{comp}/train/data{gs}/perturbed.json",
+    params:
+        settings=dpconfig.canonical(config["train"]["perturbed_frames"]),
+        reference=dpconfig.canonical(learning_settings.label_reference_settings(config)),
+        type_map=model_type_map_of,
+    threads: 2
+    resources:
+        runtime=runtime_per_attempt(240),
+        mem_mb=4000,
+    log:
+        "logs/{comp}/perturbed_frames{gs}.log",
+    benchmark:
+        "benchmarks/rules/{comp}/perturbed_frames{gs}.tsv"
+    script:
+        "../../scripts/perturbed_frames.py"
+
+
 rule neighbor_stat:
     input:
         training=scope_data("training"),
