@@ -91,9 +91,10 @@ def test_dry_run_with_two_glasses_melts_each_and_trains_one_ensemble_on_both():
     stats = out[out.index("Job stats:"):]
     counts = {line.split()[0]: int(line.split()[1]) for line in stats.splitlines()[3:]
               if len(line.split()) == 2 and line.split()[1].isdigit()}
-    assert counts["melt_quench"] == 2 and counts["training_data"] == 2
-    assert counts["train_model"] == 2  # n_models, not n_models x glasses
-    assert counts["sweep_md"] == 2 * 3 and counts["summary"] == 1
+    n_comp = 2  # LACO75 and NACO75
+    assert counts["melt_quench"] == n_comp * 2 and counts["training_data"] == n_comp * 2
+    assert counts["train_model"] == n_comp * 2  # n_models per composition, not x glasses
+    assert counts["sweep_md"] == n_comp * 2 * 3 and counts["summary"] == n_comp
 
 
 def test_runs_carry_their_glass_and_a_flagged_glass_flags_the_temperature(tmp_path):

@@ -270,6 +270,6 @@ def test_dry_run_with_replicas_and_gpu_packing():
                                                    "structure: {glasses: 1}\n")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     text = out.stdout + out.stderr
-    assert text.count("rule sweep_md_pack") == 3  # 6 runs, 2 per GPU job
+    assert text.count("rule sweep_md_pack") == 2 * 3  # per composition 6 runs, 2 per GPU job
     assert "results/LACO75/sweep/T303/r1/dump.lammpstrj" in text
     assert "results/LACO75/analysis/diffusion_T363_r1.json" in text

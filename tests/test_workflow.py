@@ -95,7 +95,7 @@ def test_no_configfile_runs_the_demo_and_config_layers_on_top():
                                                                      overrides=override))
     _, on_file = planned_hash("--configfile", "config/test.yaml", "--config", "train={n_models: 3}")
     expected = dpconfig.effective_config(REPO / "config/test.yaml", overrides=override)
-    assert expected["train"]["numb_steps"] == 200 and expected["train"]["n_models"] == 3
+    assert expected["train"]["numb_steps"] == 4000 and expected["train"]["n_models"] == 3
     assert on_file == dpconfig.config_hash(expected)
 
 
@@ -244,6 +244,52 @@ def test_test_config_runs_the_whole_chain(test_run):
     assert rdf["paper_reference"]["Li-Li"]["value"] == [2.55, 3.08]
     table = json.loads((test_run / "results" / "compositions.json").read_text())
     assert table["compositions"][0]["O_per_Al"]["value"] == 0.75
+
+
+@pytest.mark.md
+def test_na_glass_runs_the_whole_chain_with_its_own_ion_and_paper_numbers(test_run):
+    """NaAlCl2.5O0.75 (the paper's Na glass) beside LACO75 in config/test.yaml: melt-quench,
+    perturbed frames, ensemble, loop, sweep and summary, with Na as the mobile ion (charge 1) and
+    the paper's Na numbers, not LACO75's."""
+    from ase.io import read
+
+    comp = test_run / "results" / "NACO75"
+    # train.perturbed_frames: 40 labelled compressed/rattled training frames per glass, with
+    # contacts closer than any MD frame, trained on as a training-only system
+    for gs in ("", "_glass1"):
+        report = json.loads((comp / f"train/data{gs}/perturbed.json").read_text())
+        assert report["frames_labelled"] == 40 and report["calculator"] == "chgnet"
+        md = read(comp / f"melt_quench{gs}/frames.extxyz", index=":")
+        from dpglass.cells import min_pair_distance
+        assert report["closest_pair_min"]["value"] < min(min_pair_distance(f) for f in md)
+        split = json.loads((comp / f"train/data{gs}/split.json").read_text())
+        valid = {i for start, stop in split["validation_frames"] for i in range(start, stop)}
+        assert not set(report["source_frames"]) & valid
+    systems = json.loads((comp / "train/model_0/input.json").read_text())["training"]
+    assert any(s.endswith("data/perturbed") for s in systems["training_data"]["systems"])
+    assert not any("perturbed" in s for s in systems["validation_data"]["systems"])
+
+    # the sweep ran to the end at every temperature of both glasses (no collapse)
+    for gs in ("", "_glass1"):
+        for temperature in (303, 333, 363):
+            run = json.loads((comp / f"sweep{gs}/T{temperature}/r0/run.json").read_text())
+            assert run["natoms"] == 42 and run["stopping"]["reason"] == "maximum reached"
+    summary = json.loads((comp / "summary.json").read_text())
+    assert summary["formula"] == "NaAlCl2.5O0.75" and summary["ion"] == "Na"
+    assert [row["temperature"]["value"] for row in summary["transport"]] == [303, 333, 363]
+    for row in summary["transport"]:
+        assert row["D"]["unit"] == "cm^2/s" and row["D"]["value"] > 0 and row["D"]["error"] > 0
+    assert summary["paper"]["sigma_303K_experiment"]["value"] == 1.33  # the Na glass's own
+    assert "Ea_md_303_378K" not in summary["paper"]
+    assert "Ea_md" not in summary["arrhenius"].get("paper_reference", {})
+    markdown = (comp / "summary.md").read_text()
+    assert "D(Na)" in markdown and "D(Li)" not in markdown
+    rdf = json.loads((comp / "analysis" / "rdf.json").read_text())
+    assert set(rdf["g"]) == {"Na-Na", "Al-Al", "Al-O", "Al-Cl"}
+    assert not rdf["paper_reference"]  # the paper gives no Na-glass distances
+    assert (comp / "learning" / "loop.md").exists() and (comp / "arrhenius.png").exists()
+    table = json.loads((test_run / "results" / "compositions.json").read_text())
+    assert [c["formula"] for c in table["compositions"]] == ["LiAlCl2.5O0.75", "NaAlCl2.5O0.75"]
 
 
 def test_dry_run_plans_every_iteration_and_the_production_sweep():

@@ -82,7 +82,7 @@ rule rdf:
     params:
         type_map=type_map_of,
         formula=formula_of,
-        pairs=config["analysis"]["rdf_pairs"],
+        pairs=rdf_pairs_of,
         r_max=config["analysis"]["rdf_r_max_A"],
     log:
         "logs/{comp}/rdf.log",

@@ -69,6 +69,14 @@ def ion_of(wildcards):
     return config["compositions"][wildcards.comp]["ion"]
 
 
+def rdf_pairs_of(wildcards):
+    """analysis.rdf_pairs with the composition's own mobile-ion pair (Na-Na for a Na glass) in
+    front when the list lacks it: the ion's RDF is the hop-distance picture of every composition."""
+    ion = ion_of(wildcards)
+    pairs = list(config["analysis"]["rdf_pairs"])
+    return pairs if f"{ion}-{ion}" in pairs else [f"{ion}-{ion}"] + pairs
+
+
 def ion_charge_of(wildcards):
     """The mobile ion's charge in e, or None for its formal oxidation state."""
     return config["compositions"][wildcards.comp].get("ion_charge")
