@@ -17,6 +17,7 @@ from pathlib import Path
 STAGES = [  # (stage, file-name prefixes under benchmarks/rules/<comp>/)
     ("melt-quench (reference MD)", ("melt_quench",)),
     ("labelling (melt-quench frames)", ("label_frames",)),
+    ("perturbed frames (reference single points)", ("perturbed_frames",)),
     ("training (first ensemble)", ("train_model", "compress_model")),
     ("learning: exploration", ("learning/explore_",)),
     ("learning: labelling", ("learning/label_",)),

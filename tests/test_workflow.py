@@ -297,11 +297,14 @@ def test_dry_run_plans_every_iteration_and_the_production_sweep():
     result = dry_run(shipped_config("test.yaml"))
     assert result.returncode == 0, result.stderr[-3000:]
     counts = job_counts(result.stdout)
-    # 2 iterations + the final check, 363 K + 450 K (one glass each), 2 models, 2 glasses
-    assert counts["learning_explore"] == 3 * 2
-    assert counts["learning_convergence"] == 3
-    assert counts["learning_label"] == 2 and counts["learning_train"] == 2 * 2
-    assert counts["sweep_md"] == 3 * 2 and counts["learning_certificate"] == 1
+    # per composition (LACO75, NACO75): 2 iterations + the final check, 363 K + 450 K (one glass
+    # each), 2 models, 2 glasses
+    n_comp = 2
+    assert counts["learning_explore"] == n_comp * 3 * 2
+    assert counts["learning_convergence"] == n_comp * 3
+    assert counts["learning_label"] == n_comp * 2 and counts["learning_train"] == n_comp * 2 * 2
+    assert counts["sweep_md"] == n_comp * 3 * 2 and counts["learning_certificate"] == n_comp
+    assert counts["perturbed_frames"] == n_comp * 2  # train.perturbed_frames: one job per glass
     # the production sweep runs the last iteration's models
     assert "results/LACO75/learning/iter2/model_0/compressed.pb" in result.stdout
 
@@ -407,14 +410,22 @@ def test_verdict_and_report_keys_rerun_only_the_cheap_jobs(test_run, tmp_path):
     cheap = {"all", "total", "diffusion", "summary", "rdf", "compare_compositions", "test_model",
              "learning_certificate"}
     assert set(counts) <= cheap, counts
-    # no analysis key of the diffusion rule changed; the window reruns the summary, r_max the RDF
-    assert counts["summary"] == 1 and counts["rdf"] == 1 and "diffusion" not in counts
+    # no analysis key of the diffusion rule changed; the window reruns the summaries, r_max the
+    # RDFs (one per composition: LACO75, NACO75)
+    assert counts["summary"] == 2 and counts["rdf"] == 2 and "diffusion" not in counts
 
     relabel = changed_test_config(tmp_path, {"reference.relabel.stride": 2})
     plan = run_snakemake("-n", "--configfile", relabel, cwd=test_run)
     counts = job_counts(plan.stdout)
-    assert counts["label_frames"] == 2  # one per glass; relabel.* is the labelling's business ...
-    assert "melt_quench" not in counts and "start_cell" not in counts  # ... not the melt-quench's
+    assert counts["label_frames"] == 2 * 2  # one per glass and composition; relabel.* is the
+    # labelling's business, not the melt-quench's
+    assert "melt_quench" not in counts and "start_cell" not in counts
+
+    # train.perturbed_frames.*: new perturbed single points and training, no melt-quench relabelled
+    perturbed = changed_test_config(tmp_path, {"train.perturbed_frames.count": 20})
+    counts = job_counts(run_snakemake("-n", "--configfile", perturbed, cwd=test_run).stdout)
+    assert counts["perturbed_frames"] == 2 * 2 and counts["train_model"] == 2 * 2
+    assert not {"melt_quench", "label_frames", "training_data"} & set(counts), counts
 
 
 @pytest.mark.md
