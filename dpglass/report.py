@@ -187,7 +187,14 @@ def _extrapolation(flag: dict) -> str:
     if flag.get("extrapolating") is None:
         return "—"
     above = (flag.get("fraction_above_hi") or {}).get("value")
-    share = f" ({100 * above:.0f} % of frames above the high trust level)" if above is not None else ""
+    frames = flag.get("deviation_frames")
+    if above is None:
+        share = ""
+    elif frames:
+        share = (f" ({round(above * frames)} of {frames} frames, {100 * above:.0f} %, above the "
+                 f"high trust level)")
+    else:
+        share = f" ({100 * above:.0f} % of frames above the high trust level)"
     return ("yes" if flag["extrapolating"] else "no") + share
 
 
