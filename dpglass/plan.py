@@ -134,11 +134,12 @@ def read_throughput(config: dict, name: str, results: Path) -> tuple[float | Non
 def plan_learning(config: dict, cell_atoms: int) -> dict | None:
     """Upper bounds on the concurrent-learning loop's cost for one composition (None when
     learning.max_iterations is 0): explorations (every planned iteration plus the final check,
-    one run per exploration temperature on the unreplicated cell, at full length: the loop only
-    ever shortens them), the certificate's MD (the melt-quench hold's length), reference single
-    points (the per-iteration cap) and retraining steps."""
+    one run per exploration temperature on the unreplicated cell, each learning.explore_ps),
+    the certificate's student MD (DeePMD, priced with the sweep's throughput) and its teacher MD
+    (reference-calculator steps, which an MD throughput cannot price: listed beside, as are the
+    reference single points of the labelling and the retraining steps)."""
     from dpglass.config import temperatures
-    from dpglass.learning.settings import enabled, explore_temperatures
+    from dpglass.learning.settings import certificate_protocol, enabled, explore_temperatures
 
     if not enabled(config):
         return None
@@ -146,13 +147,15 @@ def plan_learning(config: dict, cell_atoms: int) -> dict | None:
     iterations = learning["max_iterations"]
     n_temperatures = len(explore_temperatures(config, temperatures(config)))
     explore_steps = steps_for(learning["explore_ps"], sweep["timestep_fs"])
-    # the certificate replays the melt-quench hold at the hold's own timestep (dpglass.learning.certificate)
-    certificate_steps = steps_for(config["melt_quench"]["hold_time_ps"],
-                                  config["melt_quench"]["timestep_fs"])
+    certificate = learning["certificate"]
+    certificate_steps = certificate_protocol(certificate, config["melt_quench"])["steps"]
     explorations = (iterations + 1) * n_temperatures
     return {"iterations": iterations, "explorations": explorations,
             "explore_steps": explore_steps, "atoms": cell_atoms,
-            "md_atom_steps": (explorations * explore_steps + certificate_steps) * cell_atoms,
+            "md_atom_steps": (explorations * explore_steps
+                              + certificate["student_runs"] * certificate_steps) * cell_atoms,
+            "certificate_steps_per_run": certificate_steps,
+            "teacher_md_steps": certificate["teacher_runs"] * certificate_steps,
             "reference_single_points": iterations * learning["max_frames_per_iteration"],
             "retraining_steps": iterations * config["train"]["n_models"] * learning["numb_steps"]}
 
@@ -260,8 +263,10 @@ def format_plan(plan: dict) -> str:
         if loop:
             lines.append(f"{name} learning loop (at most, included above): {loop['iterations']} "
                          f"iteration(s) + final check, {loop['explorations']} explorations of "
-                         f"{loop['explore_steps']} steps at {loop['atoms']} atoms and the "
-                         f"certificate: {loop['md_atom_steps']:.3g} atom-steps; "
+                         f"{loop['explore_steps']} steps at {loop['atoms']} atoms and "
+                         f"the certificate's student runs: {loop['md_atom_steps']:.3g} "
+                         f"atom-steps; {loop['teacher_md_steps']} reference MD steps (the "
+                         f"certificate's teacher runs); "
                          f"{loop['reference_single_points']} reference single points; "
                          f"{loop['retraining_steps']} retraining steps (all models)")
     missing = [f"{r['composition']} {r['temperature_K']:g} K" for r in plan["rows"]

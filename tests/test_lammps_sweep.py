@@ -247,7 +247,8 @@ def test_an_exploration_that_blows_up_keeps_its_frames_for_the_loop(ensemble, tm
              "halt_temperature_factor": 1.0001}
     learning = {"explore_ps": 0.2, "explore_dump_every_steps": 5, "accurate_fraction": 0.95,
                 "require_stable_D": False,
-                "max_frames_per_iteration": 4, "min_frame_separation_dumps": 1}
+                "max_frames_per_iteration": 4, "min_frame_separation_dumps": 1,
+                "spot_check_frames": 0}
     run_json, dump = tmp_path / "T300/run.json", tmp_path / "T300/dump.lammpstrj"
     frames_path, split_path = hold_with_split(tmp_path)
     steps.explore(frames_path=frames_path, split_path=split_path, models=ensemble["models"],

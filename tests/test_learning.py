@@ -235,7 +235,7 @@ def test_loop_report_says_converged_at_which_iteration(tmp_path):
     assert force["value"] == pytest.approx(110.0) and force["error"] == pytest.approx(10.0)
     assert force["unit"] == "meV/Å"
     text = loop_markdown(record)
-    assert "| 1 | 450 | 100 | 20.0% | 60.0% | 20.0% |" in text
+    assert "| 1 | 450 | 100 | 20.0% | 60.0% | 20.0% | — |" in text
     assert "no-op" in text  # iteration 3 after convergence
     plot_learning_loop(record, tmp_path / "loop.png")
     assert (tmp_path / "loop.png").read_bytes()[:4] == b"\x89PNG"
@@ -353,7 +353,8 @@ def test_an_iteration_after_convergence_is_a_noop_that_copies_the_models(tmp_pat
     assert status["noop"] and status["converged_models"] == 0
     selected, selection = tmp_path / "selected.extxyz", tmp_path / "selection.json"
     steps.select(runs=[(str(run_json), str(dump))], convergence_json=str(conv2),
-                 learning={"max_frames_per_iteration": 5, "min_frame_separation_dumps": 2},
+                 learning={"max_frames_per_iteration": 5, "min_frame_separation_dumps": 2,
+                           "spot_check_frames": 2},
                  trust=[0.1, 0.3], type_map=["Li"], iteration=2, out_frames=str(selected),
                  out_json=str(selection))
     assert json.loads(selection.read_text())["selected"] == 0
@@ -366,7 +367,9 @@ def test_an_iteration_after_convergence_is_a_noop_that_copies_the_models(tmp_pat
     old = tmp_path / "iter1/model_0"
     old.mkdir(parents=True)
     (old / "frozen.pb").write_bytes(b"model bytes of iteration 1")
-    (old / "input.json").write_text("{}")
+    (old / "input.json").write_text(json.dumps({"training": {
+        "training_data": {"systems": ["../../../train/data/training"]},
+        "validation_data": {"systems": ["../../../train/data/validation"]}}}))
     (old / "lcurve.out").write_text("# step\n")
     new = tmp_path / "iter2/model_0"
     new.mkdir(parents=True)
@@ -380,7 +383,11 @@ def test_an_iteration_after_convergence_is_a_noop_that_copies_the_models(tmp_pat
                   log=sys.stdout)
     assert (new / "frozen.pb").read_bytes() == b"model bytes of iteration 1"
     assert json.loads((new / "validation.json").read_text())["trained"] is False
-    assert (new / "work/input.json").exists()  # learning_compress reads it
+    # learning_compress runs `dp compress -t input.json` in work/: the data paths still point at
+    # the same directories from there
+    copied = json.loads((new / "work/input.json").read_text())
+    assert (new / "work" / copied["training"]["training_data"]["systems"][0]).resolve() == \
+        (old / "work/../../../train/data/training").resolve()
     assert time.perf_counter() - start < 30
 
 
@@ -487,3 +494,17 @@ def test_retraining_follows_the_init_model_recipe_and_scratch_the_first_training
     assert scratch["learning_rate"]["start_lr"] == train["start_lr"]
     assert scratch["loss"]["start_pref_f"] == SCRATCH_START_PREFS["f"]
     assert "auto_prob" not in scratch["training"]["training_data"]
+
+
+def test_spot_checks_are_accurate_frames_at_random_never_the_start():
+    from dpglass.learning.selection import spot_check_frames
+
+    devi = np.array([0.05] * 10 + [0.25] * 5 + [0.05] * 10 + [0.5] * 5)
+    a = spot_check_frames(devi, [0.2, 0.35], 4, 3, np.random.default_rng(1), exclude={0})
+    assert len(a) == 4 and all(devi[i] < 0.2 for i in a) and 0 not in a
+    assert all(abs(x - y) >= 3 for x in a for y in a if x != y)
+    assert a == spot_check_frames(devi, [0.2, 0.35], 4, 3, np.random.default_rng(1), exclude={0})
+    assert a != spot_check_frames(devi, [0.2, 0.35], 4, 3, np.random.default_rng(2), exclude={0})
+    assert spot_check_frames(devi, [0.2, 0.35], 0, 3, np.random.default_rng(1)) == []
+    # no accurate frame, no spot check
+    assert spot_check_frames([0.3, 0.4], [0.2, 0.35], 2, 1, np.random.default_rng(1)) == []

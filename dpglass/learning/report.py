@@ -45,7 +45,15 @@ def loop_record(*, convergence_paths: list[str], selection_paths: list[str],
         if k <= max_iterations:
             selection, labelling = selections[k - 1], labellings[k - 1]
             row["frames_selected"] = selection["selected"]
+            row["spot_checks"] = selection.get("spot_checks", 0)
             row["frames_labelled"] = labelling["frames_labelled"]
+            # the models' true error on the spot checks of each temperature (frames the
+            # deviation called accurate)
+            truth = {r["temperature_K"]: r for r in labelling.get("true_errors") or []
+                     if r["kind"] == "spot_check"}
+            for t in row["temperatures"]:
+                spot = truth.get(float(t["temperature_K"]))
+                t["spot_check_error"] = spot["force_error_vector_rms"] if spot else None
             row["frames_failed_labelling"] = labelling["frames_failed"]
             row["validation_after_retraining"] = _mean_validation(
                 validation_paths[(k - 1) * n_models:k * n_models])
@@ -87,9 +95,10 @@ def loop_markdown(record: dict, title: str = "") -> str:
     lines = [f"# Concurrent learning{' — ' + title if title else ''}", "",
              f"**{record['verdict']}**",
              "", "Exploration k runs the models of iteration k-1 (0 = the first training).", "",
-             "| iteration | T (K) | frames | accurate | candidate | failed | selected | labelled | "
-             "val. energy RMSE (meV/atom) | val. force RMSE (meV/Å) | ion D at the hottest T |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| iteration | T (K) | frames | accurate | candidate | failed | true RMS abs(ΔF) on "
+             "spot checks (meV/Å) | selected | labelled | val. energy RMSE (meV/atom) | "
+             "val. force RMSE (meV/Å) | ion D at the hottest T |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def pm(q):
         if not q or q.get("value") is None:
@@ -99,7 +108,7 @@ def loop_markdown(record: dict, title: str = "") -> str:
 
     first = record.get("first_training_validation") or {}
     if first:
-        lines.append(f"| 0 (first training) | | | | | | | | {pm(first.get('energy_rmse'))} | "
+        lines.append(f"| 0 (first training) | | | | | | | | | {pm(first.get('energy_rmse'))} | "
                      f"{pm(first.get('force_rmse'))} | |")
     for row in record["iterations"]:
         val = row.get("validation_after_retraining") or {}
@@ -107,7 +116,7 @@ def loop_markdown(record: dict, title: str = "") -> str:
         f = val.get("force_rmse") or {}
 
         if row["noop"]:
-            lines.append(f"| {row['iteration']} | — (converged earlier, no-op) | | | | | "
+            lines.append(f"| {row['iteration']} | — (converged earlier, no-op) | | | | | | "
                          f"{row.get('frames_selected', '—')} | {row.get('frames_labelled', '—')} | "
                          f"{pm(e)} | {pm(f)} | |")
             continue
@@ -118,11 +127,14 @@ def loop_markdown(record: dict, title: str = "") -> str:
                 f"{t['accurate_fraction']:.1%} | {t['candidate_fraction']:.1%} | "
                 f"{t['failed_fraction']:.1%}"
                 + (f" (MD blew up: {t['unreached']} frames never reached)" if t.get("unreached")
-                   else "") + " | "
+                   else "") + f" | {pm(t.get('spot_check_error'))} | "
                 + (f"{row.get('frames_selected', '—')} | {row.get('frames_labelled', '—')} | "
                    f"{pm(e)} | {pm(f)} | {_hottest_d(row.get('hottest_transport'))} |"
                    if last else "| | | | |"))
-    lines += ["", "Validation RMSE: mean over the ensemble members ± its standard error, on the "
+    lines += ["", "Spot checks: frames the deviation called accurate, drawn at random and labelled; "
+              "their true force error (RMS of the error vector, mean over the members that "
+              "explored) is what the ensemble's agreement cannot show.",
+              "", "Validation RMSE: mean over the ensemble members ± its standard error, on the "
               "first training's validation frames (time blocks of every melt-quench phase, never "
               "trained on), after that iteration's retraining; iteration 0 is the first training. "
               "Every exploration runs the same length."]

@@ -57,3 +57,22 @@ def select_frames(deviations: dict[float, np.ndarray], trust_levels: list[float]
                 picked[T].append(queues[T].pop(0))
                 total += 1
     return {T: sorted(v) for T, v in picked.items()}
+
+
+def spot_check_frames(max_devi_f, trust_levels: list[float], count: int, min_separation: int,
+                      rng, exclude: set[int] = frozenset()) -> list[int]:
+    """`count` frame indices the deviation calls accurate (< low), drawn at random (`rng`), no
+    two closer than `min_separation`, none in `exclude`. Labelled like the candidates, they
+    measure the true error where the ensemble agrees, and teach the models there: members
+    trained on the same data can agree on a wrong force (the demo's glass drifted to Al-Cl
+    coordinations the reference never visits, at deviations below the low trust level)."""
+    low = trust_levels[0]
+    devi = np.asarray(max_devi_f, dtype=float)
+    pool = [int(i) for i in np.flatnonzero(devi < low) if int(i) not in exclude]
+    chosen: list[int] = []
+    for i in rng.permutation(pool) if pool else []:
+        if len(chosen) == count:
+            break
+        if all(abs(int(i) - j) >= min_separation for j in chosen):
+            chosen.append(int(i))
+    return sorted(chosen)

@@ -182,7 +182,7 @@ def check_certificate(config_certificate: dict, melt_quench: dict) -> None:
 RULE_KEYS = {
     "explore": ("explore_ps", "explore_dump_every_steps"),
     "convergence": ("explore_ps", "accurate_fraction", "require_stable_D"),
-    "select": ("max_frames_per_iteration", "min_frame_separation_dumps"),
+    "select": ("max_frames_per_iteration", "min_frame_separation_dumps", "spot_check_frames"),
     "retrain": ("numb_steps", "start_lr", "stop_lr", "start_pref_e", "start_pref_f",
                 "start_pref_v", "old_ratio", "retrain"),
 }

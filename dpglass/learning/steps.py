@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dpglass.io import read_json, write_json, write_text
 from dpglass.learning.convergence import iteration_status
-from dpglass.learning.selection import classify, select_frames
+from dpglass.learning.selection import classify, select_frames, spot_check_frames
 from dpglass.learning.settings import explore_sweep
 from dpglass.units import quantity
 
@@ -206,6 +206,7 @@ def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict
     status = read_json(convergence_json)
     record = {"iteration": iteration, "trust_levels": quantity(trust, unit="eV/Å"),
               "cap": learning["max_frames_per_iteration"],
+              "spot_checks_per_run": learning["spot_check_frames"],
               "min_frame_separation_dumps": learning["min_frame_separation_dumps"]}
     if status["converged"]:
         write_text(out_frames, "")
@@ -222,10 +223,19 @@ def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict
     chosen = select_frames({T: r["max_devi_f"] for T, (r, _) in explored.items()}, trust,
                            learning["max_frames_per_iteration"],
                            learning["min_frame_separation_dumps"], exclude=starts)
+    import numpy as np
+
+    spots = {T: spot_check_frames(r["max_devi_f"], trust, learning["spot_check_frames"],
+                                  learning["min_frame_separation_dumps"],
+                                  np.random.default_rng([iteration, int(round(T))]),
+                                  exclude=starts[T])
+             for T, (r, _) in explored.items()}
     frames, rows = [], []
     for T in sorted(explored):
         run, dump = explored[T]
-        picks = chosen[T]
+        kinds = {i: "candidate" for i in chosen[T]}
+        kinds.update({i: "spot_check" for i in spots[T]})
+        picks = sorted(kinds)
         steps = {run["deviation_steps"][i] for i in picks}
         atoms = _dump_atoms(dump, type_map, steps)
         missing = sorted(steps - set(atoms))
@@ -236,20 +246,23 @@ def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict
             step = run["deviation_steps"][i]
             a = atoms[step]
             a.info.update({"temperature_K": T, "glass": run.get("glass", 0), "step": step,
-                           "iteration": iteration,
+                           "iteration": iteration, "kind": kinds[i],
                            "max_devi_f": run["max_devi_f"][i]})
             frames.append(a)
         rows.append({**run["classification"], "temperature_K": T, "glass": run.get("glass", 0),
-                     "selected": len(picks)})
+                     "selected": len(chosen[T]), "spot_checks": len(spots[T])})
     if frames:
         write(out_frames, frames, format="extxyz")
     else:
         write_text(out_frames, "")
     write_json(out_json, {**record, "noop": False, "selected": len(frames),
+                          "candidates_selected": sum(r["selected"] for r in rows),
+                          "spot_checks": sum(r["spot_checks"] for r in rows),
                           "per_temperature": rows})
     print(f"iteration {iteration}: {len(frames)} frames selected "
           + ", ".join(f"{r['temperature_K']:g} K: {r['selected']} of {r['candidate']} candidates "
-                      f"({r['failed']} failed, not labelled)" for r in rows))
+                      f"+ {r['spot_checks']} spot checks ({r['failed']} failed, not labelled)"
+                      for r in rows))
 
 
 def label_with_reference(frames: list, reference: dict, work: Path, threads: int) -> tuple[list, dict]:
@@ -277,9 +290,12 @@ def label_with_reference(frames: list, reference: dict, work: Path, threads: int
 
 
 def label(*, selected_frames: str, selection_json: str, reference: dict, type_map: list[str],
-          out_frames: str, out_report: str, data_dir: str, threads: int) -> None:
+          out_frames: str, out_report: str, data_dir: str, threads: int,
+          models: list[str] | None = None) -> None:
     """Reference labels of the selected frames (incremental: a rerun reuses finished single
-    points) and their deepmd/npy training system (an empty directory when nothing was labelled)."""
+    points) and their deepmd/npy training system (an empty directory when nothing was labelled);
+    with `models` (the ensemble that explored), their true errors on the labelled frames, per
+    kind (candidate, spot_check) and temperature (true_errors)."""
     from ase.io import read, write
 
     selection = read_json(selection_json)
@@ -296,6 +312,12 @@ def label(*, selected_frames: str, selection_json: str, reference: dict, type_ma
                                             threads)
     report["noop"] = False
     write(out_frames, labelled, format="extxyz")
+    if labelled and models:
+        report["true_errors"] = true_errors(models, labelled)
+        for row in report["true_errors"]:
+            print(f"{row['kind']} frames at {row['temperature_K']:g} K ({row['frames']}): true "
+                  f"force RMSE {row['force_rmse']['value']:.0f} meV/Å, RMS |ΔF| "
+                  f"{row['force_error_vector_rms']['value']:.0f} meV/Å (mean over members)")
     if labelled:
         from dpglass.training.data import read_labelled_frames
 
@@ -303,6 +325,41 @@ def label(*, selected_frames: str, selection_json: str, reference: dict, type_ma
         shutil.rmtree(data_dir)
         system.to("deepmd/npy", data_dir)
     write_json(out_report, report)
+
+
+def true_errors(models: list[str], labelled: list) -> list[dict]:
+    """Per kind and temperature of the labelled frames: the models' force RMSE (per component)
+    and RMS of the force-error vector against the reference labels, mean over members, on
+    frames no model has trained on. A spot check's true error is what the deviation could not
+    see."""
+    import numpy as np
+    from deepmd.infer import DeepPot
+
+    groups: dict[tuple, list] = {}
+    for atoms in labelled:
+        key = (atoms.info.get("kind", "candidate"), float(atoms.info["temperature_K"]))
+        groups.setdefault(key, []).append(atoms)
+    squared = {key: [] for key in groups}
+    for model in models:
+        dp = DeepPot(model)
+        type_map = list(dp.get_type_map())
+        for key, frames in groups.items():
+            total = atoms_count = 0.0
+            for atoms in frames:
+                types = [type_map.index(x) for x in atoms.get_chemical_symbols()]
+                _, forces, _ = dp.eval(atoms.positions.reshape(1, -1),
+                                       np.array(atoms.cell).reshape(1, -1), types)
+                total += float(((forces.reshape(-1, 3) - atoms.get_forces()) ** 2).sum())
+                atoms_count += len(atoms)
+            squared[key].append(total / atoms_count)
+    rows = []
+    for (kind, temperature), values in sorted(squared.items()):
+        vector = 1000.0 * np.sqrt(np.mean(values))
+        rows.append({"kind": kind, "temperature_K": temperature,
+                     "frames": len(groups[(kind, temperature)]),
+                     "force_rmse": quantity(vector / np.sqrt(3.0), unit="meV/Å"),
+                     "force_error_vector_rms": quantity(vector, unit="meV/Å")})
+    return rows
 
 
 # ----------------------------------------------------------------------------------------------
@@ -334,8 +391,12 @@ def retrain(*, base_training: list[str], validation: list[str], earlier_data: li
     if new_frames == 0 or not new:
         work.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(previous_frozen, frozen)
-        shutil.copyfile(previous_dir / "input.json", input_json)
-        shutil.copyfile(previous_dir / "input.json", work / "input.json")
+        # its data paths are relative to the previous work directory: rebased to this one
+        # (learning_compress runs `dp compress -t input.json` here)
+        rebased = rebase_input(read_json(previous_dir / "input.json"), previous_dir / "work",
+                               work)
+        write_json(input_json, rebased)
+        write_json(work / "input.json", rebased)
         shutil.copyfile(previous_dir / "lcurve.out", lcurve)
         previous_test = previous_dir / "validation.json"
         test = read_json(previous_test) if previous_test.exists() else None
@@ -391,6 +452,20 @@ def retrain(*, base_training: list[str], validation: list[str], earlier_data: li
           f"{before['force_rmse']['value']:.1f} -> {after['force_rmse']['value']:.1f} meV/Å, "
           f"energy {before['energy_rmse']['value']:.2f} -> {after['energy_rmse']['value']:.2f} "
           f"meV/atom", file=log, flush=True)
+
+
+def rebase_input(payload: dict, old_work: Path, new_work: Path) -> dict:
+    """A copy of a DeePMD-kit input.json whose data systems, relative to `old_work`, are made
+    relative to `new_work`."""
+    import copy
+
+    out = copy.deepcopy(payload)
+    for section in ("training_data", "validation_data"):
+        data = out["training"].get(section)
+        if data:
+            data["systems"] = [os.path.relpath(Path(old_work) / system, new_work)
+                               for system in data["systems"]]
+    return out
 
 
 def retraining_input(train_cfg: dict, learning: dict, type_map: list[str], stats: dict,

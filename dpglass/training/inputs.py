@@ -83,13 +83,13 @@ def make_input(train_cfg: dict, type_map: list[str], stats: dict, seed: int,
     training_data = {"systems": list(training_dirs), "batch_size": train_cfg["batch_size"]}
     if auto_prob is not None:
         training_data["auto_prob"] = auto_prob
+    descriptor = descriptor_section(train_cfg, stats, seed)
+    fitting = {"neuron": train_cfg["fitting_neurons"], "resnet_dt": True, "seed": seed}
+    precision = train_cfg.get("precision", "float64")
+    if precision != "float64":  # DeePMD-kit's default; an input.json without the key stays as it was
+        descriptor["precision"] = fitting["precision"] = precision
     return {
-        "model": {
-            "type_map": type_map,
-            "descriptor": descriptor_section(train_cfg, stats, seed),
-            "fitting_net": {"neuron": train_cfg["fitting_neurons"], "resnet_dt": True,
-                            "seed": seed},
-        },
+        "model": {"type_map": type_map, "descriptor": descriptor, "fitting_net": fitting},
         "learning_rate": {
             "type": "exp",
             "decay_steps": max(1, min(5000, steps // 20)),
@@ -98,7 +98,7 @@ def make_input(train_cfg: dict, type_map: list[str], stats: dict, seed: int,
         },
         "loss": {
             "type": "ener",
-            "start_pref_e": prefs["e"], "limit_pref_e": 1.0,
+            "start_pref_e": prefs["e"], "limit_pref_e": train_cfg.get("limit_pref_e", 1.0),
             "start_pref_f": prefs["f"], "limit_pref_f": 1.0,
             "start_pref_v": prefs["v"], "limit_pref_v": 1.0,
         },

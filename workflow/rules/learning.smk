@@ -78,6 +78,7 @@ rule learning_label:
     input:
         frames="results/{comp}/learning/iter{k}/selected.extxyz",
         selection="results/{comp}/learning/iter{k}/selection.json",
+        models=exploration_models,  # their true errors on the labelled frames
     output:
         frames="results/{comp}/learning/iter{k}/labelled.extxyz",
         report="results/{comp}/learning/iter{k}/labelling.json",
