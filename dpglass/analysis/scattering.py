@@ -66,7 +66,7 @@ XRAY_SOURCE = ("International Tables for Crystallography Vol. C (1992), Table 6.
                "Cromer-Mann coefficients of the neutral-atom form factors")
 
 # Bin width of the partial g(r) behind G(r), Å; Q grid of S(Q) (Å⁻¹).
-PDF_BIN_A = 0.02
+PDF_BIN_A = 0.05
 Q_STEP_PER_A = 0.02
 # A measured G(r) must overlap the simulated range in at least this many points.
 MIN_OVERLAP_POINTS = 10

@@ -72,6 +72,15 @@ def iter_frames(path: str | Path, fmt: str | None = None, type_map: Sequence[str
             yield frame
 
 
+def count_frames(path: str | Path, fmt: str | None = None) -> int:
+    """Frames in a trajectory file (a LAMMPS dump is counted by its TIMESTEP lines, unparsed)."""
+    path = Path(path)
+    if (fmt or guess_format(path)) == "lammps-dump":
+        with path.open() as stream:
+            return sum(1 for line in stream if line.startswith("ITEM: TIMESTEP"))
+    return sum(1 for _ in iter_frames(path, fmt))
+
+
 def _iter_extxyz(path: Path) -> Iterator[Frame]:
     from ase.io import iread
 
