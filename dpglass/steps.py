@@ -402,11 +402,13 @@ def mechanism_run(*, dump_path: str, run_json: str, ion: str, type_map: list[str
     result.update({"replica": run.get("replica", 0), "glass_index": glass,
                    "source": str(dump_path)})
     write_json(result_path, result)
+    from dpglass.report import number
+
     hops = result["hops"]
     print(f"{ion} at {temperature_K:g} K: {hops['n_hops']['value']} hops "
-          f"({hops['hops_per_ion']['value']:.2f} per ion, {hops['rate_per_ion_per_ns']['value']:.3g} "
-          f"per ion per ns); back-jump fraction {hops['back_jump_fraction']['value']}; hop-length "
-          f"peaks {hops['length_peaks']['value']} Å; framework: {result['glass']['verdict']} "
+          f"({number(hops['hops_per_ion'])} per ion, {number(hops['rate_per_ion_per_ns'])} per ion "
+          f"per ns); back-jump fraction {number(hops['back_jump_fraction'], 2)}; hop-length peaks "
+          f"{hops['length_peaks']['value']} Å; framework: {result['glass']['verdict']} "
           f"({result['glass']['because']})")
 
 
@@ -418,6 +420,7 @@ def mechanism(*, run_paths: list[str], diffusion_paths: list[str], prior_D: list
     from dpglass.analysis.mechanism import mechanism_table
     from dpglass.analysis.plots import plot_hops, plot_ion_density, plot_species_msd
     from dpglass.paper import paper_rdf_distances
+    from dpglass.report import number
 
     runs = [read_json(p) for p in run_paths]
     table = mechanism_table(runs, [read_json(p) for p in diffusion_paths], prior_D, hop_distance_A)
@@ -436,11 +439,11 @@ def mechanism(*, run_paths: list[str], diffusion_paths: list[str], prior_D: list
                              "runs": [{"temperature": r["temperature"], "replica": r["replica"],
                                        "glass": r["glass_index"], "source": p}
                                       for r, p in zip(runs, run_paths)]})
-    print(f"{'T/K':>6} {'hops/ion':>9} {'plan':>9} {'6Dt/a^2':>9} {'He RSD':>7} {'D RSD':>7}  glass")
+    columns = ("hops_per_ion", "hops_per_ion_plan", "hops_per_ion_from_D", "he_relative_error",
+               "D_relative_error")
+    print(f"{'T/K':>6} {'hops/ion':>16} {'plan':>9} {'6Dt/a^2':>9} {'He RSD':>7} {'D RSD':>7}  "
+          "framework")
     for row in table:
-        def number(q, digits=3):
-            return "-" if q["value"] is None else f"{q['value']:.{digits}g}"
-        print(f"{row['temperature']['value']:>6g} {number(row['hops_per_ion']):>9} "
-              f"{number(row['hops_per_ion_plan']):>9} {number(row['hops_per_ion_from_D']):>9} "
-              f"{number(row['he_relative_error'], 2):>7} {number(row['D_relative_error'], 2):>7}  "
-              f"{row['glass']}")
+        cells = [number(row[name], 3 if index < 3 else 2) for index, name in enumerate(columns)]
+        print(f"{row['temperature']['value']:>6g} {cells[0]:>16} {cells[1]:>9} {cells[2]:>9} "
+              f"{cells[3]:>7} {cells[4]:>7}  {row['glass']}")
