@@ -268,7 +268,7 @@ def test_test_config_runs_the_whole_chain(test_run):
     run = json.loads((comp / "analysis_glass1" / "mechanism_T363_r0.json").read_text())
     assert set(run["species_msd"]) == {"Li", "Al", "Cl", "O"}
     assert run["glass"]["verdict"] in ("glass", "relaxing", "flows")
-    assert run["hops"]["n_ions"]["value"] == 8 and run["hops"]["threshold"]["value"] == 1.5
+    assert run["hops"]["n_ions"]["value"] == 8 and run["hops"]["threshold"]["value"] == 2.0
     mechanism = json.loads((comp / "analysis" / "mechanism.json").read_text())
     rows = mechanism["temperatures"]
     assert [row["temperature"]["value"] for row in rows] == [303, 333, 363]

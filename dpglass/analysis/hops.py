@@ -9,8 +9,9 @@ and that mean (the new centre) lies more than threshold_A from the old one. An e
 returns, or one still under way at the end of the run, is not a hop.
 
 Reported per run: the hop events (ion, frame, time, length), the hop lengths (between the
-centres of consecutive sites, each the mean of its residence's unsmoothed positions within
-threshold_A / 2 of their median, which leaves the transitions out), their histogram and peaks,
+centres of consecutive sites, each the mean of the unsmoothed positions over the
+min_residence_frames that confirmed it: the site where the ion arrived, even when a glass's site
+drifts later), their histogram and peaks,
 residence times (complete residences only: the first and last of
 each ion are cut by the run), the back-jump fraction (hops that end within threshold_A of the
 site the previous hop left) and hops per ion per ns. Hops shorter than the sampling resolves
@@ -81,17 +82,12 @@ def ion_sites(track: np.ndarray, threshold_A: float, residence: int) -> list[int
     return hops
 
 
-def _site_centres(track: np.ndarray, hop_frames: list[int], threshold_A: float) -> np.ndarray:
-    """Centre of each residence: mean of its (unsmoothed) positions within threshold_A / 2 of
-    their median, so that the frames of the transitions at either end are left out."""
-    bounds = [0] + list(hop_frames) + [len(track)]
-    centres = []
-    for low, high in zip(bounds[:-1], bounds[1:]):
-        segment = track[low:high]
-        middle = np.median(segment, axis=0)
-        near = segment[np.linalg.norm(segment - middle, axis=1) <= 0.5 * threshold_A]
-        centres.append((near if len(near) else segment).mean(axis=0))
-    return np.array(centres)
+def _site_centres(track: np.ndarray, hop_frames: list[int], residence: int) -> np.ndarray:
+    """Centre of each site: the mean of the ion's (unsmoothed) positions over the
+    ``residence`` frames that confirmed it (from the hop frame on; the first site from frame 0),
+    the same windows the hop decision used."""
+    return np.array([track[start:start + residence].mean(axis=0)
+                     for start in [0] + list(hop_frames)])
 
 
 def detect_hops(positions: np.ndarray, threshold_A: float, smoothing_frames: int = 1,
@@ -111,7 +107,7 @@ def detect_hops(positions: np.ndarray, threshold_A: float, smoothing_frames: int
         track = smoothed[:, ion]
         frames = ion_sites(track, threshold_A, min_residence_frames)
         frames_per_ion.append(frames)
-        centres = _site_centres(positions[:, ion], frames, threshold_A)
+        centres = _site_centres(positions[:, ion], frames, min_residence_frames)
         for k, frame in enumerate(frames):
             length = float(np.linalg.norm(centres[k + 1] - centres[k]))
             back = (None if k == 0 else

@@ -169,7 +169,8 @@ def plot_species_msd(runs: list[dict], path: str | Path) -> None:
             curve = run["species_msd"][name]
             label = f"{T:g} K"
             if name != run["ion"]:
-                label += f": {curve['state']}, β = {curve['beta']['value']:.2f}"
+                label += (f": {curve['state']}, β = {curve['beta']['value']:.2f} ± "
+                          f"{curve['beta']['error'] or 0:.2f}")
             panel.loglog(curve["time"]["value"], curve["msd"]["value"], color=colours[T],
                          label=label)
         panel.set_title(name + (" (mobile ion)" if name == runs[0]["ion"] else ""), fontsize=9)

@@ -2,10 +2,11 @@
 
 Per species: the MSD over all time origins (FFT), drift-corrected by the system's centre of mass,
 and the log-log slope β of the MSD over the last decade of the allowed lags (from a tenth of the
-window end to the end, the window end being max_lag_fraction of the run). A framework species
-(every species but the mobile ion) *plateaus* when β ≤ PLATEAU_MAX_BETA, *diffuses* when β passes
-the ion's own diffusive test (|β − 1| within max(0.15, 2σ_β), dpglass.analysis.diffusion), and is
-*sub-diffusive* in between. The glass verdict at that temperature: "glass" when every framework
+window end to the end, the window end being max_lag_fraction of the run), with its standard
+error σ_β. A framework species (every species but the mobile ion) *plateaus* when β is not
+significantly above PLATEAU_MAX_BETA (β − 2σ_β ≤ PLATEAU_MAX_BETA); otherwise it *diffuses* when β
+passes the ion's own diffusive test (|β − 1| within max(0.15, 2σ_β), dpglass.analysis.diffusion)
+and is *sub-diffusive* when not. The glass verdict at that temperature: "glass" when every framework
 species plateaus, "flows" when one diffuses, "relaxing" otherwise (its framework creeps: a longer
 run would tell).
 """
@@ -44,7 +45,7 @@ def species_msd(positions: np.ndarray, symbols, times_ps: np.ndarray,
         stats = displacement_statistics(selected, lag_grid(end))
         beta, beta_error = log_log_slope(stats, start, end)
         diffusive = beta_passes(beta, beta_error)[0]
-        state = ("plateau" if beta <= PLATEAU_MAX_BETA else
+        state = ("plateau" if beta - 2 * beta_error <= PLATEAU_MAX_BETA else
                  "diffusive" if diffusive else "sub-diffusive")
         out[species] = {
             "n_atoms": quantity(int(selected.shape[1]), None, "1"),
@@ -70,11 +71,11 @@ def glass_verdict(per_species: dict, ion: str) -> dict:
         because = f"{', '.join(flowing)} diffuse{'s' if len(flowing) == 1 else ''}"
     elif creeping:
         verdict = "relaxing"
-        because = (f"{', '.join(creeping)} MSD still rising (β > {PLATEAU_MAX_BETA:g}) over the "
-                   f"last decade of lags")
+        because = (f"{', '.join(creeping)} MSD still rising (β − 2σ > {PLATEAU_MAX_BETA:g}) over "
+                   f"the last decade of lags")
     else:
         verdict = "glass"
-        because = f"every framework species' MSD plateaus (β ≤ {PLATEAU_MAX_BETA:g})"
+        because = f"every framework species' MSD plateaus (β − 2σ ≤ {PLATEAU_MAX_BETA:g})"
     return {"verdict": verdict, "because": because,
             "framework": {s: {"state": state,
                               "beta": per_species[s]["beta"],
