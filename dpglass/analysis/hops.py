@@ -116,6 +116,14 @@ def detect_hops(positions: np.ndarray, threshold_A: float, smoothing_frames: int
     return events, frames_per_ion
 
 
+def binomial_error(fraction: float | None, trials: int) -> float | None:
+    """Standard error √(p(1 − p)/n) of a fraction; None when undefined (no trials, or p = 0 or 1,
+    where it would claim an exact value)."""
+    if fraction is None or fraction in (0, 1) or not trials:
+        return None
+    return float(np.sqrt(fraction * (1 - fraction) / trials))
+
+
 def length_peaks(lengths: np.ndarray, r_max_A: float) -> list[float]:
     """Positions (Å) of the maxima of the Gaussian-smoothed hop-length distribution, highest
     first (at most MAX_PEAKS, each at least PEAK_MIN_FRACTION of the highest)."""
@@ -151,14 +159,15 @@ def hop_statistics(positions: np.ndarray, dt_ps: float, threshold_A: float,
     fraction = backs / len(with_previous) if with_previous else None
     return {
         "n_hops": quantity(n_hops, None, "1"),
-        "hops_per_ion": quantity(n_hops / n_ions, np.sqrt(n_hops) / n_ions, "1"),
+        # Poisson counting errors (none for no hop: the count is exact, the rate unresolved)
+        "hops_per_ion": quantity(n_hops / n_ions, np.sqrt(n_hops) / n_ions if n_hops else None,
+                                 "1"),
         "ions_that_hopped": quantity(sum(1 for f in frames_per_ion if f), None, "1"),
-        # Poisson counting error of the rate
         "rate_per_ion_per_ns": quantity(n_hops / ion_ns if ion_ns else None,
-                                        np.sqrt(n_hops) / ion_ns if ion_ns else None, "1/ns"),
-        "back_jump_fraction": quantity(
-            fraction, None if fraction is None else
-            float(np.sqrt(fraction * (1 - fraction) / len(with_previous))), "1"),
+                                        np.sqrt(n_hops) / ion_ns if ion_ns and n_hops else None,
+                                        "1/ns"),
+        "back_jump_fraction": quantity(fraction, binomial_error(fraction, len(with_previous)),
+                                       "1"),
         "n_back_jumps": quantity(int(backs), None, "1"),
         "residence_time_mean": quantity(
             float(residences.mean()) if len(residences) else None,

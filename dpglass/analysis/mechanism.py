@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from dpglass.analysis.density import position_density
-from dpglass.analysis.hops import hop_statistics, length_peaks
+from dpglass.analysis.hops import binomial_error, hop_statistics, length_peaks
 from dpglass.analysis.species_msd import GLASS_VERDICTS, glass_verdict, species_msd
 from dpglass.analysis.trajectory import Trajectory
 from dpglass.units import quantity
@@ -115,7 +115,7 @@ def mechanism_table(runs: list[dict], diffusion: list[dict], prior_D_cm2_per_s,
             "glass": worst.get("verdict"),
             "glass_because": worst.get("because"),
             "hops_per_ion": quantity(n_hops / ions if ions else None,
-                                     np.sqrt(n_hops) / ions if ions else None, "1"),
+                                     np.sqrt(n_hops) / ions if ions and n_hops else None, "1"),
             "hops_per_ion_plan": quantity(
                 None if prior_D is None else float(np.mean(
                     [expected_hops_per_ion(prior_D, t, hop_distance_A) for t in durations])),
@@ -134,10 +134,9 @@ def mechanism_table(runs: list[dict], diffusion: list[dict], prior_D_cm2_per_s,
                 if diffusive and D_row["D"].get("error") and D_row["D"]["value"] else None,
                 None, "1"),
             "rate_per_ion_per_ns": quantity(n_hops / ion_ns if ion_ns else None,
-                                            np.sqrt(n_hops) / ion_ns if ion_ns else None, "1/ns"),
-            "back_jump_fraction": quantity(
-                fraction, None if fraction is None else
-                float(np.sqrt(fraction * (1 - fraction) / with_previous)), "1"),
+                                            np.sqrt(n_hops) / ion_ns if ion_ns and n_hops
+                                            else None, "1/ns"),
+            "back_jump_fraction": quantity(fraction, binomial_error(fraction, with_previous), "1"),
             "length_peaks": quantity(length_peaks(lengths, max(6.0, float(lengths.max()) + 0.1))
                                      if len(lengths) else [], None, "Å"),
             "residence_time_mean": quantity(
