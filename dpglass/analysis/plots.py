@@ -158,7 +158,8 @@ def plot_species_msd(runs: list[dict], path: str | Path) -> None:
     """MSD of every species against lag (log–log), one panel per species, one line per
     temperature (the seed paper's Fig. 2c); the legend gives each temperature's glass verdict."""
     runs = sorted(runs, key=lambda r: r["temperature"]["value"])
-    species = list(runs[0]["species_msd"])
+    ion = runs[0]["ion"]
+    species = [ion] + [name for name in runs[0]["species_msd"] if name != ion]
     colours = _temperature_colours([r["temperature"]["value"] for r in runs])
     columns = min(2, len(species))
     rows = -(-len(species) // columns)
@@ -173,15 +174,20 @@ def plot_species_msd(runs: list[dict], path: str | Path) -> None:
                           f"{curve['beta']['error'] or 0:.2f}")
             panel.loglog(curve["time"]["value"], curve["msd"]["value"], color=colours[T],
                          label=label)
-        panel.set_title(name + (" (mobile ion)" if name == runs[0]["ion"] else ""), fontsize=9)
+        panel.set_title(name + (" (mobile ion)" if name == ion else ""), fontsize=9)
         panel.set_xlabel("lag time (ps)")
         panel.set_ylabel("MSD (Å²)")
         panel.legend(fontsize=6)
     for panel in list(axes.flat)[len(species):]:
         panel.axis("off")
-    verdicts = ", ".join(f"{r['temperature']['value']:g} K {r['glass'].get('verdict')}"
-                         for r in runs)
-    figure.suptitle(f"framework: {verdicts}", fontsize=8)
+    by_verdict: dict = {}
+    for run in runs:
+        by_verdict.setdefault(run["glass"].get("verdict"), []).append(
+            f"{run['temperature']['value']:g}")
+    figure.suptitle("framework: " + "; ".join(
+        f"{verdict} at {', '.join(temps)} K" if len(temps) <= 4 else
+        f"{verdict} at {len(temps)} of {len(runs)} temperatures"
+        for verdict, temps in by_verdict.items()), fontsize=8)
     _save(figure, path)
 
 
@@ -191,7 +197,7 @@ def plot_hops(runs: list[dict], table: list[dict], path: str | Path,
     Right: hops per ion observed against the plan's prediction and 6Dt/a² from the measured D."""
     runs = sorted(runs, key=lambda r: r["temperature"]["value"])
     colours = _temperature_colours([r["temperature"]["value"] for r in runs])
-    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 4.4))
     for run in runs:
         histogram = run["hops"]["length_histogram"]
         counts = np.asarray(histogram["counts"]["value"], float)
@@ -209,7 +215,8 @@ def plot_hops(runs: list[dict], table: list[dict], path: str | Path,
     left.set_xlabel("hop length (Å)")
     left.set_ylabel("fraction of hops")
     left.set_xlim(0, 6)
-    left.legend(fontsize=6)
+    left.legend(fontsize=6, ncols=2, loc="lower left", bbox_to_anchor=(0, 1.02, 1, 0.2),
+                mode="expand")
     temperatures = [row["temperature"]["value"] for row in table]
     observed = [row["hops_per_ion"]["value"] for row in table]
     errors = [row["hops_per_ion"]["error"] or 0 for row in table]
@@ -225,16 +232,24 @@ def plot_hops(runs: list[dict], table: list[dict], path: str | Path,
     right.set_yscale("symlog", linthresh=0.1)
     right.set_xlabel("T (K)")
     right.set_ylabel("hops per ion per run")
-    right.legend(fontsize=6)
+    right.legend(fontsize=6, loc="lower left", bbox_to_anchor=(0, 1.02, 1, 0.2), mode="expand")
     _save(figure, path)
+
+
+# Temperatures shown in the ion-density figure (every run's projections are in its JSON).
+MAX_DENSITY_ROWS = 4
 
 
 def plot_ion_density(runs: list[dict], path: str | Path) -> None:
     """Where the ion has been: its positions projected along each cell vector, one row per
-    temperature (the seed paper's Fig. 2a,b), log colour scale."""
+    temperature (at most MAX_DENSITY_ROWS, evenly spread; the seed paper's Fig. 2a,b), log
+    colour scale."""
     from matplotlib.colors import LogNorm
 
     runs = sorted(runs, key=lambda r: r["temperature"]["value"])
+    if len(runs) > MAX_DENSITY_ROWS:  # the coldest, the hottest and evenly between
+        picks = np.unique(np.linspace(0, len(runs) - 1, MAX_DENSITY_ROWS).round().astype(int))
+        runs = [runs[i] for i in picks]
     figure, axes = plt.subplots(len(runs), 3, figsize=(9, 3 * len(runs)), squeeze=False)
     for row, run in zip(axes, runs):
         density = run["density"]
@@ -286,6 +301,10 @@ def plot_total_scattering(result: dict, path: str | Path) -> None:
     top.set_ylabel("G(r) (Å⁻²)")
     top.legend(fontsize=7)
     bottom.plot(result["Q"]["value"], result["S"]["value"], "k-", lw=1)
+    r_max = result["r"]["value"][-1]
+    bottom.axvspan(0, 2 * np.pi / r_max, color="gray", alpha=0.2,
+                   label=f"Q < 2π/r_max = {2 * np.pi / r_max:.2f} 1/Å: shaped by the cell size")
+    bottom.legend(fontsize=7)
     bottom.axhline(1, color="gray", lw=0.5)
     bottom.set_xlabel("Q (1/Å)")
     bottom.set_ylabel("S(Q)")
