@@ -276,6 +276,7 @@ def plot_network(rdf_result: dict, path: str | Path) -> None:
         sizes = [int(n) for n in clusters["al_fraction_by_size"]]
         shares = [q["value"] for q in clusters["al_fraction_by_size"].values()]
         axes.bar(sizes, shares, color="tab:blue")
+        axes.set_xticks(sizes)
         kinds = clusters["al_fraction"]
         axes.set_title(", ".join(f"{kind} {kinds[kind]['value']:.0%}" for kind in kinds)
                        + f" of Al ({clusters['n_frames']['value']} frames)", fontsize=8)
