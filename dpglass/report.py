@@ -390,8 +390,14 @@ def _extrapolation(flag: dict, temperature: float | None = None,
     if not flag["extrapolating"]:
         return "no"
     above = (flag.get("fraction_above_hi") or {}).get("value")
-    share = (f"{100 * above:.0f} % of frames above the high trust level" if above is not None
-             else "above the high trust level")
+    frames = flag.get("deviation_frames")
+    if above is None:
+        share = "above the high trust level"
+    elif frames:
+        share = (f"{round(above * frames)} of {frames} frames, {100 * above:.0f} %, above the high "
+                 "trust level")
+    else:
+        share = f"{100 * above:.0f} % of frames above the high trust level"
     if notes is None:
         return f"yes ({share})"
     where = f"{temperature:g} K" if temperature is not None else ""

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from dpglass.io import read_json, write_json
+from dpglass.threads import limit_torch_threads
 from dpglass.units import quantity
 
 
@@ -37,15 +38,6 @@ def start_cell(*, formula_text: str, composition: dict, structure: dict, out_pat
     write(out_path, atoms, format="extxyz")
 
 
-def _limit_torch_threads(threads: int) -> None:
-    """The ML calculators' torch backend: the rule's threads, no more (no-op without torch)."""
-    try:
-        import torch
-    except ImportError:
-        return
-    torch.set_num_threads(threads)
-
-
 def melt_quench(*, start_path: str, structure: dict, reference: dict, protocol: dict, formula: str,
                 frames_path: str, quenched_path: str, trace_path: str, report_path: str,
                 threads: int, relabel_calculator: str | None = None) -> None:
@@ -58,7 +50,7 @@ def melt_quench(*, start_path: str, structure: dict, reference: dict, protocol: 
         relabel_calculator = reference.get("relabel", {}).get("calculator")
     if relabel_calculator:  # the labelling rule must be able to run later
         check_available(relabel_calculator, "reference.relabel.calculator")
-    _limit_torch_threads(threads)
+    limit_torch_threads(threads)
     atoms = read(start_path)
     work_dir = Path(report_path).parent / "calc"
     calc = make_calculator(reference["calculator"], reference["kwargs"], directory=work_dir)
@@ -90,7 +82,7 @@ def label_frames(*, sampled_path: str, reference: dict, frames_path: str, report
     name = relabel.get("calculator")
     calc = None
     if name is not None:
-        _limit_torch_threads(threads)
+        limit_torch_threads(threads)
         calc = make_calculator(name, relabel["kwargs"], directory=Path(report_path).parent / "relabel")
     label(sampled_path, frames_path, report_path, calc=calc,
           calculator_name=name or f"{reference['calculator']} (labels of the melt-quench)",

@@ -66,11 +66,12 @@ def extrapolation_flags(run_paths: list[str], trust_levels: list[float] | None =
                       "glass": glass_of_run(path),
                       "extrapolating": run.get("extrapolating"),
                       "fraction_above_hi": deviation.get("fraction_above_hi"),
+                      "deviation_frames": deviation.get("frames"),
                       "fraction_above_lo": deviation.get("fraction_above_lo")})
         if run.get("extrapolating"):
             print(f"WARNING: the potential extrapolates at {run['temperature']['value']:g} K "
                   f"(replica {run.get('replica', 0)}): {deviation['fraction_above_hi']['value']:.1%} "
-                  f"of frames above the high trust level")
+                  f"of {deviation.get('frames')} frames above the high trust level")
     return flags
 
 

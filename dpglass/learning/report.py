@@ -21,8 +21,8 @@ def mean_over_members(rows: list[dict]) -> dict:
     return out
 
 
-def _mean_validation(paths: list[str]) -> dict:
-    rows = [(read_json(p) or {}).get("validation") for p in paths]
+def _mean_validation(paths: list[str], key: str = "validation") -> dict:
+    rows = [(read_json(p) or {}).get(key) for p in paths]
     rows = [r for r in rows if r]
     if not rows:
         return {"energy_rmse": None, "force_rmse": None, "trained": False}
@@ -62,7 +62,12 @@ def loop_record(*, convergence_paths: list[str], selection_paths: list[str],
     return {"converged": converged, "converged_at_iteration": final["converged_models"],
             "accurate_fraction_required": next((s.get("accurate_fraction_required")
                                                 for s in statuses if not s["noop"]), None),
-            "max_iterations": max_iterations, "verdict": verdict, "iterations": rows}
+            "max_iterations": max_iterations, "verdict": verdict,
+            # the first training's models, measured by iteration 1 on the same validation frames
+            "first_training_validation": (_mean_validation(validation_paths[:n_models],
+                                                           "validation_before")
+                                          if validation_paths else None),
+            "iterations": rows}
 
 
 def _hottest_d(transport: dict | None) -> str:
@@ -85,16 +90,21 @@ def loop_markdown(record: dict, title: str = "") -> str:
              "| iteration | T (K) | frames | accurate | candidate | failed | selected | labelled | "
              "val. energy RMSE (meV/atom) | val. force RMSE (meV/Å) | ion D at the hottest T |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def pm(q):
+        if not q or q.get("value") is None:
+            return "—"
+        error = q.get("error")
+        return f"{q['value']:.3g}" + (f" ± {error:.2g}" if error is not None else "")
+
+    first = record.get("first_training_validation") or {}
+    if first:
+        lines.append(f"| 0 (first training) | | | | | | | | {pm(first.get('energy_rmse'))} | "
+                     f"{pm(first.get('force_rmse'))} | |")
     for row in record["iterations"]:
         val = row.get("validation_after_retraining") or {}
         e = val.get("energy_rmse") or {}
         f = val.get("force_rmse") or {}
-
-        def pm(q):
-            if not q or q.get("value") is None:
-                return "—"
-            error = q.get("error")
-            return f"{q['value']:.3g}" + (f" ± {error:.2g}" if error is not None else "")
 
         if row["noop"]:
             lines.append(f"| {row['iteration']} | — (converged earlier, no-op) | | | | | "
@@ -113,7 +123,9 @@ def loop_markdown(record: dict, title: str = "") -> str:
                    f"{pm(e)} | {pm(f)} | {_hottest_d(row.get('hottest_transport'))} |"
                    if last else "| | | | |"))
     lines += ["", "Validation RMSE: mean over the ensemble members ± its standard error, on the "
-              "first training's validation frames, after that iteration's retraining."]
+              "first training's validation frames (time blocks of every melt-quench phase, never "
+              "trained on), after that iteration's retraining; iteration 0 is the first training. "
+              "Every exploration runs the same length."]
     return "\n".join(lines) + "\n"
 
 

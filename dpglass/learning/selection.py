@@ -23,12 +23,14 @@ def classify(max_devi_f, trust_levels: list[float], unreached: int = 0) -> dict:
             "failed_fraction": failed / n, "unreached": unreached}
 
 
-def thin_candidates(max_devi_f, trust_levels: list[float], min_separation: int) -> list[int]:
+def thin_candidates(max_devi_f, trust_levels: list[float], min_separation: int,
+                    exclude: set[int] = frozenset()) -> list[int]:
     """Frame indices in [low, high), largest deviation first, no two closer than `min_separation`
-    frames (the larger deviation wins)."""
+    frames (the larger deviation wins); indices in `exclude` are never taken."""
     low, high = trust_levels
     devi = np.asarray(max_devi_f, dtype=float)
-    order = [int(i) for i in np.argsort(-devi, kind="stable") if low <= devi[i] < high]
+    order = [int(i) for i in np.argsort(-devi, kind="stable")
+             if low <= devi[i] < high and int(i) not in exclude]
     chosen: list[int] = []
     for i in order:
         if all(abs(i - j) >= min_separation for j in chosen):
@@ -37,12 +39,16 @@ def thin_candidates(max_devi_f, trust_levels: list[float], min_separation: int) 
 
 
 def select_frames(deviations: dict[float, np.ndarray], trust_levels: list[float], cap: int,
-                  min_separation: int) -> dict[float, list[int]]:
+                  min_separation: int,
+                  exclude: dict[float, set[int]] | None = None) -> dict[float, list[int]]:
     """Per temperature, the frame indices to label: at most `cap` in all, taken round-robin over
-    the temperatures (hottest first), each temperature's largest deviations first."""
+    the temperatures (hottest first), each temperature's largest deviations first; never an index
+    in exclude[T] (a run's start frame, which is labelled already)."""
     if cap < 1:
         raise ValueError(f"cap {cap}: at least one frame per iteration")
-    queues = {T: thin_candidates(d, trust_levels, min_separation) for T, d in deviations.items()}
+    exclude = exclude or {}
+    queues = {T: thin_candidates(d, trust_levels, min_separation, exclude.get(T, set()))
+              for T, d in deviations.items()}
     picked: dict[float, list[int]] = {T: [] for T in deviations}
     total = 0
     while total < cap and any(queues.values()):

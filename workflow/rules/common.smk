@@ -164,6 +164,21 @@ def ensemble_models(wildcards):
     return [deployed_model(wildcards.comp, i) for i in MODELS]
 
 
+def certificate_runs(side):
+    """The certificate's run files of one side (teacher|student)."""
+    count = config["learning"]["certificate"][f"{side}_runs"]
+    return [
+        f"results/{{comp}}/learning/certificate/{side}/run{n}.extxyz" for n in range(count)
+    ]
+
+
+def certificate_protocol(wildcards):
+    """The NVT protocol of the certificate's runs (dpglass.learning.certificate)."""
+    return learning_settings.certificate_protocol(
+        config["learning"]["certificate"], config["melt_quench"]
+    )
+
+
 def diffusion_results(wildcards):
     return expand(
         "results/{comp}/analysis{gs}/diffusion_T{T}_r{rep}.json",
@@ -341,13 +356,27 @@ def previous_convergence(wildcards):
     return [f"results/{wildcards.comp}/learning/iter{k - 1}/convergence.json"] if k > 1 else []
 
 
-def exploration_glass(wildcards):
-    """Index of the glass whose quenched cell the exploration (k, T) starts from."""
-    return (LEARN_TEMPERATURES.index(wildcards.T) + _iteration(wildcards) - 1) % len(GLASSES)
+def exploration_start(wildcards):
+    """[glass, slot]: the glass the exploration (k, T) starts from and its slot among that
+    glass's explorations (dpglass.learning.settings.exploration_start)."""
+    return list(
+        learning_settings.exploration_start(
+            LEARN_TEMPERATURES.index(wildcards.T),
+            _iteration(wildcards),
+            len(LEARN_TEMPERATURES),
+            len(GLASSES),
+        )
+    )
 
 
-def exploration_data(wildcards):
-    return f"results/{wildcards.comp}/sweep{GLASSES[exploration_glass(wildcards)]}/data.lmp"
+def exploration_frames(wildcards):
+    """The labelled frames and the split of the exploration's glass: it starts from one of the
+    hold's training frames."""
+    gs = GLASSES[exploration_start(wildcards)[0]]
+    return {
+        "frames": f"results/{wildcards.comp}/melt_quench{gs}/frames.extxyz",
+        "split": f"results/{wildcards.comp}/train/data{gs}/split.json",
+    }
 
 
 def exploration_models(wildcards):
@@ -387,17 +416,17 @@ def explore_runs(kind):
     return inputs
 
 
-def scope_learning(name, upto):
-    """Per composition of the scope: iteration files `name` of iteration k (upto=False) or of
-    every iteration 1..k (upto=True)."""
+def scope_learning(name, iterations):
+    """Per composition of the scope: iteration files `name` of iteration k ("this") or of every
+    earlier iteration 1..k-1 ("earlier")."""
 
     def inputs(wildcards):
         k = _iteration(wildcards)
-        iterations = range(1, k + 1) if upto else [k]
+        chosen = {"this": [k], "earlier": range(1, k)}[iterations]
         return [
             f"results/{comp}/learning/iter{j}/{name}"
             for comp in scope_compositions(wildcards.scope)
-            for j in iterations
+            for j in chosen
         ]
 
     return inputs
