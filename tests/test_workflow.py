@@ -131,6 +131,25 @@ def test_dry_run_stops_on_bad_config_naming_the_key(tmp_path, body, key):
     assert not (tmp_path / "results").exists()
 
 
+def test_measured_gr_is_read_when_the_workflow_is_planned(tmp_path):
+    """compositions.<name>.measured_gr: a malformed file stops the dry run, naming the key, the
+    file and the line; a good one is the total_scattering rule's input."""
+    bad = tmp_path / "bad.gr"
+    bad.write_text("# r G\n" + "".join(f"{0.1 * i:.1f} {i}\n" for i in range(1, 30)) + "1.0 x\n")
+    cfg = write_config(tmp_path, f"compositions:\n  A:\n    formula: LiAlCl4\n"
+                                 f"    measured_gr: {bad}\nsweep:\n  temperatures_K: [303]\n")
+    result = run_snakemake("-n", "--configfile", cfg, cwd=tmp_path)
+    assert result.returncode != 0
+    said = result.stdout + result.stderr
+    assert "compositions.A.measured_gr" in said and "bad.gr, line 31" in said
+    good = tmp_path / "good.gr"
+    good.write_text("".join(f"{0.1 * i:.1f} {0.01 * i}\n" for i in range(1, 30)))
+    cfg.write_text(cfg.read_text().replace(str(bad), str(good)))
+    result = run_snakemake("-n", "--configfile", cfg, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"rule total_scattering:\n    input: [^\n]*good\.gr", result.stdout)
+
+
 def _wait_for(path, process, timeout):
     start = time.monotonic()
     while time.monotonic() - start < timeout:
@@ -244,6 +263,24 @@ def test_test_config_runs_the_whole_chain(test_run):
     assert rdf["paper_reference"]["Li-Li"]["value"] == [2.55, 3.08]
     table = json.loads((test_run / "results" / "compositions.json").read_text())
     assert table["compositions"][0]["O_per_Al"]["value"] == 0.75
+
+    # issue 26: the mechanism of every run, pooled per temperature, and the glass's structure
+    run = json.loads((comp / "analysis_glass1" / "mechanism_T363_r0.json").read_text())
+    assert set(run["species_msd"]) == {"Li", "Al", "Cl", "O"}
+    assert run["glass"]["verdict"] in ("glass", "relaxing", "flows")
+    assert run["hops"]["n_ions"]["value"] == 8 and run["hops"]["threshold"]["value"] == 2.0
+    mechanism = json.loads((comp / "analysis" / "mechanism.json").read_text())
+    rows = mechanism["temperatures"]
+    assert [row["temperature"]["value"] for row in rows] == [303, 333, 363]
+    assert all(row["n_runs"]["value"] == 2 and row["hops_per_ion_plan"]["value"] > 0
+               for row in rows)
+    assert summary["mechanism"] == rows and "## Mechanism: how the ion moves" in markdown
+    clusters = rdf["al_o_clusters"]
+    assert sum(q["value"] for q in clusters["al_fraction"].values()) == pytest.approx(1.0)
+    scattering = json.loads((comp / "analysis" / "total_scattering.json").read_text())
+    assert scattering["radiation"] == "neutron" and scattering["weights"]["Li"]["value"] == -1.90
+    assert summary["structure"]["total_scattering"]["radiation"] == "neutron"
+    assert (comp / "analysis" / "total_scattering.gr").read_text().startswith("# simulated")
 
 
 @pytest.mark.md
@@ -476,7 +513,8 @@ def test_rerun_finds_nothing_to_do(test_run):
 
 
 REPORT_PLOTS = ["trace.png", "lcurve.png", "msd_T303_r0.png", "arrhenius.png", "rdf.png",
-                "compositions.png"]
+                "compositions.png", "species_msd.png", "hops.png", "ion_density.png",
+                "network.png", "total_scattering.png"]
 
 
 @pytest.mark.md
@@ -489,6 +527,7 @@ def test_report_contains_every_plot(test_run):
     for name in REPORT_PLOTS:
         assert name in html, f"{name} missing from the report"
     assert "Arrhenius plot for LACO75" in html  # captions are rendered
+    assert "Mechanism" in html and "Hop events of the mobile ion of LACO75" in html
 
 
 @pytest.mark.md

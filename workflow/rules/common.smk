@@ -189,6 +189,48 @@ def diffusion_results(wildcards):
     )
 
 
+def mechanism_runs(wildcards):
+    """The mechanism of every sweep run (glass, temperature, replica) of a composition."""
+    return expand(
+        "results/{comp}/analysis{gs}/mechanism_T{T}_r{rep}.json",
+        comp=wildcards.comp,
+        gs=GLASSES,
+        T=TEMPERATURES,
+        rep=REPLICAS,
+    )
+
+
+def prior_D_of(wildcards):
+    """[T, D] pairs: the plan's prior tracer D (cm²/s) of the composition at each sweep
+    temperature, from which it predicts the hops per ion (dpglass.plan)."""
+    from dpglass.plan import prior_diffusion
+
+    return [[T, D] for T, D in prior_diffusion(config, wildcards.comp)[1].items()]
+
+
+def measured_gr_of(wildcards):
+    """compositions.<name>.measured_gr, tracked as an input (none when not given)."""
+    path = config["compositions"][wildcards.comp].get("measured_gr")
+    return [path] if path else []
+
+
+def check_measured_gr_files():
+    """Read every compositions.<name>.measured_gr now: a missing or malformed file stops the
+    workflow before any job, naming the key, the file and the line."""
+    for name, comp in config["compositions"].items():
+        if not comp.get("measured_gr"):
+            continue
+        from dpglass.analysis.scattering import read_measured_gr
+
+        try:
+            read_measured_gr(comp["measured_gr"])
+        except (OSError, ValueError) as error:
+            raise ValueError(f"config key 'compositions.{name}.measured_gr': {error}") from None
+
+
+check_measured_gr_files()
+
+
 def sweep_runs(wildcards):
     """run.json of every (temperature, replica): throughput and the extrapolation flags."""
     return expand(
