@@ -32,7 +32,7 @@ def ensemble(tmp_path_factory):
 def sweep_config(**sweep):
     base = {"timestep_fs": 2.0, "npt_equilibration_ps": 0.02, "equilibration_ps": 0.02,
             "production_ps": 0.24, "chunk_ps": 0.04, "dump_every_steps": 10,
-            "thermo_every_steps": 10, "supercell": [1, 1, 1], "trust_level_eV_per_A": [0.2, 0.35]}
+            "thermo_every_steps": 10, "deviation_every_steps": 10, "supercell": [1, 1, 1], "trust_level_eV_per_A": [0.2, 0.35]}
     base.update(sweep)
     cfg = validate_config({"compositions": {"X": {"formula": "LiCl"}}, "sweep": base})
     return cfg["sweep"], cfg["execution"]

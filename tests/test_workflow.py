@@ -213,8 +213,10 @@ def test_test_config_runs_the_whole_chain(test_run):
         assert run["natoms"] == 42  # 21 atoms replicated 2x1x1
         assert run["katom_step_per_s"]["value"] > 0 and run["katom_step_per_s"]["unit"] == "katom-step/s"
         assert run["frames"] == 151 and run["chunks"] == 4  # 0.5 ps equilibration + 3 x 1 ps
-        # per-frame max force deviations; the trust levels are the summary's (not a rerun trigger)
-        assert len(run["max_devi_f"]["value"]) == 31 and run["max_devi_f"]["unit"] == "eV/Å"
+        # per-frame max force deviations; the trust levels are the summary's (not a rerun trigger);
+        # sweep.deviation_every_steps 0 (auto): >= 50 lines (sweep.deviation_min_frames) in the
+        # first 1-ps chunk a run can stop at -> every 20 steps, 151 lines over 3 ps
+        assert len(run["max_devi_f"]["value"]) == 151 and run["max_devi_f"]["unit"] == "eV/Å"
         # adaptive length (config/test.yaml's target cannot be met in 3 ps): checked after every chunk
         assert run["stopping"]["reason"] == "maximum reached"
         assert [c["production_ps"] for c in run["stopping"]["checks"]] == [1.0, 2.0, 3.0]

@@ -44,6 +44,7 @@ from dpglass.learning.settings import LAG_DIVISOR, MSD_LAGS  # noqa: E402
 # zero or too sparse to say anything)
 RDF_MIN_G = 0.05
 FORCE_BLOCK_PS = 0.5          # blocks of frames for the error of the force and energy RMSE
+BLOCKS_PER_RUN = 4            # ... and at least this many blocks in each teacher run (short runs)
 MAX_ASSIGNMENTS = 20000       # above this many assignments, a random sample of them
 
 
@@ -358,7 +359,10 @@ def certify(*, teacher_paths: list[str], student_paths: list[str], models: list[
     test = permutation_test(feature_groups(features), len(teacher), seed)
     alpha = 1.0 - confidence
     structure_passed = test["omnibus"]["p_value"] >= alpha
-    block = max(2, int(round(FORCE_BLOCK_PS / dt_ps)))
+    # 0.5-ps blocks, shorter in short runs (config/test.yaml's 0.4 ps) so that every teacher run
+    # gives BLOCKS_PER_RUN blocks; frame 0 (the start, shared by every run) is left out
+    block = max(2, min(int(round(FORCE_BLOCK_PS / dt_ps)),
+                       (min(len(r) for r in teacher) - 1) // BLOCKS_PER_RUN))
     members = []
     for n, model in enumerate(models):
         errors = blocked_rmse(frame_errors(model, teacher), block, confidence)
