@@ -4,9 +4,11 @@ import copy
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+from ase.io import read
 
 from dpglass.config import ConfigError, validate_config
 from dpglass.learning.convergence import iteration_status
@@ -508,3 +510,86 @@ def test_spot_checks_are_accurate_frames_at_random_never_the_start():
     assert spot_check_frames(devi, [0.2, 0.35], 0, 3, np.random.default_rng(1)) == []
     # no accurate frame, no spot check
     assert spot_check_frames([0.3, 0.4], [0.2, 0.35], 2, 1, np.random.default_rng(1)) == []
+
+
+def _lammps_dump(path, steps, n_atoms=2, box=5.0):
+    lines = []
+    for step in steps:
+        lines += ["ITEM: TIMESTEP", str(step), "ITEM: NUMBER OF ATOMS", str(n_atoms),
+                  "ITEM: BOX BOUNDS pp pp pp"] + [f"0 {box}"] * 3 + ["ITEM: ATOMS id type x y z"]
+        lines += [f"{i + 1} 1 {1.0 + i + 0.01 * step} 1.0 1.0" for i in range(n_atoms)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_the_converging_iteration_labels_its_spot_checks_and_retrains_nothing(tmp_path):
+    """At convergence the deviation says only that the members agree: the spot checks of that
+    iteration are labelled all the same (no candidates), and the retraining copies the models
+    (the labels verify, they do not train); the loop's verdict says whether their true error is
+    within the low trust level."""
+    from dpglass.learning import steps
+    from dpglass.learning.report import loop_record
+
+    status = iteration_status(1, {300.0: counts(10, 0, 0)}, 0.95, None, 2.0)
+    assert status["converged"] and not status["noop"]
+    conv = tmp_path / "conv1.json"
+    conv.write_text(json.dumps(status))
+    (tmp_path / "explore").mkdir()
+    run_json, dump = tmp_path / "explore/run.json", tmp_path / "explore/dump.lammpstrj"
+    run_steps = list(range(0, 100, 10))
+    run_json.write_text(json.dumps({"temperature": {"value": 300.0}, "glass": 0,
+                                    "deviation_steps": run_steps, "max_devi_f": [0.05] * 10,
+                                    "classification": counts(10, 0, 0)}))
+    _lammps_dump(dump, run_steps)
+    selected, selection = tmp_path / "selected.extxyz", tmp_path / "selection.json"
+    steps.select(runs=[(str(run_json), str(dump))], convergence_json=str(conv),
+                 learning={"max_frames_per_iteration": 5, "min_frame_separation_dumps": 2,
+                           "spot_check_frames": 2},
+                 trust=[0.2, 0.35], type_map=["Li"], iteration=1, out_frames=str(selected),
+                 out_json=str(selection))
+    record = json.loads(selection.read_text())
+    assert record["converged"] and not record["noop"]
+    assert record["selected"] == 2 and record["candidates_selected"] == 0
+    frames = read(selected, index=":")
+    assert [a.info["kind"] for a in frames] == ["spot_check", "spot_check"]
+    assert all(a.info["step"] != 0 for a in frames)  # the start is a training frame
+
+    # retraining after a converged selection: the previous model, byte for byte, although
+    # this iteration's data directory holds the spot checks' labels
+    data = tmp_path / "data/set.000"
+    data.mkdir(parents=True)
+    (data / "energy.npy").write_bytes(b"labels")
+    old, new = tmp_path / "iter0/model_0", tmp_path / "iter1/model_0"
+    old.mkdir(parents=True)
+    new.mkdir(parents=True)
+    (old / "frozen.pb").write_bytes(b"first training")
+    (old / "input.json").write_text(json.dumps({"training": {
+        "training_data": {"systems": ["../data"]}, "validation_data": {"systems": ["../data"]}}}))
+    (old / "lcurve.out").write_text("# step\n")
+    steps.retrain(base_training=[], validation=[], earlier_data=[],
+                  new_data=[str(tmp_path / "data")], stats_json="unused",
+                  previous_frozen=str(old / "frozen.pb"), selections=[str(selection)],
+                  type_map=["Li"], train_cfg={}, learning={}, index=0, iteration=1,
+                  backend="tensorflow", device="cpu", threads=1,
+                  input_json=str(new / "input.json"), lcurve=str(new / "lcurve.out"),
+                  frozen=str(new / "frozen.pb"), test_json=str(new / "validation.json"),
+                  log=sys.stdout)
+    assert (new / "frozen.pb").read_bytes() == b"first training"
+
+    # the verdict carries the spot checks' true error against the low trust level
+    s2 = iteration_status(2, {}, 0.95, status, 2.0)
+    paths = write_iteration_files(tmp_path, [status, s2], [2], [2], [[100.0]])
+    for true_error, within in ((150.0, True), (240.0, False)):
+        Path(paths["selection"][0]).write_text(json.dumps(record))
+        Path(paths["labelling"][0]).write_text(json.dumps({
+            "frames_labelled": 2, "frames_failed": 0, "true_errors": [
+                {"kind": "spot_check", "temperature_K": 300.0, "frames": 2,
+                 "force_error_vector_rms": {"value": true_error, "error": None,
+                                            "unit": "meV/Å"}}]}))
+        loop = loop_record(convergence_paths=paths["convergence"],
+                           selection_paths=paths["selection"],
+                           labelling_paths=paths["labelling"],
+                           validation_paths=paths["validation"], n_models=1, max_iterations=1)
+        check = loop["spot_check_verification"]
+        assert check["largest"]["value"] == true_error and check["trust_low"]["value"] == 200.0
+        assert check["within_trust"] is within
+        assert ("within" if within else "ABOVE") in loop["verdict"]

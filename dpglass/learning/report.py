@@ -67,7 +67,14 @@ def loop_record(*, convergence_paths: list[str], selection_paths: list[str],
                f"{max_iterations}) still fail the accuracy test at "
                + ", ".join(f"{r['temperature_K']:g} K ({r['accurate_fraction']:.1%} accurate)"
                            for r in final["temperatures"] if not r["passed"]))
+    verification = _spot_check_verification(rows, selections) if converged else None
+    if verification:
+        verdict += (f"; its spot checks (frames the deviation called accurate, labelled): true RMS "
+                    f"abs(ΔF) up to {verification['largest']['value']:.0f} meV/Å, "
+                    + ("within" if verification["within_trust"] else "ABOVE")
+                    + f" the low trust level {verification['trust_low']['value']:.0f} meV/Å")
     return {"converged": converged, "converged_at_iteration": final["converged_models"],
+            "spot_check_verification": verification,
             "accurate_fraction_required": next((s.get("accurate_fraction_required")
                                                 for s in statuses if not s["noop"]), None),
             "max_iterations": max_iterations, "verdict": verdict,
@@ -76,6 +83,24 @@ def loop_record(*, convergence_paths: list[str], selection_paths: list[str],
                                                            "validation_before")
                                           if validation_paths else None),
             "iterations": rows}
+
+
+def _spot_check_verification(rows: list[dict], selections: list[dict]) -> dict | None:
+    """The true error of the models the loop passed, on the spot checks labelled in the iteration
+    that converged (None when none were labelled): the largest per-temperature RMS of the
+    force-error vector against the low trust level the deviation was compared with."""
+    last = next((r for r in reversed(rows) if not r["noop"]), None)
+    if last is None or last["iteration"] > len(selections):
+        return None
+    errors = [t["spot_check_error"]["value"] for t in last["temperatures"]
+              if t.get("spot_check_error")]
+    if not errors:
+        return None
+    trust_low = 1000.0 * selections[last["iteration"] - 1]["trust_levels"]["value"][0]
+    return {"iteration": last["iteration"], "temperatures": len(errors),
+            "largest": quantity(max(errors), unit="meV/Å"),
+            "trust_low": quantity(trust_low, unit="meV/Å"),
+            "within_trust": max(errors) <= trust_low}
 
 
 def _hottest_d(transport: dict | None) -> str:

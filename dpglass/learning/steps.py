@@ -207,12 +207,15 @@ def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict
     record = {"iteration": iteration, "trust_levels": quantity(trust, unit="eV/Å"),
               "cap": learning["max_frames_per_iteration"],
               "spot_checks_per_run": learning["spot_check_frames"],
-              "min_frame_separation_dumps": learning["min_frame_separation_dumps"]}
-    if status["converged"]:
+              "min_frame_separation_dumps": learning["min_frame_separation_dumps"],
+              "converged": bool(status["converged"])}
+    if status["converged"] and (status.get("noop") or not learning["spot_check_frames"]):
         write_text(out_frames, "")
         write_json(out_json, {**record, "noop": True, "selected": 0, "per_temperature": []})
         print(f"iteration {iteration}: converged, nothing to label")
         return
+    # converged in this iteration: no candidates, but the spot checks are labelled all the same,
+    # the true error of the models the loop passes (the deviation says only that they agree)
     explored = {}
     for run_json, dump in runs:
         run = read_json(run_json)
@@ -220,9 +223,10 @@ def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict
     # step 0 is the run's start, a training frame of the hold: labelled already
     starts = {T: {i for i, step in enumerate(r["deviation_steps"]) if step == 0}
               for T, (r, _) in explored.items()}
-    chosen = select_frames({T: r["max_devi_f"] for T, (r, _) in explored.items()}, trust,
-                           learning["max_frames_per_iteration"],
-                           learning["min_frame_separation_dumps"], exclude=starts)
+    chosen = ({T: [] for T in explored} if status["converged"] else
+              select_frames({T: r["max_devi_f"] for T, (r, _) in explored.items()}, trust,
+                            learning["max_frames_per_iteration"],
+                            learning["min_frame_separation_dumps"], exclude=starts))
     import numpy as np
 
     spots = {T: spot_check_frames(r["max_devi_f"], trust, learning["spot_check_frames"],
@@ -385,7 +389,10 @@ def retrain(*, base_training: list[str], validation: list[str], earlier_data: li
     model_dir = Path(frozen).parent
     work = model_dir / "work"
     previous_dir = Path(previous_frozen).parent
-    new_frames = sum(read_json(p)["selected"] for p in selections)
+    # at convergence the selection holds only spot checks, labelled to verify the models, not to
+    # retrain them
+    new_frames = sum(0 if s.get("converged") else s["selected"]
+                     for s in map(read_json, selections))
     new = [d for d in new_data if _has_data(d)]
     old = list(base_training) + [d for d in earlier_data if _has_data(d)]
     if new_frames == 0 or not new:
@@ -399,10 +406,14 @@ def retrain(*, base_training: list[str], validation: list[str], earlier_data: li
         write_json(work / "input.json", rebased)
         shutil.copyfile(previous_dir / "lcurve.out", lcurve)
         previous_test = previous_dir / "validation.json"
-        test = read_json(previous_test) if previous_test.exists() else None
+        measured = (read_json(previous_test) if previous_test.exists() else {}).get("validation")
+        if measured is None and validation:
+            # the first training's models (converged at iteration 1): measured here, on the same
+            # validation frames, so the loop table's row 0 has their error
+            measured = validation_errors(previous_frozen, validation, backend, threads, log,
+                                         work=model_dir / "dp_test_before")
         write_json(test_json, {"copied_from": str(previous_frozen), "trained": False,
-                               "validation_before": (test or {}).get("validation"),
-                               "validation": (test or {}).get("validation")})
+                               "validation_before": measured, "validation": measured})
         print(f"iteration {iteration}: no new labels (converged or nothing selected); model "
               f"{index} copied from {previous_frozen}", file=log, flush=True)
         return
