@@ -152,7 +152,12 @@ def plot_learning_loop(record: dict, png: str, title: str = "") -> None:
         ax.plot(ks, [p[2] for p in points], "x:", color=line.get_color())
     if record.get("accurate_fraction_required") is not None:
         ax.axhline(record["accurate_fraction_required"], color="k", lw=0.8, ls="--")
-    ax.set_xlabel("exploration (models of iteration k-1)")
+    explored = sorted({k for points in series.values() for k, _, _ in points})
+    if explored:
+        # explorations are whole numbers; one alone got a fractional axis around it
+        ax.set_xticks(explored)
+        ax.set_xlim(explored[0] - 0.5, explored[-1] + 0.5)
+    ax.set_xlabel("exploration k (models of iteration k-1)")
     ax.set_ylabel("fraction of frames (o accurate, x failed)")
     ax.set_ylim(-0.02, 1.02)
     ax.legend(fontsize=7)
@@ -172,8 +177,7 @@ def plot_learning_loop(record: dict, png: str, title: str = "") -> None:
                  alpha=0.25, color="C0", width=0.4)
     labelled.set_ylabel("frames labelled (bars)")
     from matplotlib.ticker import MaxNLocator
-    for axis in (ax, bx):
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    bx.xaxis.set_major_locator(MaxNLocator(integer=True))
     import textwrap
     heading = f"{title}: {record['verdict']}" if title else record["verdict"]
     fig.suptitle("\n".join(textwrap.wrap(heading, 130)), fontsize=8)
