@@ -60,7 +60,8 @@ def loop_record(*, convergence_paths: list[str], selection_paths: list[str],
         rows.append(row)
     final = statuses[-1]
     converged = bool(final["converged"])
-    verdict = (f"converged: the models of iteration {final['converged_models']} passed "
+    verdict = (f"converged: the models of iteration {final['converged_models']}"
+               + (" (the first training)" if final["converged_models"] == 0 else "") + " passed "
                f"(accurate fraction >= {final['accurate_fraction_required']:g} at every "
                f"exploration temperature)" if converged else
                f"ran out: {max_iterations} iteration(s) and the final models (iteration "
