@@ -283,8 +283,8 @@ def check_models(models: list[str], species: set[str]) -> list[str]:
 
 
 def frame_errors(model: str, runs: list[list]) -> list[np.ndarray]:
-    """Per run, per frame (start frame excluded): [sum of squared force-component errors, number
-    of atoms, energy error per atom] of `model` against the teacher's labels."""
+    """Per list of labelled frames, per frame: [sum of squared force-component errors, number
+    of atoms, energy error per atom] of `model` against the frames' reference labels."""
     from deepmd.infer import DeepPot
 
     dp = DeepPot(model)
@@ -292,7 +292,7 @@ def frame_errors(model: str, runs: list[list]) -> list[np.ndarray]:
     out = []
     for frames in runs:
         rows = []
-        for atoms in frames[1:]:
+        for atoms in frames:
             types = [type_map.index(s) for s in atoms.get_chemical_symbols()]
             energy, forces, _ = dp.eval(atoms.positions.reshape(1, -1),
                                         np.array(atoms.cell).reshape(1, -1), types)
@@ -365,7 +365,9 @@ def certify(*, teacher_paths: list[str], student_paths: list[str], models: list[
                        (min(len(r) for r in teacher) - 1) // BLOCKS_PER_RUN))
     members = []
     for n, model in enumerate(models):
-        errors = blocked_rmse(frame_errors(model, teacher), block, confidence)
+        # frame 0 of a teacher run is the start every run shares
+        errors = blocked_rmse(frame_errors(model, [run[1:] for run in teacher]), block,
+                              confidence)
         errors["model"] = os.path.relpath(model)
         errors["passed"] = (errors["force_error_vector_rms_upper"]["value"]
                             <= 1000 * trust_low_eV_per_A)

@@ -337,27 +337,19 @@ def true_errors(models: list[str], labelled: list) -> list[dict]:
     frames no model has trained on. A spot check's true error is what the deviation could not
     see."""
     import numpy as np
-    from deepmd.infer import DeepPot
+
+    from dpglass.learning.certificate import frame_errors
 
     groups: dict[tuple, list] = {}
     for atoms in labelled:
         key = (atoms.info.get("kind", "candidate"), float(atoms.info["temperature_K"]))
         groups.setdefault(key, []).append(atoms)
-    squared = {key: [] for key in groups}
-    for model in models:
-        dp = DeepPot(model)
-        type_map = list(dp.get_type_map())
-        for key, frames in groups.items():
-            total = atoms_count = 0.0
-            for atoms in frames:
-                types = [type_map.index(x) for x in atoms.get_chemical_symbols()]
-                _, forces, _ = dp.eval(atoms.positions.reshape(1, -1),
-                                       np.array(atoms.cell).reshape(1, -1), types)
-                total += float(((forces.reshape(-1, 3) - atoms.get_forces()) ** 2).sum())
-                atoms_count += len(atoms)
-            squared[key].append(total / atoms_count)
+    keys = sorted(groups)
+    # per member and group: squared force error per atom (sum of squares / atoms)
+    squared = [[rows[:, 0].sum() / rows[:, 1].sum()
+                for rows in frame_errors(model, [groups[k] for k in keys])] for model in models]
     rows = []
-    for (kind, temperature), values in sorted(squared.items()):
+    for (kind, temperature), values in zip(keys, np.transpose(squared)):
         vector = 1000.0 * np.sqrt(np.mean(values))
         rows.append({"kind": kind, "temperature_K": temperature,
                      "frames": len(groups[(kind, temperature)]),
