@@ -397,9 +397,8 @@ TRAIN_KEYS = {
     "neighbor_stat": ("descriptor", "rcut_A", "sel_safety_factor"),
     "train_model": ("seed", "descriptor", "rcut_A", "rcut_smth_A", "descriptor_neurons",
                     "axis_neuron", "type_one_side", "precision", "limit_pref_e",
-                    "fitting_neurons", "numb_steps",
-                    "start_lr", "stop_lr",
-                    "batch_size", "disp_freq", "save_freq"),
+                    "fitting_neurons", "numb_steps", "start_lr", "stop_lr", "batch_size",
+                    "disp_freq", "save_freq"),
 }
 
 
