@@ -535,3 +535,31 @@ def test_training_rules_see_only_the_keys_they_use(tmp_path, fake_dp):
                  "compress_tolerance_meV_per_A", "n_models", "compress"}
     for rule in ("training_data", "neighbor_stat", "train_model"):
         assert not gate_keys & set(train_settings(full, rule))
+
+
+def deepmd_tf_saves(steps: int, disp_freq: int, save_freq: int) -> list[int]:
+    """The steps at which DeePMD-kit 3.2's TensorFlow trainer writes a checkpoint
+    (deepmd/tf/train/trainer.py: inside the display block, and at the end unless the last step
+    is a multiple of save_freq)."""
+    saved = [s for s in range(1, steps + 1) if s % disp_freq == 0 and s % save_freq == 0]
+    if steps % save_freq != 0:
+        saved.append(steps)
+    return saved
+
+
+@pytest.mark.parametrize("steps", [60, 100, 150, 599, 600, 6000, 40000])
+@pytest.mark.parametrize("disp_freq, save_freq", [(100, 150), (20, 50), (500, 2000), (10, 7),
+                                                  (500, 1000), (1000, 100)])
+def test_every_training_ends_with_a_checkpoint_and_saves_on_the_way(steps, disp_freq, save_freq):
+    """150 steps, disp_freq 100 and save_freq 150 (clamped to the steps) left no checkpoint at
+    all, and `dp freeze` of a retraining failed; periodic checkpoints are at most about one
+    save_freq apart."""
+    cfg = validate_config({"compositions": {"X": {"formula": "LiCl"}},
+                           "train": {"numb_steps": steps, "disp_freq": disp_freq,
+                                     "save_freq": save_freq}})["train"]
+    stats = {"blocks": {"descriptor": {"sel": [4, 4]}}}
+    training = make_input(cfg, ["Li", "Cl"], stats, 1, ["t"], ["v"])["training"]
+    saved = deepmd_tf_saves(steps, training["disp_freq"], training["save_freq"])
+    assert saved and saved[-1] == steps
+    gaps = np.diff([0] + saved)
+    assert gaps.max() <= max(1.5 * save_freq, 2 * min(disp_freq, steps)) or len(saved) == 1

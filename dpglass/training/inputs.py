@@ -71,6 +71,17 @@ def old_new_probability(n_old: int, n_new: int, old_ratio: float) -> str:
     return f"prob_sys_size; 0:{n_old}:{old_ratio:g}; {n_old}:{total}:{1.0 - old_ratio:g}"
 
 
+def checkpoint_every(save_freq: int, disp_freq: int) -> int:
+    """DeePMD-kit's save_freq such that a checkpoint exists when training ends.
+
+    DeePMD-kit 3.2's TensorFlow trainer saves inside its display block (a step that is a multiple
+    of both disp_freq and save_freq) and, at the end, only when the last step is not a multiple of
+    save_freq: 150 steps with disp_freq 100 and save_freq 150 leave no checkpoint and `dp freeze`
+    fails. The multiple of disp_freq nearest the asked save_freq (at least disp_freq) is saved
+    when it says, and a last step that is not one of its multiples is saved at the end."""
+    return max(disp_freq, round(save_freq / disp_freq) * disp_freq)
+
+
 def make_input(train_cfg: dict, type_map: list[str], stats: dict, seed: int,
                training_dirs: list[str], validation_dirs: list[str],
                start_prefs: dict | None = None, auto_prob: str | None = None) -> dict:
@@ -79,6 +90,7 @@ def make_input(train_cfg: dict, type_map: list[str], stats: dict, seed: int,
     start_prefs: loss prefactors {e, f, v} at the first step (default SCRATCH_START_PREFS);
     auto_prob: how batches are drawn from the training systems (default: by system size)."""
     steps = train_cfg["numb_steps"]
+    disp_freq = min(train_cfg["disp_freq"], steps)
     prefs = start_prefs or SCRATCH_START_PREFS
     training_data = {"systems": list(training_dirs), "batch_size": train_cfg["batch_size"]}
     if auto_prob is not None:
@@ -109,8 +121,8 @@ def make_input(train_cfg: dict, type_map: list[str], stats: dict, seed: int,
             "numb_steps": steps,
             "seed": seed,
             "disp_file": "lcurve.out",
-            "disp_freq": min(train_cfg["disp_freq"], steps),
-            "save_freq": min(train_cfg["save_freq"], steps),
+            "disp_freq": disp_freq,
+            "save_freq": checkpoint_every(train_cfg["save_freq"], disp_freq),
             "save_ckpt": CHECKPOINT_PREFIX,
         },
     }
