@@ -202,7 +202,8 @@ def analyze_trajectory(trajectory: SpeciesTrajectory, ion: str, temperature_K: f
         "fit_window": quantity([float(trajectory.times_ps[window.start_index]),
                                 float(trajectory.times_ps[window.end_index])], None, "ps"),
         "fit_lags": quantity(trajectory.times_ps[lags], None, "ps"),
-        "window_start_set_by": set_by[0] if set_by else "half of the window end",
+        "window_start_set_by": (set_by[0] if set_by
+                                else "the latest allowed start (a quarter of the run)"),
         "window_criteria": {name: quantity(None if lag is None else
                                            float(trajectory.times_ps[lag]), None, "ps")
                             for name, lag in window.reasons.items()},

@@ -54,7 +54,7 @@ import numpy as np
 # Lags used in the GLS fit, log-spaced from the window start to its end: enough to pin the slope,
 # few enough to keep the covariance cheap and well conditioned (neighbouring lags carry almost no
 # new information).
-MAX_GLS_LAGS = 48
+MAX_GLS_LAGS = 32
 # The window start may lie at most this fraction of the run in (a quarter: the hop distance must
 # be reached by then). Unchanged from when the window ended at half the run and the start was
 # capped at half of that.
@@ -179,30 +179,31 @@ def displacement_statistics(positions: np.ndarray, lags,
     lags = np.asarray(lags, dtype=int)
     if lags.min() < 1 or lags.max() > n_frames - 1:
         raise ValueError(f"lags must lie in 1..{n_frames - 1}, got {lags.min()}..{lags.max()}")
-    msd, variance, ngp, correlation = (np.empty(len(lags)) for _ in range(4))
-    for row, lag in enumerate(lags):
-        n_origins = n_frames - lag
-        measure = ion_correlation and n_ions > 1 and (n_frames - 1) / lag >= MIN_INDEPENDENT_ORIGINS
-        sum1 = sum2 = single = 0.0
-        per_origin = np.zeros(n_origins)
-        for start in range(0, n_ions, ION_BLOCK):
-            block = positions[:, start:start + ION_BLOCK].astype(np.float64)
+    measure = [ion_correlation and n_ions > 1
+               and (n_frames - 1) / lag >= MIN_INDEPENDENT_ORIGINS for lag in lags]
+    sum1, sum2, single = (np.zeros(len(lags)) for _ in range(3))
+    per_origin = [np.zeros(n_frames - lag) for lag in lags]
+    for start in range(0, n_ions, ION_BLOCK):
+        block = positions[:, start:start + ION_BLOCK].astype(np.float64)
+        for row, lag in enumerate(lags):
             squared = ((block[lag:] - block[:-lag])**2).sum(axis=2)  # (origins, ions)
-            sum1 += squared.sum()
-            sum2 += (squared**2).sum()
-            per_origin += squared.sum(axis=1)
-            if measure:
-                single += _origin_variance(squared, int(lag)).sum()
-        count = n_origins * n_ions
-        mean = sum1 / count
-        second = sum2 / count
-        msd[row] = mean
-        variance[row] = max(second - mean**2, 0.0)
-        ngp[row] = dimensions * second / ((dimensions + 2) * mean**2) - 1.0 if mean > 0 else 0.0
-        correlation[row] = np.nan
-        if measure and single > 0:
-            together = _origin_variance(per_origin[:, None] / n_ions, int(lag))[0]
-            correlation[row] = n_ions**2 * together / single
+            per_ion_sum = squared.sum(axis=1)
+            per_origin[row] += per_ion_sum
+            sum1[row] += per_ion_sum.sum()
+            sum2[row] += np.vdot(squared, squared)
+            if measure[row]:
+                single[row] += _origin_variance(squared, int(lag)).sum()
+    count = (n_frames - lags) * n_ions
+    msd = sum1 / count
+    second = sum2 / count
+    variance = np.maximum(second - msd**2, 0.0)
+    safe = np.where(msd > 0, msd, 1.0)
+    ngp = np.where(msd > 0, dimensions * second / ((dimensions + 2) * safe**2) - 1.0, 0.0)
+    correlation = np.full(len(lags), np.nan)
+    for row, lag in enumerate(lags):
+        if measure[row] and single[row] > 0:
+            together = _origin_variance(per_origin[row][:, None] / n_ions, int(lag))[0]
+            correlation[row] = n_ions**2 * together / single[row]
     return DisplacementStatistics(lags, msd, variance, ngp, correlation, n_ions, n_frames - 1)
 
 
