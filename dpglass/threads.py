@@ -19,3 +19,13 @@ def thread_env(threads: int, base: dict | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
     env.update(thread_variables(threads))
     return env
+
+
+def limit_torch_threads(threads: int) -> None:
+    """The ML calculators' torch backend in this process: `threads`, no more (no-op without
+    torch)."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(threads)
