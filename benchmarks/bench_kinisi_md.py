@@ -182,6 +182,13 @@ def block_check(trajectory: Trajectory, count: int) -> tuple[list[dict], str]:
                      f"of the blocks' D {np.std(D, ddof=1):.2g}, median reported σ "
                      f"{np.median(error):.2g}, scatter/error {ratio:.2f} (1 ± "
                      f"{np.sqrt(1 / (2 * (count - 1))):.2f} if the errors are right)")
+    # What the errors are for: how much the codes' D actually scatter between blocks. The
+    # ratio of the two standard deviations over B blocks has a relative standard error of about
+    # √(1/(B-1)) (each sample standard deviation √(1/(2(B-1)))).
+    spreads = [np.std([r[key] for r in rows], ddof=1) for key in ("D", "D_k")]
+    ratio = spreads[0] / spreads[1]
+    lines.append(f"actual precision: standard deviation of the blocks' D, dpglass / kinisi = "
+                 f"{ratio:.2f} ± {ratio * np.sqrt(1 / (count - 1)):.2f}")
     diffusive = sum(r["diffusive"] for r in rows)
     lines.append(f"dpglass calls {diffusive} of {count} blocks diffusive")
     return rows, "; ".join(lines)
@@ -194,8 +201,17 @@ def main(argv=None) -> int:
                         help="kinisi's example_XDATCAR.gz (Li6PS5Cl, 600 K)")
     parser.add_argument("--lips", type=Path, default=None,
                         help="kinisi's LiPS.exyz (default: the installed kinisi's test input)")
+    parser.add_argument("--sweep", type=Path, nargs="*", default=[],
+                        help="dpglass sweep runs (folders with dump.lammpstrj and run.json), "
+                             "e.g. the demo's hottest: results/LACO75/sweep/T393/r0")
+    parser.add_argument("--transport", type=Path, default=None,
+                        help="benchmarks/bench_transport.py --work (teacher_T*.extxyz, "
+                             "student_T*.extxyz: CHGNet and DeePMD NVT of the demo glass)")
+    parser.add_argument("--ion", default="Li", help="mobile ion of --sweep and --transport")
     parser.add_argument("--blocks", type=int, default=20)
     parser.add_argument("--runs", nargs="*", default=list(RUNS))
+    parser.add_argument("--block-runs", nargs="*", default=["lj-liquid"],
+                        help="own runs to cut into --blocks blocks (one long run is enough)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/kinisi_md.md")
     args = parser.parse_args(argv)
     try:
@@ -220,6 +236,22 @@ def main(argv=None) -> int:
         # scales σ, not D.
         trajectories.append(load("Li7P3S11 (kinisi LiPS.exyz, AIMD)", lips, "Li", 600.0,
                                  fmt="extxyz", dt_fs=20.0))
+    for folder in args.sweep:
+        import json
+
+        info = json.loads((folder / "run.json").read_text())
+        temperature = info["temperature"]["value"]
+        trajectories.append(load(f"demo sweep {temperature:g} K, DeePMD "
+                                 f"({'/'.join(folder.parts[-4:])})",
+                                 folder / "dump.lammpstrj", args.ion, temperature,
+                                 fmt="lammps-dump", type_map=info["type_map"],
+                                 timestep_fs=info["timestep_fs"]))
+    if args.transport:
+        for path in sorted(args.transport.glob("*_T*.extxyz")):
+            side, temperature = path.stem.split("_T")
+            code = {"teacher": "CHGNet", "student": "DeePMD"}.get(side, side)
+            trajectories.append(load(f"demo glass {temperature} K, {code} ({path.name})", path,
+                                     args.ion, float(temperature), fmt="extxyz"))
     for name in args.runs:
         run = RUNS[name]
         if (args.work / name / "done").is_file():
@@ -233,7 +265,7 @@ def main(argv=None) -> int:
         lines.append(compare_row(row))
         print(lines[-1], flush=True)
     blocks_text = []
-    for name in args.runs:
+    for name in args.block_runs:
         if not (args.work / name / "done").is_file():
             continue
         long_run = own_run(RUNS[name], args.work)
@@ -246,11 +278,22 @@ def main(argv=None) -> int:
     ratios = [r["error"] / r["error_k"] for r in both]
     summary = (f"Where dpglass calls the run diffusive ({len(both)} of {len(compared)}): "
                f"σ_dpglass/σ_kinisi {', '.join(f'{x:.2f}' for x in ratios)}; D within 2 "
-               f"combined σ in {sum(abs(r['D'] - r['D_k']) < 2 * np.hypot(r['error'], r['error_k']) for r in both)} of {len(both)}")
+               f"combined σ in {sum(abs(r['D'] - r['D_k']) < 2 * np.hypot(r['error'], r['error_k']) for r in both)} of {len(both)}; "
+               f"goal σ_dpglass/σ_kinisi ≤ 1.2 met in {sum(x <= 1.2 for x in ratios)} of "
+               f"{len(ratios)}")
     print(summary)
+    import os
+    import platform
+
+    from dpglass.provenance import git_commit
+
+    command = " ".join(["benchmarks/bench_kinisi_md.py", *(argv if argv is not None
+                                                           else sys.argv[1:])])
     text = ("# dpglass vs kinisi on real MD\n\n"
-            f"`.venv/bin/python benchmarks/bench_kinisi_md.py --blocks {args.blocks} ...`, kinisi "
-            f"{kinisi.__version__}, {time.strftime('%Y-%m-%d')}, {cpu_model()}. D in Å²/ps "
+            f"`{command}`\n\n"
+            f"{time.strftime('%Y-%m-%d %H:%M %Z')}; dpglass commit {git_commit(REPO)}, kinisi "
+            f"{kinisi.__version__}, numpy {np.__version__}, Python {platform.python_version()}; "
+            f"{cpu_model()}, {os.cpu_count()} cores (shared). D in Å²/ps "
             "(1 Å²/ps = 1e-4 cm²/s); same positions and fit start (dpglass's window start) for "
             "both, both fit to the end of the run (kinisi on at most "
             f"{KINISI_MAX_LAGS} log-spaced lags); kinisi's σ is the standard deviation of its "
