@@ -6,7 +6,11 @@ kinisi (McCluskey et al., J. Chem. Theory Comput. 2024) is not a dpglass depende
     .venv/bin/pip install kinisi
     .venv/bin/python benchmarks/real_md.py --work /tmp/dpglass-md          # own LAMMPS runs
     .venv/bin/python benchmarks/bench_kinisi_md.py --work /tmp/dpglass-md \\
-        --xdatcar PATH/example_XDATCAR.gz [--out benchmarks/results/kinisi_md.md]
+        --xdatcar .venv/lib/python3.11/site-packages/kinisi/tests/inputs/example_XDATCAR.gz \\
+        [--sweep results/LACO75/sweep/T393/r0] [--transport BENCH_TRANSPORT_WORK] \\
+        [--runs lj-liquid ka-0.6] [--block-runs lj-liquid ka-0.6] [--out benchmarks/results/kinisi_md.md]
+
+About 8 minutes of one core with every option above (two 20-block checks of 10,000-frame runs).
 
 Per trajectory both codes get the same unwrapped positions and the same fit start (dpglass's
 window start); kinisi fits from there to the end of the run (its default), dpglass too. Printed:
