@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     diffusion.add_argument("--charges", type=_charges, default=None,
                            help="charges of other species, e.g. Cl=-1,O=-2")
     diffusion.add_argument("--drift-correction", choices=DRIFT_CORRECTIONS, default="system")
-    diffusion.add_argument("--max-lag-fraction", type=float, default=0.5)
+    diffusion.add_argument("--max-lag-fraction", type=float, default=1.0,
+                           help="longest lag fitted, as a fraction of the run (default: all)")
     diffusion.add_argument("--hop-distance", "--cage-distance", dest="hop_distance", type=float,
                            default=defaults["hop_distance_A"],
                            help="hop distance (Å): the MSD at the fit window's start must reach its "

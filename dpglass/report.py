@@ -149,6 +149,7 @@ def summary_markdown(summary: dict) -> str:
                      + f", by {comparison.get('criterion')}: {comparison.get('verdict')}")
     lines += _comparison_lines(summary.get("sigma_303K_comparison") or [], notes)
     lines += _transport_lines(summary, ion, notes)
+    lines += resolution_lines(summary["transport"])
     from dpglass.glasses import glass_spread_markdown
 
     lines += glass_spread_markdown(summary.get("glass_spread"), notes)
@@ -335,6 +336,60 @@ def _run_length_lines(rows: list[dict], fit: dict) -> list[str]:
     return [f"- Run length (D relative error target {adaptive[0]['target_relative_error']:g}): "
             + "; ".join(parts) + (f". The Arrhenius fit uses the resolved temperatures only: "
                                   f"{', '.join(f'{t:g}' for t in used)} K" if used else "")]
+
+
+# The diffusive criteria by the names of ``resolution.refused_by`` (dpglass.analysis.diffusion).
+CRITERIA = {"hop": "hop (one hop per ion by the window start)", "beta": "linear MSD (β)",
+            "halves": "the window's two halves agree", "ngp": "after the non-Gaussian peak",
+            "D": "positive slope"}
+
+
+def resolution_lines(rows: list[dict]) -> list[str]:
+    """Per temperature of the transport table: D resolved or an upper bound, and why, counted in
+    hops (the rows' ``hop_statistics`` and ``resolution``); [] when the rows have neither."""
+    lines = [f"- {row['temperature']['value']:g} K: {text}" for row in rows
+             if (text := resolution_text(row))]
+    return ["", "Resolution per temperature (hops of the hop distance a; expected errors from "
+            "He et al. 2018, the model `dpglass plan` uses):", "", *lines] if lines else []
+
+
+def resolution_text(row: dict) -> str | None:
+    """'resolved: 674 hop events of 2 Å ...' or 'upper bound: ... refused by ...; a run of ...'."""
+    hops, verdict = row.get("hop_statistics") or {}, row.get("resolution") or {}
+    if not hops and not verdict:
+        return None
+
+    def value(entry: dict, name: str):
+        return (entry.get(name) or {}).get("value")
+
+    a, run = value(hops, "hop_distance"), value(hops, "run_length")
+    per_ion, events = value(hops, "hops_per_ion"), value(hops, "hop_events")
+    if row.get("diffusive") is not False:
+        if events is None:
+            return None
+        text = (f"resolved: {events:.3g} hop events of {a:g} Å ({per_ion:.2g} per ion in "
+                f"{run:.4g} ps), He et al. expect ±{value(hops, 'expected_relative_error'):.0%}")
+        effective = value(hops, "effective_hop_events")
+        if effective:
+            text += f"; the fitted error is worth {effective:.3g} independent hops"
+        return text
+    text = (f"upper bound: in {run:.4g} ps the ions made at most {per_ion:.2g} hops of {a:g} Å "
+            f"each" if per_ion is not None else "upper bound")
+    single = verdict.get("single_criterion")
+    if single:
+        text += (f"; refused by one criterion alone, {CRITERIA.get(single, single)} (β and the "
+                 f"non-Gaussian parameter pass; kinisi and pymatgen-analysis-diffusion would "
+                 f"report a D)")
+    elif verdict.get("refused_by"):
+        text += "; refused by: " + ", ".join(CRITERIA.get(name, name)
+                                             for name in verdict["refused_by"])
+    length = value(verdict, "run_length_to_pass")
+    if length:
+        at_least = "≥ " if verdict.get("run_length_is_lower_limit") else ""
+        error = value(verdict, "expected_relative_error_at_that_length")
+        text += (f"; a run of {at_least}{length:.3g} ps would pass the hop criterion"
+                 + (f" (He et al. expect ±{error:.0%} then)" if error else ""))
+    return text
 
 
 def _bound(q: dict | None) -> str:

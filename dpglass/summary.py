@@ -21,7 +21,8 @@ LIKE_FOR_LIKE = (
 SUMMARY_ROW_KEYS = ("temperature", "n_replicas", "D", "D_upper_bound", "sigma_tracer",
                     "sigma_tracer_upper_bound", "sigma_collective", "sigma_collective_ion",
                     "haven_ratio", "haven_ratio_ion", "diffusive", "not_diffusive_because",
-                    "window_start_set_by", "fit_window", "replica_scatter", "note")
+                    "window_start_set_by", "fit_window", "replica_scatter", "hop_statistics",
+                    "resolution", "note")
 FITTED_QUANTITIES = ("sigma_tracer", "D", "sigma_collective_ion", "sigma_collective")
 
 

@@ -118,3 +118,31 @@ def test_unresolved_quantities_read_as_not_resolved_with_a_bound_and_reasons_are
         assert all(len(cell) <= 26 for cell in row.values()), row
         assert not any(unit in cell for cell in row.values() for unit in ("mS/cm", "cm²/s"))
     assert "-161" not in text and "-2.24e+03" not in text
+
+
+def test_resolution_line_names_the_single_criterion_and_the_run_length_that_passes():
+    from dpglass.report import resolution_lines
+
+    def q(value, unit="1"):
+        return quantity(value, None, unit)
+
+    row = {"temperature": q(600.0, unit="K"), "diffusive": False,
+           "hop_statistics": {"hop_distance": q(2.0, unit="Å"), "run_length": q(13.9, unit="ps"),
+                              "hops_per_ion": q(3.5), "hop_events": q(674.0),
+                              "expected_relative_error": q(0.13), "upper_bound": True},
+           "resolution": {"resolved": False, "refused_by": ["hop"], "single_criterion": "hop",
+                          "run_length_to_pass": q(15.4, unit="ps"),
+                          "run_length_is_lower_limit": False,
+                          "expected_relative_error_at_that_length": q(0.137)}}
+    resolved = {"temperature": q(700.0, unit="K"), "diffusive": True,
+                "hop_statistics": {**row["hop_statistics"], "effective_hop_events": q(1400.0),
+                                   "upper_bound": False},
+                "resolution": {"resolved": True, "refused_by": []}}
+    lines = resolution_lines([row, resolved, {"temperature": q(800.0, unit="K")}])
+    assert lines[-2] == ("- 600 K: upper bound: in 13.9 ps the ions made at most 3.5 hops of 2 Å "
+                         "each; refused by one criterion alone, hop (one hop per ion by the "
+                         "window start) (β and the non-Gaussian parameter pass; kinisi and "
+                         "pymatgen-analysis-diffusion would report a D); a run of 15.4 ps would "
+                         "pass the hop criterion (He et al. expect ±14% then)")
+    assert lines[-1] == ("- 700 K: resolved: 674 hop events of 2 Å (3.5 per ion in 13.9 ps), He "
+                         "et al. expect ±13%; the fitted error is worth 1.4e+03 independent hops")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import least_squares
 
+from dpglass.analysis.resolution import pool_hop_statistics, pool_resolution
 from dpglass.units import BOLTZMANN_EV_PER_K, quantity
 
 PAPER_WINDOW_K = (303.0, 378.0)  # 30–105 °C, the seed paper's MD Arrhenius range
@@ -52,6 +53,7 @@ def pool_replicas(results: list[dict], quantity_names=POOLED) -> list[dict]:
     their claimed errors allow), recorded under ``replica_scatter`` with the χ² and its p-value.
     Non-diffusive replicas at a temperature that has diffusive ones are left out (listed); a
     temperature without diffusive replicas is not diffusive, with the largest upper bound.
+    ``hop_statistics`` and ``resolution`` are pooled by ``dpglass.analysis.resolution``.
     """
     from scipy.stats import chi2 as chi2_distribution
 
@@ -91,6 +93,8 @@ def pool_replicas(results: list[dict], quantity_names=POOLED) -> list[dict]:
                              "p_value": quantity(p_value, None, "1"),
                              "inflation": quantity(birge, None, "1")}
         out["replica_scatter"] = scatter
+        out["hop_statistics"] = pool_hop_statistics([r.get("hop_statistics") for r in chosen])
+        out["resolution"] = pool_resolution([r.get("resolution") for r in group], bool(diffusive))
         for bound in UPPER_BOUNDS.values():
             values = [r[bound]["value"] for r in group if (r.get(bound) or {}).get("value")]
             if values:

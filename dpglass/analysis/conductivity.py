@@ -10,7 +10,19 @@ Result keys (every number is a quantity ``{"value", "error", "unit"}``):
   log-log slope of the MSD over the window with its error and tolerance; ``halves``: D of the
   window's two halves and their difference in σ; ``ngp``: lag of the non-Gaussian parameter's
   peak and its value at the window start; ``hop``: MSD at the window start against the hop
-  distance squared). ``window_start_set_by`` names the criterion that set the window start.
+  distance squared, and the same as hops per ion by the window start, at least 1).
+  ``window_start_set_by`` names the criterion that set the window start.
+* ``hop_statistics``: the run in hops of the hop distance a (He et al. 2018, the error model of
+  ``dpglass plan``): ``hops_per_ion`` = 6 D t_run / a², ``hop_events`` = ions × that,
+  ``expected_relative_error`` = 3.43 / √hop_events, ``hops_per_ion_at_window_start``, and
+  ``effective_hop_events`` = (3.43 D / σ_D)², the independent hops the fitted error is worth. For
+  a run that is not diffusive D is the upper bound (``upper_bound`` true: counts are "at most").
+* ``resolution``: ``resolved`` (= diffusive), ``refused_by`` (the failed criteria),
+  ``single_criterion`` (the hop or halves criterion when it alone refused a run with D > 0 whose
+  β and non-Gaussian checks pass: one kinisi and pymatgen-analysis-diffusion would report a D for),
+  ``run_length_to_pass`` (ps; for the hop criterion: how long a run makes the MSD reach a² within
+  a quarter of it, at the fitted D, or at the upper bound, then a lower limit:
+  ``run_length_is_lower_limit``) and ``expected_relative_error_at_that_length`` (He et al.).
 * ``D_upper_bound`` (cm²/s): MSD(t)/(6t) plus two standard errors at the window end. For a
   caged or sub-diffusive (concave) MSD this bounds the long-time D; it is what a temperature
   where the ion has not diffused contributes to tables and plots.
@@ -53,7 +65,7 @@ def analyze_diffusion(path: str | Path, ion: str, temperature_K: float, *,
                       fmt: str | None = None, type_map: Sequence[str] | None = None,
                       timestep_fs: float | None = 1.0, dt_fs: float | None = None,
                       charges: dict | None = None, drift_correction: str = "system",
-                      max_lag_fraction: float = 0.5, slope_tolerance: float = 0.3,
+                      max_lag_fraction: float = 1.0, slope_tolerance: float = 0.3,
                       hop_distance_A: float | None = DEFAULT_HOP_DISTANCE_A,
                       cage_distance_A: float | None = None) -> dict:
     """Read a trajectory and return the transport result dict of ``analyze_trajectory``.
@@ -91,7 +103,7 @@ def _ratio(numerator, numerator_error, denominator, denominator_error):
 
 def analyze_trajectory(trajectory: SpeciesTrajectory, ion: str, temperature_K: float, *,
                        charges: dict | None = None, drift_correction: str = "system",
-                       max_lag_fraction: float = 0.5, slope_tolerance: float = 0.3,
+                       max_lag_fraction: float = 1.0, slope_tolerance: float = 0.3,
                        hop_distance_A: float | None = DEFAULT_HOP_DISTANCE_A,
                        cage_distance_A: float | None = None) -> dict:
     """D (cm²/s), tracer and collective σ (mS/cm), Haven ratios and the diffusive verdict of
@@ -127,7 +139,8 @@ def analyze_trajectory(trajectory: SpeciesTrajectory, ion: str, temperature_K: f
     lags = tracer.lags
     components = []
     for axis in range(3):
-        stats = displacement_statistics(positions[:, :, axis:axis + 1], lags)
+        stats = displacement_statistics(positions[:, :, axis:axis + 1], lags,
+                                        ion_correlation=False)
         components.append(fit_msd_gls(lags, stats.msd, dt_ps, n_frames - 1, n_ions, 1,
                                       variance=stats.variance,
                                       ion_correlation=estimate.ion_correlation))
@@ -189,13 +202,16 @@ def analyze_trajectory(trajectory: SpeciesTrajectory, ion: str, temperature_K: f
         "fit_window": quantity([float(trajectory.times_ps[window.start_index]),
                                 float(trajectory.times_ps[window.end_index])], None, "ps"),
         "fit_lags": quantity(trajectory.times_ps[lags], None, "ps"),
-        "window_start_set_by": set_by[0] if set_by else "half of the window end",
+        "window_start_set_by": (set_by[0] if set_by
+                                else "the latest allowed start (a quarter of the run)"),
         "window_criteria": {name: quantity(None if lag is None else
                                            float(trajectory.times_ps[lag]), None, "ps")
                             for name, lag in window.reasons.items()},
         "diffusive": bool(estimate.diffusive),
         "not_diffusive_because": list(estimate.failed),
         "diffusive_checks": _checks_as_quantities(estimate.checks, trajectory.times_ps),
+        "hop_statistics": _hops_as_quantities(estimate.hops),
+        "resolution": _resolution_as_quantities(estimate.resolution),
         "hop_distance": quantity(hop_distance_A, None, "Å"),
         "ion_correlation": quantity(estimate.ion_correlation, None, "1"),
         "note": "; ".join(notes) or None,
@@ -251,5 +267,30 @@ def _checks_as_quantities(checks: dict, times_ps: np.ndarray) -> dict:
         hop = checks["hop"]
         out["hop"] = {"msd_at_window_start": quantity(hop["msd_at_start_A2"], None, "Å^2"),
                       "hop_distance": quantity(hop["hop_distance_A"], None, "Å"),
+                      "hops_per_ion_at_window_start": quantity(hop["hops_per_ion_at_start"],
+                                                               None, "1"),
                       "passed": hop["passed"]}
+    return out
+
+
+def _hops_as_quantities(hops: dict) -> dict | None:
+    """``hop_statistics`` (dpglass.analysis.diffusion) as quantities; None without a hop distance
+    or a positive D."""
+    if not hops:
+        return None
+    counts = {name: quantity(hops[name], None, "1")
+              for name in ("hops_per_ion", "hop_events", "hops_per_ion_at_window_start",
+                           "expected_relative_error", "effective_hop_events")}
+    return {"hop_distance": quantity(hops["hop_distance_A"], None, "Å"),
+            "run_length": quantity(hops["run_ps"], None, "ps"), **counts,
+            "upper_bound": hops["upper_bound"]}
+
+
+def _resolution_as_quantities(verdict: dict) -> dict:
+    """``resolution`` (dpglass.analysis.diffusion) with its run length as a quantity."""
+    out = {key: verdict[key] for key in ("resolved", "refused_by", "single_criterion")}
+    out["run_length_to_pass"] = quantity(verdict["run_length_to_pass_ps"], None, "ps")
+    out["run_length_is_lower_limit"] = verdict.get("run_length_is_lower_limit")
+    out["expected_relative_error_at_that_length"] = quantity(
+        verdict["expected_relative_error_at_that_length"], None, "1")
     return out

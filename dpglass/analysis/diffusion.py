@@ -18,9 +18,30 @@ its squared displacement at a lag is set by how many hops it made, which the obs
 measures directly; the random-walk covariance scaled by D² (the previous model) cannot, and gave
 ±1σ errors that covered the true D in only ~40 % of synthetic hopping trials.
 
+The fit uses every lag from the window start to the end of the run (kinisi's choice too): the
+random-walk shape is the exact lag-to-lag covariance at every lag up to the run's length, so the
+longest lags, which average over few independent origins, get the small weight they deserve
+rather than being cut off. (Fitting to half the run, as before, gave the same D error on the
+synthetic families, where the information sits near the window start, and up to ~10 % larger
+errors on real MD.) Up to MAX_GLS_LAGS log-spaced lags carry the fit: dense near the start.
+
+The ion-correlation factor compares the ion-averaged r² at a lag with what N independent ions
+would give, both measured the same way: from their autocovariance over time origins (about the
+time mean), summed over the origin offsets that share steps, |d| < lag, with the random-walk
+weight (1 - |d|/lag)² (``_origin_variance``). That is the variance the time-averaged MSD has,
+which the covariance needs. The former estimate compared single origins (and divided by the
+total variance over ions, with a 1/(1 - 1/m) correction for the mean): correlated motion that
+averages out over origins faster, or slower, than a random walk's was counted as if it had the
+random-walk's time structure, which the covariance shape then applied a second time; and with
+no lag fitting 8 times into the window it fell back to one noisy lag (2.04 on kinisi's
+Li6PS5Cl AIMD).
+
 Whether the MSD is diffusive is decided by ``diffusive_verdict``: the log-log slope β over the
 window, D from the two halves of the window, the non-Gaussian parameter and a hop criterion (the
-MSD at the window start must reach a hop distance squared).
+ions must have made one hop of the hop distance each, on average, by the window start: the MSD
+there reaches the hop distance squared). ``hop_statistics`` states the run in hop events (He et
+al., npj Comput. Mater. 4, 18 (2018), the plan's error model) and ``resolution`` says which single
+criterion refused a run and how long a run would pass it.
 """
 
 from __future__ import annotations
@@ -30,9 +51,19 @@ from functools import lru_cache
 
 import numpy as np
 
-# Lags used in the GLS fit: enough to pin the slope, few enough to keep the covariance cheap and
-# well conditioned (neighbouring lags carry almost no new information).
+# Lags used in the GLS fit, log-spaced from the window start to its end: enough to pin the slope,
+# few enough to keep the covariance cheap and well conditioned (neighbouring lags carry almost no
+# new information).
 MAX_GLS_LAGS = 32
+# The window start may lie at most this fraction of the run in (a quarter: the hop distance must
+# be reached by then). Unchanged from when the window ended at half the run and the start was
+# capped at half of that.
+START_REACH = 0.25
+# β is measured over the window's lags up to this fraction of the run: beyond it the MSD rests
+# on fewer than two independent origins per ion and its scatter makes the log-log slope noisier
+# than its stated error (fitting β to the run's end rejected 14 % of the diffusive back-jump
+# family instead of 7 %). D itself is fitted to the end.
+BETA_REACH = 0.5
 # Log-spaced lags per decade at which the MSD statistics (β, NGP) are evaluated.
 GRID_POINTS_PER_DECADE = 8
 # The non-Gaussian parameter counts as peaked only above this (a Gaussian walk has α2 = 0 and
@@ -43,8 +74,9 @@ NGP_PEAK_MINIMUM = 0.2
 BETA_TOLERANCE = 0.15
 BETA_SIGMAS = 2.0  # ... or this many standard errors of β, when larger
 HALVES_MAX_Z = 3.0
-# Fewest non-overlapping time origins at a lag used to measure the ion correlation.
-MIN_INDEPENDENT_ORIGINS = 8
+# Fewest independent time origins (run length / lag) at which the ion correlation is measured:
+# below it the origins' autocovariance rests on too few decorrelated stretches.
+MIN_INDEPENDENT_ORIGINS = 4
 # Ions per block of the displacement statistics: bounds the work array to origins × block × 3.
 ION_BLOCK = 64
 
@@ -66,6 +98,7 @@ class FitWindow:
     end_index: int
     note: str | None
     reasons: dict = field(default_factory=dict)  # which criterion set the start (lag index)
+    unmet: list = field(default_factory=list)    # criteria ("hop", "beta") no start could meet
 
 
 @dataclass
@@ -74,8 +107,9 @@ class DisplacementStatistics:
 
     lags: lag indices (steps); msd: mean r² over ions and all time origins; variance: variance
     of r² over ions and origins; ngp: non-Gaussian parameter α2 = d<r⁴>/((d+2)<r²>²) - 1;
-    ion_correlation: n_ions · Var_origins(mean over ions of r²) / variance, 1 for independent
-    ions, 2 for ions that move in rigid pairs.
+    ion_correlation: the variance of the time-averaged, ion-averaged r² over that of N
+    independent ions (1 for independent ions, 2 for ions that move in rigid pairs); see
+    ``_origin_variance``. NaN where not measured.
     """
 
     lags: np.ndarray
@@ -110,10 +144,33 @@ def _random_walk_covariance_shape(n_steps: int, lags: tuple) -> np.ndarray:
     return covariance
 
 
-def displacement_statistics(positions: np.ndarray, lags) -> DisplacementStatistics:
+def _origin_variance(series: np.ndarray, lag: int) -> np.ndarray:
+    """Per column of ``series`` (origins, columns): the variance over time origins of r² at
+    ``lag``, weighted by how a random walk correlates it: Σ_|d|<lag (1 - |d|/lag)² Ĉ(d), with
+    Ĉ(d) the autocovariance about the column mean at origin offset d. Squared displacements
+    over [k, k + lag) and [k + d, k + d + lag) share lag - |d| steps, and for a random walk
+    their covariance falls as (1 - |d|/lag)²: the weight matches where a random walk's
+    correlation lives, so correlations that die out faster (collective vibrations) count only
+    for the offsets they last, and the noisy long-offset tail is damped. The ion-correlation
+    factor is a ratio of two such sums, so the weighting cancels for independent ions."""
+    n_origins = len(series)
+    centred = series - series.mean(axis=0)
+    size = 1 << int(np.ceil(np.log2(2 * n_origins)))
+    spectrum = np.fft.rfft(centred, n=size, axis=0)
+    offsets = min(lag, n_origins)
+    autocovariance = np.fft.irfft(spectrum * spectrum.conj(), n=size, axis=0)[:offsets]
+    weights = (1.0 - np.arange(offsets) / lag)**2
+    return (autocovariance[0] + 2.0 * (weights[1:, None] * autocovariance[1:]).sum(axis=0)) \
+        / n_origins
+
+
+def displacement_statistics(positions: np.ndarray, lags,
+                            ion_correlation: bool = True) -> DisplacementStatistics:
     """MSD, variance of r², NGP and ion correlation at ``lags`` (steps), over all time origins.
 
     positions: (n_frames, n_ions, dimensions) unwrapped (drift-corrected) positions.
+    ion_correlation: measure it (NaN otherwise, and where a lag fits fewer than
+    MIN_INDEPENDENT_ORIGINS times into the run).
     """
     positions = np.asarray(positions)
     if positions.ndim == 2:
@@ -122,48 +179,56 @@ def displacement_statistics(positions: np.ndarray, lags) -> DisplacementStatisti
     lags = np.asarray(lags, dtype=int)
     if lags.min() < 1 or lags.max() > n_frames - 1:
         raise ValueError(f"lags must lie in 1..{n_frames - 1}, got {lags.min()}..{lags.max()}")
-    msd, variance, ngp, correlation = (np.empty(len(lags)) for _ in range(4))
-    for row, lag in enumerate(lags):
-        n_origins = n_frames - lag
-        sum1 = sum2 = 0.0
-        per_origin = np.zeros(n_origins)
-        for start in range(0, n_ions, ION_BLOCK):
-            block = positions[:, start:start + ION_BLOCK].astype(np.float64)
+    measure = [ion_correlation and n_ions > 1
+               and (n_frames - 1) / lag >= MIN_INDEPENDENT_ORIGINS for lag in lags]
+    sum1, sum2, single = (np.zeros(len(lags)) for _ in range(3))
+    per_origin = [np.zeros(n_frames - lag) for lag in lags]
+    for start in range(0, n_ions, ION_BLOCK):
+        block = positions[:, start:start + ION_BLOCK].astype(np.float64)
+        for row, lag in enumerate(lags):
             squared = ((block[lag:] - block[:-lag])**2).sum(axis=2)  # (origins, ions)
-            sum1 += squared.sum()
-            sum2 += (squared**2).sum()
-            per_origin += squared.sum(axis=1)
-        count = n_origins * n_ions
-        mean = sum1 / count
-        second = sum2 / count
-        msd[row] = mean
-        variance[row] = max(second - mean**2, 0.0)
-        ngp[row] = dimensions * second / ((dimensions + 2) * mean**2) - 1.0 if mean > 0 else 0.0
-        spread = np.var(per_origin / n_ions)
-        correlation[row] = n_ions * spread / variance[row] if variance[row] > 0 else 1.0
+            per_ion_sum = squared.sum(axis=1)
+            per_origin[row] += per_ion_sum
+            sum1[row] += per_ion_sum.sum()
+            sum2[row] += np.vdot(squared, squared)
+            if measure[row]:
+                single[row] += _origin_variance(squared, int(lag)).sum()
+    count = (n_frames - lags) * n_ions
+    msd = sum1 / count
+    second = sum2 / count
+    variance = np.maximum(second - msd**2, 0.0)
+    safe = np.where(msd > 0, msd, 1.0)
+    ngp = np.where(msd > 0, dimensions * second / ((dimensions + 2) * safe**2) - 1.0, 0.0)
+    correlation = np.full(len(lags), np.nan)
+    for row, lag in enumerate(lags):
+        if measure[row] and single[row] > 0:
+            together = _origin_variance(per_origin[row][:, None] / n_ions, int(lag))[0]
+            correlation[row] = n_ions**2 * together / single[row]
     return DisplacementStatistics(lags, msd, variance, ngp, correlation, n_ions, n_frames - 1)
 
 
 def pooled_ion_correlation(stats: DisplacementStatistics, start: int, end: int) -> float:
     """One ion-correlation factor for the window [start, end] (lags in steps), ≥ 1.
 
-    The spread over time origins of the ion-averaged r² is only trustworthy where a lag fits
-    many times into the run, so the lags of ``stats`` inside the window with at least
-    MIN_INDEPENDENT_ORIGINS non-overlapping origins are pooled, weighted by that number (the
-    window start alone when none has). Values below 1 (anti-correlation from the drift
-    correction, or noise) count as 1, so errors are never shrunk below the independent-ion value.
+    The per-lag factors of ``stats`` inside the window, weighted by the number of independent
+    time origins at each lag (n_steps / lag: a lag that fits many times into the run is measured
+    precisely); where none inside is measured (the lag fits fewer than MIN_INDEPENDENT_ORIGINS
+    times into the run), the measured grid lag nearest the window start. Values below 1
+    (anti-correlation from the drift correction, or noise) count as 1, so errors are never
+    shrunk below the independent-ion value.
     """
     if stats.n_ions == 1:
         return 1.0
-    independent = stats.n_steps / stats.lags
-    inside = (stats.lags >= start) & (stats.lags <= end) & (independent >= MIN_INDEPENDENT_ORIGINS)
+    measured = np.isfinite(stats.ion_correlation)
+    inside = (stats.lags >= start) & (stats.lags <= end) & measured
     if not inside.any():
-        inside = np.arange(len(stats.lags)) == np.argmin(np.abs(stats.lags - start))
-    weights = independent[inside]
-    # The spread over origins is measured about the run's own mean, which takes out ~1/m of it
-    # for m independent origins; undo that.
-    corrected = stats.ion_correlation[inside] / (1.0 - 1.0 / independent[inside])
-    return float(max(1.0, np.sum(weights * corrected) / np.sum(weights)))
+        distance = np.where(measured, np.abs(stats.lags - start), np.inf)
+        if not np.isfinite(distance).any():
+            return 1.0
+        inside = np.arange(len(stats.lags)) == np.argmin(distance)
+    weights = stats.n_steps / stats.lags[inside]
+    pooled = np.sum(weights * stats.ion_correlation[inside]) / np.sum(weights)
+    return float(max(1.0, pooled))
 
 
 def _gls(lag_steps, values, covariance, dt_ps, dimensions):
@@ -183,8 +248,11 @@ def design_line(lag_steps, dt_ps, coefficients):
 
 
 def gls_lags(start: int, end: int, count: int = MAX_GLS_LAGS) -> np.ndarray:
-    """Up to ``count`` evenly spaced lag indices from start to end (inclusive)."""
-    return np.unique(np.linspace(start, end, min(count, end - start + 1)).round().astype(int))
+    """Up to ``count`` log-spaced lag indices from start to end (inclusive; all when fewer)."""
+    start = max(int(start), 1)
+    if end - start + 1 <= count:
+        return np.arange(start, end + 1)
+    return np.unique(np.geomspace(start, end, count).round().astype(int))
 
 
 def fit_msd_gls(lag_steps: np.ndarray, msd: np.ndarray, dt_ps: float, n_steps: int,
@@ -202,7 +270,9 @@ def fit_msd_gls(lag_steps: np.ndarray, msd: np.ndarray, dt_ps: float, n_steps: i
     measured spread; the errors are not rescaled afterwards. Without it (legacy, Gaussian) the
     covariance is the random-walk one scaled by the fitted D and inflated by χ²_red when above 1.
     """
-    picks = gls_lags(0, len(lag_steps) - 1)
+    # at most MAX_GLS_LAGS of the given lags, evenly spread over their indices
+    picks = np.unique(np.linspace(0, len(lag_steps) - 1,
+                                  min(MAX_GLS_LAGS, len(lag_steps))).round().astype(int))
     lags = np.asarray(lag_steps)[picks]
     values = np.asarray(msd)[picks]
     shape = _random_walk_covariance_shape(int(n_steps), tuple(int(lag) for lag in lags))
@@ -251,78 +321,87 @@ def lag_grid(end: int) -> np.ndarray:
                      .round().astype(int))
 
 
-def select_fit_window(msd_total: np.ndarray, max_lag_fraction: float = 0.5,
+def select_fit_window(msd_total: np.ndarray, max_lag_fraction: float = 1.0,
                       slope_tolerance: float = 0.3, settled_intervals: int = 3,
                       grid_stats: DisplacementStatistics | None = None,
                       hop_distance_A: float | None = None) -> FitWindow:
     """Pick the diffusive window of lag indices from the MSD itself.
 
-    End: lag <= max_lag_fraction × trajectory length, since longer lags average over too few
-    independent origins. Start: the latest of
+    End: lag <= max_lag_fraction × trajectory length (default the whole run: the GLS covariance
+    weights the long lags by how few independent origins they have). Start: at most
+    ``START_REACH`` of the run (and half the end), the latest of
     * ``slope``: the first lag from which the local log-log slope stays within 1 ± slope_tolerance
       for ``settled_intervals`` grid steps (ballistic and caged regimes skipped);
     * ``ngp_peak``: the peak of the non-Gaussian parameter, when it has one (``grid_stats``);
       before it the displacement distribution is still changing shape (cage escape under way);
     * ``hop``: the first lag where the MSD reaches hop_distance_A² (an ion has made a hop);
-    * ``beta``: then, with ``grid_stats``, moved later (at most to a quarter of the end) until
-      the log-log slope over [start, end] passes ``beta_passes``.
+    * ``beta``: then, with ``grid_stats``, moved later (at most to half the reach) until the
+      log-log slope over [start, beta_end] passes ``beta_passes``.
     ``reasons`` records each candidate (``slope`` None when the slope never settled; β and the
-    two halves then decide). The start is capped at half the end; when the hop or β criterion
-    could not be met, ``note`` says so (the verdict then marks the run not diffusive).
+    two halves then decide). When the hop or β criterion could not be met, the start is the
+    reach and ``note`` says so (the verdict then marks the run not diffusive).
     """
     n_frames = len(msd_total)
     end = int(max_lag_fraction * (n_frames - 1))
     if end < 4:
         raise ValueError(f"max_lag_fraction={max_lag_fraction} leaves {end} lags of "
                          f"{n_frames} frames; need at least 4")
+    reach = max(1, min(int(START_REACH * (n_frames - 1)), end // 2))
     # ~5 points per decade: coarse enough that the slope is not dominated by noise.
     grid = np.unique(np.geomspace(1, end, max(3, int(5 * np.log10(end)) + 1)).round().astype(int))
     local_slope = np.diff(np.log(np.maximum(msd_total[grid], 1e-300))) / np.diff(np.log(grid))
     inside = np.abs(local_slope - 1.0) <= slope_tolerance
-    reasons, problems = {}, []
+    reasons, problems, unmet = {}, [], []
     for first in range(len(inside)):
-        if inside[first:first + settled_intervals].all() and grid[first] <= end // 2:
+        if inside[first:first + settled_intervals].all() and grid[first] <= reach:
             reasons["slope"] = int(grid[first])
             break
     else:
         reasons["slope"] = None  # never settled: β and the two halves in the verdict decide
     if grid_stats is not None:
-        usable = grid_stats.lags <= end // 2
+        usable = grid_stats.lags <= reach
         if usable.any():
             peak = int(np.argmax(np.where(usable, grid_stats.ngp, -np.inf)))
             if grid_stats.ngp[peak] > NGP_PEAK_MINIMUM:
                 reasons["ngp_peak"] = int(grid_stats.lags[peak])
     if hop_distance_A:
         reached = np.nonzero(msd_total[1:end + 1] >= hop_distance_A**2)[0]
-        if len(reached) and reached[0] + 1 <= end // 2:
+        if len(reached) and reached[0] + 1 <= reach:
             reasons["hop"] = int(reached[0] + 1)
         else:
+            unmet.append("hop")
             problems.append(f"MSD does not reach the hop distance squared "
-                            f"({hop_distance_A:g} Å)² by half the window end")
-    start = max((lag for lag in reasons.values() if lag is not None), default=end // 2)
+                            f"({hop_distance_A:g} Å)² within {START_REACH:.0%} of the run")
+    start = max((lag for lag in reasons.values() if lag is not None), default=reach)
     if grid_stats is not None and not problems:
-        # Linear over the whole window: the first start (from the criteria above up to a quarter
-        # of the end) from which the log-log slope β over [start, end] passes ``beta_passes``. A
+        # Linear over the whole window: the first start (from the criteria above up to half the
+        # reach) from which the log-log slope β over [start, end] passes ``beta_passes``. A
         # constant offset (rattling) moves the start later; sub-diffusion never passes.
-        candidates = [lag for lag in grid_stats.lags if start <= lag <= end // 4] or [start]
+        candidates = [lag for lag in grid_stats.lags if start <= lag <= reach // 2] or [start]
         for lag in candidates:
-            beta, beta_error = log_log_slope(grid_stats, int(lag), end)
+            beta, beta_error = log_log_slope(grid_stats, int(lag), beta_end(end, n_frames - 1))
             if beta_passes(beta, beta_error)[0]:
                 if lag > start:
                     reasons["beta"] = int(lag)
                 start = int(lag)
                 break
         else:
+            unmet.append("beta")
             problems.append(f"MSD log-log slope β over [start, end] is never within "
                             f"1 ± max({BETA_TOLERANCE}, 2σ) (β = {beta:.2f} ± {beta_error:.2f} "
-                            f"from a quarter of the window end)")
+                            f"from {START_REACH / 2:.0%} of the run)")
     if problems:
-        start = max(start, end // 2)
-    start = min(start, end // 2)
+        start = max(start, reach)
+    start = min(start, reach)
     note = None
     if problems:
-        note = "; ".join(problems) + "; fitted the second half of the allowed lags"
-    return FitWindow(int(max(start, 1)), end, note, reasons)
+        note = "; ".join(problems) + f"; fitted from {START_REACH:.0%} of the run"
+    return FitWindow(int(max(start, 1)), end, note, reasons, unmet)
+
+
+def beta_end(end: int, n_steps: int) -> int:
+    """The longest lag β is measured to: the window end, at most BETA_REACH of the run."""
+    return min(end, max(int(BETA_REACH * n_steps), 2))
 
 
 def log_log_slope(stats: DisplacementStatistics, start: int, end: int) -> tuple[float, float]:
@@ -351,7 +430,11 @@ def beta_passes(beta: float, error: float) -> tuple[bool, float]:
 
 @dataclass
 class DiffusionEstimate:
-    """Everything the tracer analysis of one species reports (lags in steps)."""
+    """Everything the tracer analysis of one species reports (lags in steps).
+
+    hops: ``hop_statistics`` of the run; resolution: ``resolution`` (why D is an upper bound,
+    which single criterion refused it, how long a run would pass).
+    """
 
     fit: LinearMsdFit
     window: FitWindow
@@ -361,10 +444,12 @@ class DiffusionEstimate:
     upper_bound_A2_per_ps: float
     grid: DisplacementStatistics
     ion_correlation: float
+    hops: dict = field(default_factory=dict)
+    resolution: dict = field(default_factory=dict)
 
 
 def estimate_diffusion(positions: np.ndarray, dt_ps: float, msd_total: np.ndarray | None = None,
-                       max_lag_fraction: float = 0.5, slope_tolerance: float = 0.3,
+                       max_lag_fraction: float = 1.0, slope_tolerance: float = 0.3,
                        hop_distance_A: float | None = None) -> DiffusionEstimate:
     """Tracer D of the ions in ``positions`` (n_frames, n_ions, 3), its error and the verdict.
 
@@ -381,7 +466,7 @@ def estimate_diffusion(positions: np.ndarray, dt_ps: float, msd_total: np.ndarra
     window = select_fit_window(msd_total, max_lag_fraction, slope_tolerance, grid_stats=grid,
                                hop_distance_A=hop_distance_A)
     lags = gls_lags(window.start_index, window.end_index)
-    stats = displacement_statistics(positions, lags)
+    stats = displacement_statistics(positions, lags, ion_correlation=False)
     correlation = pooled_ion_correlation(grid, window.start_index, window.end_index)
     fit = fit_msd_gls(lags, stats.msd, dt_ps, n_frames - 1, n_ions, dimensions,
                       variance=stats.variance, ion_correlation=correlation)
@@ -397,23 +482,115 @@ def estimate_diffusion(positions: np.ndarray, dt_ps: float, msd_total: np.ndarra
     end_error = np.sqrt(stats.variance[-1] * correlation * stats.lags[-1]
                         / (n_ions * (n_frames - 1)))
     bound = (stats.msd[-1] + 2 * end_error) / (2 * dimensions * stats.lags[-1] * dt_ps)
+    run_ps = (n_frames - 1) * dt_ps
+    hops = hop_statistics(fit.D_A2_per_ps if diffusive else bound,
+                          fit.D_error_A2_per_ps if diffusive else None, n_ions, run_ps,
+                          float(stats.msd[0]), hop_distance_A, dimensions)
+    verdict = resolution(bool(diffusive), checks, window.unmet, fit, float(bound), run_ps, n_ions,
+                         hop_distance_A, dimensions)
     return DiffusionEstimate(fit, window, bool(diffusive), checks, failed, float(bound), grid,
-                             correlation)
+                             correlation, hops, verdict)
+
+
+def hop_statistics(D_A2_per_ps: float, D_error_A2_per_ps: float | None, n_ions: int,
+                   run_ps: float, msd_at_start_A2: float, hop_distance_A: float | None,
+                   dimensions: int = 3) -> dict:
+    """The run counted in hops of ``hop_distance_A`` (a), the plan's error model.
+
+    He, Zhu, Epstein & Mo (npj Comput. Mater. 4, 18 (2018)) count an ion's hops as MSD / a² and
+    find the relative error of D ≈ HE_COEFFICIENT / √(total hops). Here, with D the fitted value
+    (the upper bound for a run that is not diffusive, so the counts are then "at most"):
+    hops_per_ion = 2·d·D·t_run / a², hop_events = ions × hops_per_ion,
+    expected_relative_error = HE_COEFFICIENT / √hop_events; hops_per_ion_at_window_start =
+    MSD(window start) / a² (the hop criterion asks for ≥ 1); effective_hop_events =
+    (HE_COEFFICIENT · D / σ_D)², the number of independent hops the fitted error is worth (fewer
+    than hop_events when hops are correlated: back-jumps, cooperative moves). {} without a.
+    """
+    from dpglass.plan import HE_COEFFICIENT
+
+    if not hop_distance_A or not D_A2_per_ps > 0:
+        return {}
+    a2 = hop_distance_A**2
+    per_ion = 2 * dimensions * D_A2_per_ps * run_ps / a2
+    events = n_ions * per_ion
+    effective = ((HE_COEFFICIENT * D_A2_per_ps / D_error_A2_per_ps)**2
+                 if D_error_A2_per_ps else None)
+    return {"hop_distance_A": float(hop_distance_A), "run_ps": float(run_ps),
+            "hops_per_ion": float(per_ion), "hop_events": float(events),
+            "hops_per_ion_at_window_start": float(msd_at_start_A2 / a2),
+            "expected_relative_error": float(HE_COEFFICIENT / np.sqrt(events)),
+            "effective_hop_events": None if effective is None else float(effective),
+            "upper_bound": D_error_A2_per_ps is None}
+
+
+# Criteria kinisi and pymatgen-analysis-diffusion have no counterpart of: a run they would fit
+# (both report any positive slope; here: D > 2σ) and that passes β and the non-Gaussian check,
+# refused by one of these alone, gets that criterion and the run length that passes it.
+SINGLE_REFUSALS = ("hop", "halves")
+
+
+def resolution(diffusive: bool, checks: dict, unmet: list, fit: LinearMsdFit, bound: float,
+               run_ps: float, n_ions: int, hop_distance_A: float | None,
+               dimensions: int = 3) -> dict:
+    """Whether D is resolved or an upper bound, and why, in numbers a reader can act on.
+
+    refused_by: the criteria that failed (names of ``checks``, and of those in ``unmet`` that no
+    window start could meet; "D" when the fitted slope is not positive). single_criterion: the
+    one criterion that alone refused a run with D more than two standard errors above zero, β
+    within tolerance and the window after the non-Gaussian peak (a run kinisi and
+    pymatgen-analysis-diffusion would report a D for). run_length_to_pass_ps: for the hop
+    criterion, the run length at which the MSD line (the fitted one, or through the origin with
+    the upper bound) reaches a² within START_REACH of the run: (a² - intercept) / (2·d·D·reach),
+    1/START_REACH = 4 hops per ion; a lower limit when D is only bounded. expected_relative_error
+    at that length is the plan's He et al. estimate, HE_COEFFICIENT / √(ions × hops per ion).
+    """
+    from dpglass.plan import HE_COEFFICIENT
+
+    refused = [name for name, check in checks.items() if not check.get("passed", True)]
+    refused += [name for name in unmet if name not in refused]
+    if not fit.D_A2_per_ps > 0:
+        refused.append("D")
+    out = {"resolved": bool(diffusive), "refused_by": [] if diffusive else refused,
+           "single_criterion": None, "run_length_to_pass_ps": None,
+           "expected_relative_error_at_that_length": None}
+    if diffusive:
+        return out
+    # kinisi and pymatgen-analysis-diffusion report any positive slope; one within two
+    # standard errors of zero (a flat, caged MSD, where β is too uncertain to object) is no D.
+    accepted_elsewhere = (fit.D_A2_per_ps > 2 * fit.D_error_A2_per_ps
+                          and checks.get("beta", {}).get("passed", True)
+                          and checks.get("ngp", {}).get("passed", True))
+    if accepted_elsewhere and len(refused) == 1 and refused[0] in SINGLE_REFUSALS:
+        out["single_criterion"] = refused[0]
+    if hop_distance_A and "hop" in refused:
+        a2 = hop_distance_A**2
+        D, intercept = ((fit.D_A2_per_ps, min(max(fit.intercept_A2, 0.0), 0.9 * a2))
+                        if out["single_criterion"] == "hop" else (bound, 0.0))
+        if D > 0:
+            length = (a2 - intercept) / (2 * dimensions * D * START_REACH)
+            hops_per_ion = 2 * dimensions * D * length / a2
+            out["run_length_to_pass_ps"] = float(max(length, run_ps))
+            out["run_length_is_lower_limit"] = out["single_criterion"] != "hop"
+            out["expected_relative_error_at_that_length"] = float(
+                HE_COEFFICIENT / np.sqrt(n_ions * hops_per_ion))
+    return out
 
 
 def diffusive_verdict(positions, dt_ps, stats, grid, window, fit, correlation, hop_distance_A,
                       dimensions=3):
     """The criteria for "diffusive", each with its numbers and whether it passed.
 
-    beta: log-log slope of the MSD over the window within 1 ± max(BETA_TOLERANCE, 2σ_β);
+    beta: log-log slope of the MSD over the window (to ``beta_end``) within
+    1 ± max(BETA_TOLERANCE, 2σ_β);
     halves: D of the first and second half of the window agree within HALVES_MAX_Z combined σ;
-    ngp: the window starts at or after the non-Gaussian parameter's peak; hop: the MSD at the
-    window start is at least hop_distance_A² (when given).
+    ngp: the window starts at or after the non-Gaussian parameter's peak; hop: the ions made at
+    least one hop of hop_distance_A each by the window start, i.e. the MSD there is at least
+    hop_distance_A² (when given).
     """
     start, end = window.start_index, window.end_index
     n_frames, n_ions = positions.shape[:2]
     checks, failed = {}, []
-    beta, beta_error = log_log_slope(grid, start, end)
+    beta, beta_error = log_log_slope(grid, start, beta_end(end, n_frames - 1))
     passed, tolerance = beta_passes(beta, beta_error)
     checks["beta"] = {"value": beta, "error": beta_error, "tolerance": tolerance, "passed": passed}
     if not passed:
@@ -424,7 +601,7 @@ def diffusive_verdict(positions, dt_ps, stats, grid, window, fit, correlation, h
         halves = []
         for low, high in ((start, middle), (middle, end)):
             lags = gls_lags(low, high, MAX_GLS_LAGS // 2)
-            half = displacement_statistics(positions, lags)
+            half = displacement_statistics(positions, lags, ion_correlation=False)
             halves.append(fit_msd_gls(lags, half.msd, dt_ps, n_frames - 1, n_ions, dimensions,
                                       variance=half.variance, ion_correlation=correlation))
         first, second = halves
@@ -444,9 +621,11 @@ def diffusive_verdict(positions, dt_ps, stats, grid, window, fit, correlation, h
         failed.append("window starts before the peak of the non-Gaussian parameter")
     if hop_distance_A:
         msd_start = float(stats.msd[0])
+        hops = msd_start / hop_distance_A**2
         checks["hop"] = {"msd_at_start_A2": msd_start, "hop_distance_A": hop_distance_A,
-                         "passed": bool(msd_start >= hop_distance_A**2)}
+                         "hops_per_ion_at_start": hops, "passed": bool(hops >= 1.0)}
         if not checks["hop"]["passed"]:
-            failed.append(f"MSD at the window start {msd_start:.3g} Å² is below the hop distance "
-                          f"squared ({hop_distance_A:g} Å)²")
+            failed.append(f"the ions made {hops:.2g} hops of {hop_distance_A:g} Å each by the "
+                          f"window start, fewer than 1 (MSD there {msd_start:.3g} Å² < "
+                          f"({hop_distance_A:g} Å)²)")
     return checks, failed

@@ -31,13 +31,14 @@ def _result(temperature, seed, rate_per_ps, n_frames=1000):
 
 
 def test_summary_pools_replicas_bounds_caged_points_and_compares_like_for_like(tmp_path):
-    paths, runs = [], []
+    paths, runs, results = [], [], []
     rate_303 = 0.05
     for index, temperature in enumerate((273.0, 303.0, 318.0, 333.0, 348.0, 363.0, 303.0)):
         rate = rate_303 * np.exp(-0.3 / BOLTZMANN_EV_PER_K * (1 / temperature - 1 / 303.0))
         # 273 K: 1000 frames of 0.1 ps, ~1 hop per ion: the MSD never reaches a hop squared.
         result = _result(temperature, 50 + index, 0.0005 if temperature == 273.0 else rate)
         result["replica"] = 1 if index == 6 else 0
+        results.append(result)
         paths.append(tmp_path / f"diffusion_{index}.json")
         write_json(paths[-1], result)
         runs.append(tmp_path / f"run_{index}.json")
@@ -67,8 +68,20 @@ def test_summary_pools_replicas_bounds_caged_points_and_compares_like_for_like(t
     assert comparison["sigma_collective_ion"]["paper"]["value"] == 1.05
     assert comparison["sigma_collective_ion"]["this_run"]["unit"] == "mS/cm"
     assert comparison["sigma_tracer"]["paper"] is None
+    # hop events of independent replicas add up; He et al.'s error follows their sum
+    events = [r["hop_statistics"]["hop_events"]["value"] for r in results
+              if r["temperature"]["value"] == 303.0]
+    pooled_hops = rows[303.0]["hop_statistics"]
+    assert pooled_hops["hop_events"]["value"] == pytest.approx(sum(events))
+    assert pooled_hops["expected_relative_error"]["value"] == pytest.approx(
+        3.43 / np.sqrt(sum(events)))
+    assert rows[303.0]["resolution"]["resolved"] is True
+    assert caged["resolution"]["resolved"] is False and "hop" in caged["resolution"]["refused_by"]
+    assert caged["hop_statistics"]["upper_bound"] is True
     text = markdown.read_text()
     assert "| 273 | 1 | not resolved (< " in text  # the caged temperature is a bound
+    assert "- 273 K: upper bound: in 99.9 ps the ions made at most" in text
+    assert f"- 303 K: resolved: {sum(events):.3g} hop events of 2.55 Å" in text
     assert "## σ(303 K), like for like" in text
     assert "| sigma_303K_single_Li_experiment | mS/cm | 1.05 | " in text
     assert plot.stat().st_size > 10_000
