@@ -48,18 +48,21 @@ def _limit_torch_threads(threads: int) -> None:
 
 def melt_quench(*, start_path: str, structure: dict, reference: dict, protocol: dict, formula: str,
                 frames_path: str, quenched_path: str, trace_path: str, report_path: str,
-                threads: int, relabel_calculator: str | None = None) -> None:
+                threads: int, relabel: dict | None = None) -> None:
     from ase.io import read, write
 
     from dpglass.meltquench import check_guards, prerelax, run_melt_quench
-    from dpglass.reference import check_available, make_calculator
+    from dpglass.reference import check_available, check_ready, make_calculator
 
-    if relabel_calculator is None:  # called with the whole reference section
-        relabel_calculator = reference.get("relabel", {}).get("calculator")
-    if relabel_calculator:  # the labelling rule must be able to run later
-        check_available(relabel_calculator, "reference.relabel.calculator")
-    _limit_torch_threads(threads)
+    if relabel is None:  # called with the whole reference section
+        relabel = reference.get("relabel", {})
+    if relabel.get("calculator"):  # the labelling rule must be able to run later
+        check_available(relabel["calculator"], "reference.relabel.calculator")
     atoms = read(start_path)
+    elements = sorted(set(atoms.get_chemical_symbols()))
+    check_ready("reference", reference, elements)
+    check_ready("reference.relabel", relabel, elements)  # CP2K: program, basis, potentials
+    _limit_torch_threads(threads)
     work_dir = Path(report_path).parent / "calc"
     calc = make_calculator(reference["calculator"], reference["kwargs"], directory=work_dir)
     atoms.calc = calc
@@ -82,20 +85,27 @@ def melt_quench(*, start_path: str, structure: dict, reference: dict, protocol: 
 
 def label_frames(*, sampled_path: str, reference: dict, frames_path: str, report_path: str,
                  threads: int) -> None:
-    """Relabel the sampled frames with reference.relabel, or keep and check the explore labels."""
-    from dpglass.labelling import label_frames as label
-    from dpglass.reference import make_calculator
+    """Relabel the sampled frames with reference.relabel (one resumable single point per frame
+    in label_work/), or keep and check the explore labels."""
+    from ase.io import read
+
+    from dpglass.labelling import calculator_arguments, label_frames as label
+    from dpglass.reference import describe
 
     relabel = reference["relabel"]
     name = relabel.get("calculator")
-    calc = None
-    if name is not None:
-        _limit_torch_threads(threads)
-        calc = make_calculator(name, relabel["kwargs"], directory=Path(report_path).parent / "relabel")
-    label(sampled_path, frames_path, report_path, calc=calc,
-          calculator_name=name or f"{reference['calculator']} (labels of the melt-quench)",
-          max_failed_fraction=reference["max_failed_fraction"],
-          stride=relabel["stride"] if calc is not None else 1)
+    if name is None:
+        label(sampled_path, frames_path, report_path, None,
+              calculator_name=f"{reference['calculator']} (labels of the melt-quench)",
+              max_failed_fraction=reference["max_failed_fraction"],
+              describe=lambda calc: describe(reference["calculator"], reference["kwargs"]))
+        return
+    work = Path(report_path).parent / "label_work"
+    elements = sorted(set(read(sampled_path, index=0).get_chemical_symbols()))
+    label(sampled_path, frames_path, report_path, calculator_name=name,
+          max_failed_fraction=reference["max_failed_fraction"], stride=relabel["stride"],
+          work=work, **calculator_arguments(name, relabel["kwargs"], work, "reference.relabel",
+                                            elements, lambda: _limit_torch_threads(threads)))
 
 
 def plot_melt_quench(*, trace_path: str, report_path: str, png_path: str, title: str) -> None:
