@@ -37,8 +37,12 @@ def start_cell(*, formula_text: str, composition: dict, structure: dict, out_pat
     write(out_path, atoms, format="extxyz")
 
 
-def _limit_torch_threads(threads: int) -> None:
-    """The ML calculators' torch backend: the rule's threads, no more (no-op without torch)."""
+def _limit_threads(threads: int) -> None:
+    """A calculator's threads: the rule's, no more: torch's (the ML calculators) and OpenMP's for
+    a code started as a child process (CP2K's shell)."""
+    from dpglass.threads import thread_variables
+
+    os.environ.update(thread_variables(threads))
     try:
         import torch
     except ImportError:
@@ -62,7 +66,7 @@ def melt_quench(*, start_path: str, structure: dict, reference: dict, protocol: 
     elements = sorted(set(atoms.get_chemical_symbols()))
     check_ready("reference", reference, elements)
     check_ready("reference.relabel", relabel, elements)  # CP2K: program, basis, potentials
-    _limit_torch_threads(threads)
+    _limit_threads(threads)
     work_dir = Path(report_path).parent / "calc"
     calc = make_calculator(reference["calculator"], reference["kwargs"], directory=work_dir)
     atoms.calc = calc
@@ -105,7 +109,7 @@ def label_frames(*, sampled_path: str, reference: dict, frames_path: str, report
     label(sampled_path, frames_path, report_path, calculator_name=name,
           max_failed_fraction=reference["max_failed_fraction"], stride=relabel["stride"],
           work=work, **calculator_arguments(name, relabel["kwargs"], work, "reference.relabel",
-                                            elements, lambda: _limit_torch_threads(threads)))
+                                            elements, lambda: _limit_threads(threads)))
 
 
 def plot_melt_quench(*, trace_path: str, report_path: str, png_path: str, title: str) -> None:
@@ -295,8 +299,10 @@ def diffusion(*, dump_path: str, run_json: str, ion: str, type_map: list[str], t
 
 def summary(*, composition: str, formula: str, diffusion_paths: list[str], test_paths: list[str],
             window: list[float], config: dict, summary_path: str, markdown_path: str,
-            plot_path: str, run_paths: list[str], learning_paths: list[str] = ()) -> None:
-    """The composition's summary (dpglass.summary), its Markdown and Arrhenius plot."""
+            plot_path: str, run_paths: list[str], learning_paths: list[str] = (),
+            label_paths: list[str] = ()) -> None:
+    """The composition's summary (dpglass.summary), its Markdown and Arrhenius plot;
+    label_paths: the labelling reports of its training data (who labelled it, for provenance)."""
     from dpglass.analysis.plots import plot_arrhenius
     from dpglass.io import write_text
     from dpglass.paper import paper_arrhenius
@@ -306,7 +312,8 @@ def summary(*, composition: str, formula: str, diffusion_paths: list[str], test_
     results = [read_json(p) for p in diffusion_paths]
     out = composition_summary(composition=composition, formula=formula, results=results,
                               model_quality=[read_json(p) for p in test_paths], window=window,
-                              config=config, run_paths=run_paths)
+                              config=config, run_paths=run_paths,
+                              label_reports={p: read_json(p) for p in label_paths})
     # the loop's record and the certificate (learning.max_iterations > 0)
     out["learning"] = read_json(learning_paths[0]) if learning_paths else None
     out["certificate"] = read_json(learning_paths[1]) if len(learning_paths) > 1 else None

@@ -7,4 +7,5 @@ with rule_log(snakemake.log[0]):
             window=snakemake.params.window, config=snakemake.params.config,
             summary_path=snakemake.output.summary, markdown_path=snakemake.output.markdown,
             plot_path=snakemake.output.plot, run_paths=list(snakemake.input.runs),
-            learning_paths=list(snakemake.input.learning))
+            learning_paths=list(snakemake.input.learning),
+            label_paths=list(snakemake.input.labels))

@@ -225,7 +225,7 @@ def label_with_reference(frames: list, reference: dict, work: Path, threads: int
     (dpglass.labelling.label); the report carries the wall time.
     reference: learning.settings.label_reference_settings."""
     from dpglass.labelling import calculator_arguments, label
-    from dpglass.steps import _limit_torch_threads
+    from dpglass.steps import _limit_threads
 
     relabel = reference["relabel"]
     name = relabel.get("calculator") or reference["calculator"]
@@ -236,7 +236,7 @@ def label_with_reference(frames: list, reference: dict, work: Path, threads: int
     labelled, report = label(frames, calculator_name=name,
                              max_failed_fraction=reference["max_failed_fraction"], work=work,
                              **calculator_arguments(name, kwargs, work, section, elements,
-                                                    lambda: _limit_torch_threads(threads)))
+                                                    lambda: _limit_threads(threads)))
     report["wall_time"] = quantity(time.perf_counter() - start, unit="s")
     return labelled, report
 

@@ -27,6 +27,7 @@ rule summary:
         runs=sweep_runs,
         tests=model_tests,
         learning=learning_summary_input,
+        labels=label_reports,
     output:
         summary="results/{comp}/summary.json",
         markdown=report(
