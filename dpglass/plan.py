@@ -179,7 +179,7 @@ def label_points(config: dict) -> dict:
     return {**points, "total": sum(points.values())}
 
 
-def _timing_fit(table: list[dict]) -> tuple[float, float]:
+def timing_fit(table: list[dict]) -> tuple[float, float]:
     """(a, p) of seconds = a · atoms^p, least squares in log-log over the table's rows."""
     xs = [math.log(row["atoms"]) for row in table]
     ys = [math.log(row["seconds_per_point"]["value"]) for row in table]
@@ -206,7 +206,7 @@ def label_seconds(config: dict, composition: str, atoms: int, results: Path,
         return float(given), "execution.label_seconds_per_point"
     if name == "cp2k" and timings.is_file():
         table = json.loads(timings.read_text())
-        a, p = _timing_fit(table["single_points"])
+        a, p = timing_fit(table["single_points"])
         return (a * atoms ** p,
                 f"{timings.name} (benchmarks/bench_cp2k.py, dpglass's default CP2K settings on "
                 f"{table['machine']}: t ∝ atoms^{p:.2f}"
