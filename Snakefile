@@ -32,6 +32,7 @@ localrules:
     training_data,
     lammps_data,
     summary,
+    mechanism,
     compare_compositions,
     learning_convergence,
     learning_select,

@@ -111,6 +111,36 @@ def build_parser() -> argparse.ArgumentParser:
         "show", help="validated, defaults filled in: what `snakemake --configfile FILE` runs (YAML)")
     show.add_argument("files", type=Path, nargs="+",
                       help="config file(s), merged in order as several --configfile are")
+    learning = load_schema()["properties"]["learning"]["properties"]
+    cert_defaults = {k: v.get("default") for k, v in
+                     learning["certificate"]["properties"].items()}
+    cert = commands.add_parser(
+        "certificate", help="certify a DeePMD ensemble against teacher trajectories (energies "
+                            "and forces): the workflow's teacher–student certificate")
+    cert.add_argument("--models", type=Path, nargs="+", required=True,
+                      help="frozen or compressed DeePMD models; the first drives the student runs")
+    cert.add_argument("--reference", type=Path, nargs="+", required=True,
+                      help="teacher trajectories (extxyz with energy and forces), at least two "
+                           "runs from the same frame with other velocities")
+    cert.add_argument("--ion", required=True, help="mobile species, e.g. Li")
+    cert.add_argument("--out", type=Path, required=True,
+                      help="directory for the student runs, certificate.json and certificate.md")
+    cert.add_argument("--student-runs", type=int, default=cert_defaults["student_runs"])
+    cert.add_argument("--confidence", type=float, default=cert_defaults["confidence"])
+    cert.add_argument("--trust-low", type=float,
+                      default=learning["trust_levels_eV_per_A"]["default"][0],
+                      help="force threshold: RMS of the force-error vector (eV/Å; default the "
+                           "loop's low trust level, %(default)s)")
+    cert.add_argument("--pairs", type=_pairs, default=defaults["rdf_pairs"])
+    cert.add_argument("--r-max", type=float, default=defaults["rdf_r_max_A"])
+    cert.add_argument("--seed", type=int, default=cert_defaults["seed"])
+    for name, kind, text in (("temperature-K", float, "K"), ("timestep-fs", float, "fs"),
+                             ("every-steps", int, "steps between frames"),
+                             ("steps", int, "MD steps per run"),
+                             ("thermostat", str, "langevin, bussi, nose-hoover, berendsen"),
+                             ("damping-ps", float, "thermostat coupling time, ps")):
+        cert.add_argument(f"--{name}", type=kind, default=None,
+                          help=f"the teacher's {text}; default: read from the teacher file")
     plan = commands.add_parser("plan", help="cost of a config's sweep before running it: steps, "
                                             "expected MSD and hops, atom-steps, hours")
     plan.add_argument("--configfile", type=Path, nargs="+", required=True,
@@ -199,12 +229,30 @@ def _run_plan(args) -> None:
         write_json(args.json, plan)
 
 
+def _run_certificate(args) -> None:
+    from dpglass.learning.certificate import certify_ensemble
+
+    for path in args.models:
+        if not path.is_file():
+            raise FileNotFoundError(f"model not found: {path}")
+    overrides = {key: getattr(args, key) for key in
+                 ("temperature_K", "timestep_fs", "every_steps", "steps", "thermostat",
+                  "damping_ps")}
+    result = certify_ensemble(models=[str(m) for m in args.models],
+                              teacher_paths=[str(p) for p in args.reference], out_dir=str(args.out),
+                              ion=args.ion, student_runs=args.student_runs,
+                              rdf_pairs=args.pairs, rdf_r_max_A=args.r_max,
+                              trust_low_eV_per_A=args.trust_low, confidence=args.confidence,
+                              seed=args.seed, overrides=overrides)
+    print(f"{args.out / 'certificate.md'}: {result['verdict']['text']}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from dpglass.config import ConfigError
 
     args = build_parser().parse_args(argv)
     runner = {"diffusion": _run_diffusion, "arrhenius": _run_arrhenius, "rdf": _run_rdf,
-              "config": _run_config, "plan": _run_plan}
+              "config": _run_config, "plan": _run_plan, "certificate": _run_certificate}
     try:
         runner[args.command](args)
     except (ConfigError, ValueError, FileNotFoundError, KeyError) as error:

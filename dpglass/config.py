@@ -55,9 +55,22 @@ RENAMED_KEYS = {
 }
 
 
+# Keys removed, with what replaces them. A config that still sets one fails validation.
+REMOVED_KEYS = {
+    "learning.shorten_above_fraction": "every exploration of the loop now runs "
+                                       "learning.explore_ps, so iterations compare like for like "
+                                       "(a blow-up ends only its own run); delete the key",
+}
+
+
 def _check_renamed_keys(config: dict) -> None:
-    """Name the new key (and the converted value) for every old key the config still uses."""
+    """Name the new key (and the converted value) for every old key the config still uses, and
+    what replaces every removed key it still sets."""
     lines = []
+    for old, why in REMOVED_KEYS.items():
+        section, name = old.split(".")
+        if isinstance(config.get(section), dict) and name in config[section]:
+            lines.append(f"config key '{old}' was removed: {why}")
     for old, rename in RENAMED_KEYS.items():
         section, name = old.split(".")
         if not isinstance(config.get(section), dict) or name not in config[section]:
@@ -74,7 +87,7 @@ def _check_renamed_keys(config: dict) -> None:
             line += f": write {new_name}: {value!r}"
         lines.append(line)
     if lines:
-        raise ConfigError("renamed config keys:\n  " + "\n  ".join(lines))
+        raise ConfigError("renamed or removed config keys:\n  " + "\n  ".join(lines))
 
 
 DEFAULT_CONFIG_FILE = "config/config.yaml"  # the demo, run when no --configfile is given
@@ -408,8 +421,9 @@ TRAIN_KEYS = {
     "training_data": ("validation_fraction", "validation_blocks", "split_gap_frames"),
     "neighbor_stat": ("descriptor", "rcut_A", "sel_safety_factor"),
     "train_model": ("seed", "descriptor", "rcut_A", "rcut_smth_A", "descriptor_neurons",
-                    "axis_neuron", "type_one_side", "fitting_neurons", "numb_steps", "start_lr", "stop_lr",
-                    "batch_size", "disp_freq", "save_freq"),
+                    "axis_neuron", "type_one_side", "precision", "limit_pref_e",
+                    "fitting_neurons", "numb_steps", "start_lr", "stop_lr", "batch_size",
+                    "disp_freq", "save_freq"),
 }
 
 
@@ -419,7 +433,8 @@ TRAIN_KEYS = {
 SWEEP_MD_KEYS = ("timestep_fs", "thermostat_damping_ps", "seed", "halt_temperature_factor", "supercell",
                  "target_atoms", "equilibration_ps", "production_ps", "dump_every_steps",
                  "thermo_every_steps", "npt_equilibration_ps", "pressure_bar", "barostat_damping_ps", "chunk_ps",
-                 "deviation_every_steps", "target_relative_error", "max_production_ps")
+                 "deviation_every_steps", "deviation_min_frames", "target_relative_error",
+                 "max_production_ps")
 START_CELL_COMPOSITION_KEYS = ("n_atoms", "formula_units", "density_g_cm3", "crystal_file")
 MELT_QUENCH_STRUCTURE_KEYS = ("prerelax_steps",)
 

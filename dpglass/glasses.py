@@ -77,12 +77,14 @@ def glass_spread(results: list[dict], window: tuple[float, float],
             "Ea_fit_failures": failures, "Ea": ea}
 
 
-def glass_spread_markdown(spread: dict | None) -> list[str]:
-    """summary.md lines: one row per temperature, the Ea line."""
+def glass_spread_markdown(spread: dict | None, notes=None) -> list[str]:
+    """summary.md lines: one row per temperature and quantity (units in the quantity column,
+    why a row has no spread as a numbered note), the Ea line."""
     if not spread:
         return []
-    from dpglass.report import fmt
+    from dpglass.report import Footnotes, fmt, number, unit_text
 
+    notes = notes if notes is not None else Footnotes()
     lines = ["", "## Glass-to-glass spread", "",
              f"{len(spread['glasses'])} independent glasses (own start cells and melt-quenches, "
              "one ensemble). Mean over glasses; *trajectory error* = error of that mean from each "
@@ -94,17 +96,21 @@ def glass_spread_markdown(spread: dict | None) -> list[str]:
                      f"(per glass: {', '.join(fmt(f['Ea']) for f in spread['Ea_per_glass'])})")
     for failure in spread.get("Ea_fit_failures", []):
         lines.append(f"- glass {failure['glass']}: no Arrhenius fit ({failure['error']})")
-    lines += ["", "| T (K) | quantity | per glass | mean | trajectory error | glass spread |",
+    lines += ["", "| T (K) | quantity (unit) | per glass | mean | trajectory error | glass spread |",
               "|---|---|---|---|---|---|"]
     for row in spread["transport"]:
         for name in SPREAD_QUANTITIES:
             combined = row[name]
-            per_glass = ", ".join(fmt(q) for q in row[f"{name}_per_glass"])
+            per_glass = row[f"{name}_per_glass"]
+            unit = unit_text(next((q.get("unit") for q in per_glass if q), None))
+            label = f"{name} ({unit})" if unit else name
+            values = ", ".join(number(q) for q in per_glass)
+            T = row["temperature"]["value"]
             if "mean" in combined:
-                lines.append(f"| {row['temperature']['value']:g} | {name} | {per_glass} | "
-                             f"{fmt(combined['mean'])} | {fmt(combined['trajectory_error'])} | "
-                             f"{fmt(combined['glass_spread'])} |")
+                lines.append(f"| {T:g} | {label} | {values} | {number(combined['mean'])} | "
+                             f"{number(combined['trajectory_error'])} | "
+                             f"{number(combined['glass_spread'])} |")
             else:
-                lines.append(f"| {row['temperature']['value']:g} | {name} | {per_glass} | "
-                             f"— | — | {combined['note']} |")
-    return lines
+                lines.append(f"| {T:g} | {label} | {values} | — | — | —"
+                             f"{notes.mark(f'{T:g} K, {name}: ' + combined['note'])} |")
+    return lines + notes.flush()

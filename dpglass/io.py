@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -9,22 +10,30 @@ from pathlib import Path
 from typing import Any
 
 
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike):
+    """A temporary path beside `path` (same suffix, so writers that go by it pick the format) that
+    becomes `path` by os.replace when the block ends without an error, and is removed otherwise."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.",
+                                         suffix=f".tmp{target.suffix}")
+    os.close(handle)
+    try:
+        yield temp_name
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
 def write_text(path: str | os.PathLike, text: str) -> None:
     """Write a result file atomically: a temp file in the same directory, then os.replace.
 
     A reader (or Snakemake) never sees a half-written result file.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                         suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
-        os.replace(temp_name, target)
-    except BaseException:
-        os.unlink(temp_name)
-        raise
+    with atomic_path(path) as temp_name:
+        Path(temp_name).write_text(text)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

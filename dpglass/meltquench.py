@@ -421,3 +421,64 @@ def read_trace(path: str | Path) -> dict[str, np.ndarray]:
         rows = list(csv.DictReader(handle))
     return {name: np.array([row[name] for row in rows], dtype=object if name == "phase" else float)
             for name in TRACE_COLUMNS}
+
+
+# --- a labelled NVT run (the certificate's teacher and student runs) ----------------------------
+
+def nvt_run(atoms, calc, protocol: dict, seed: int, frames_path: str | Path, label: str,
+            calc_name: str) -> dict:
+    """NVT MD of `atoms` with `calc` from fresh Maxwell–Boltzmann velocities (seed `seed`):
+    protocol = {thermostat, damping_ps, temperature_K, timestep_fs, steps, every_steps}. Every
+    `every_steps` steps a frame with its energy, forces and stress goes to `frames_path` (extxyz,
+    written whole at the end; the start frame first), with info time_ps, temperature_K,
+    target_temperature_K and the protocol, so another program can repeat the run. Returns a record
+    (frames, mean temperature, wall time)."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.constraints import FixCom
+    from ase.io import write
+
+    from dpglass.io import atomic_path
+
+    kind = protocol["thermostat"]
+    if kind not in THERMOSTATS:
+        raise ValueError(f"thermostat {kind!r}: use one of {', '.join(THERMOSTATS)}")
+    run_atoms = atoms.copy()
+    run_atoms.calc = calc
+    if kind != "nose-hoover":
+        run_atoms.set_constraint(FixCom())
+    rng = np.random.default_rng(seed)
+    _maxwell_boltzmann(run_atoms, protocol["temperature_K"], rng)
+    dyn = make_thermostat(kind, run_atoms, protocol["timestep_fs"], protocol["temperature_K"],
+                          protocol["damping_ps"], rng)
+    every, steps = protocol["every_steps"], protocol["steps"]
+    progress = Progress(steps, f"{label} MD steps")
+    frames, temperatures = [], []
+    start = time.perf_counter()
+    done = 0
+    while True:
+        frame = run_atoms.copy()
+        frame.set_constraint()
+        frame.calc = SinglePointCalculator(frame, energy=run_atoms.get_potential_energy(),
+                                           forces=run_atoms.get_forces(),
+                                           stress=run_atoms.get_stress())
+        temperature = run_atoms.get_temperature()
+        frame.info.update(time_ps=round(done * protocol["timestep_fs"] / FS_PER_PS, 6),
+                          temperature_K=temperature, calculator=calc_name, seed=seed,
+                          **{f"protocol_{key}": value for key, value in protocol.items()})
+        frames.append(frame)
+        temperatures.append(temperature)
+        if done >= steps:
+            break
+        chunk = min(every, steps - done)
+        dyn.run(chunk)
+        done += chunk
+        if not np.all(np.isfinite(run_atoms.positions)) or \
+                temperature > 3.0 * protocol["temperature_K"] + 100.0:
+            raise RuntimeError(f"{label}: MD unstable at {done} steps (T = {temperature:.0f} K)")
+        progress.update(done, extra=f"T={temperature:.0f} K")
+    with atomic_path(frames_path) as tmp:
+        write(tmp, frames, format="extxyz")
+    return {"frames": len(frames), "seed": seed,
+            "mean_temperature": quantity(float(np.mean(temperatures[1:])),
+                                         float(np.std(temperatures[1:])), "K"),
+            "wall_time": quantity(time.perf_counter() - start, unit="s")}

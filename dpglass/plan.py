@@ -227,11 +227,12 @@ def plan_labels(config: dict, composition: str, atoms: int, results: Path) -> di
 def plan_learning(config: dict, cell_atoms: int) -> dict | None:
     """Upper bounds on the concurrent-learning loop's cost for one composition (None when
     learning.max_iterations is 0): explorations (every planned iteration plus the final check,
-    one run per exploration temperature on the unreplicated cell, at full length: the loop only
-    ever shortens them), the certificate's MD (the melt-quench hold's length), reference single
-    points (the per-iteration cap) and retraining steps."""
+    one run per exploration temperature on the unreplicated cell, each learning.explore_ps),
+    the certificate's student MD (DeePMD, priced with the sweep's throughput) and its teacher MD
+    (reference-calculator steps, which an MD throughput cannot price: listed beside, as are the
+    reference single points of the labelling and the retraining steps)."""
     from dpglass.config import temperatures
-    from dpglass.learning.settings import enabled, explore_temperatures
+    from dpglass.learning.settings import certificate_protocol, enabled, explore_temperatures
 
     if not enabled(config):
         return None
@@ -239,15 +240,46 @@ def plan_learning(config: dict, cell_atoms: int) -> dict | None:
     iterations = learning["max_iterations"]
     n_temperatures = len(explore_temperatures(config, temperatures(config)))
     explore_steps = steps_for(learning["explore_ps"], sweep["timestep_fs"])
-    # the certificate replays the melt-quench hold at the hold's own timestep (dpglass.learning.certificate)
-    certificate_steps = steps_for(config["melt_quench"]["hold_time_ps"],
-                                  config["melt_quench"]["timestep_fs"])
+    certificate = learning["certificate"]
+    certificate_steps = certificate_protocol(certificate, config["melt_quench"])["steps"]
     explorations = (iterations + 1) * n_temperatures
     return {"iterations": iterations, "explorations": explorations,
             "explore_steps": explore_steps, "atoms": cell_atoms,
-            "md_atom_steps": (explorations * explore_steps + certificate_steps) * cell_atoms,
+            "md_atom_steps": (explorations * explore_steps
+                              + certificate["student_runs"] * certificate_steps) * cell_atoms,
+            "certificate_steps_per_run": certificate_steps,
+            "teacher_md_steps": certificate["teacher_runs"] * certificate_steps,
             "reference_single_points": iterations * learning["max_frames_per_iteration"],
             "retraining_steps": iterations * config["train"]["n_models"] * learning["numb_steps"]}
+
+
+def prior_diffusion(config: dict, name: str) -> tuple[int, dict[float, float]]:
+    """The ions in a sweep run of composition ``name`` and the prior tracer D (cm²/s) at each
+    sweep temperature: Nernst–Einstein from the prior σ(T) at the structure's density."""
+    from dpglass.config import temperatures
+
+    comp = config["compositions"][name]
+    ion = comp["ion"]
+    charge = comp.get("ion_charge") or FORMAL_CHARGES.get(ion, 1.0)
+    counts = cell_counts(config, name)
+    n_copies = copies(config, sum(counts.values()))
+    n_ions = counts.get(ion, 0) * n_copies
+    mass_g = sum(ATOMIC_MASS[el] * n for el, n in counts.items()) * n_copies / AVOGADRO
+    volume_A3 = mass_g / config["structure"]["density_g_cm3"] * 1e24
+    prior = prior_for(comp["formula"], config["sweep"]["prior"])
+    return n_ions, {T: (nernst_einstein_D_cm2_per_s(prior.sigma(T), n_ions / volume_A3, charge, T)
+                        if n_ions else 0.0) for T in temperatures(config)}
+
+
+def expected_hops_per_ion(D_cm2_per_s: float, duration_ps: float, hop_distance_A: float) -> float:
+    """The plan's hop count: the MSD over the run in hop distances squared, 6 D t / a² (hops of
+    one length in uncorrelated directions; back-jumps add hops that this count does not see)."""
+    return 6.0 * D_cm2_per_s / ANGSTROM2_PER_PS_IN_CM2_PER_S * duration_ps / hop_distance_A**2
+
+
+def he_relative_error(total_hops: float) -> float | None:
+    """He et al. (2018): relative standard deviation of D from ``total_hops`` ion hops."""
+    return HE_COEFFICIENT / math.sqrt(total_hops) if total_hops > 0 else None
 
 
 def plan_sweep(config: dict, results: str | Path = "results") -> dict:
@@ -265,19 +297,14 @@ def plan_sweep(config: dict, results: str | Path = "results") -> dict:
     rows, compositions = [], {}
     for name, comp in config["compositions"].items():
         ion = comp["ion"]  # the composition's mobile ion (compositions.<name>.ion)
-        charge = comp.get("ion_charge") or FORMAL_CHARGES.get(ion, 1.0)
         counts = cell_counts(config, name)
-        n_copies = copies(config, sum(counts.values()))
-        natoms = sum(counts.values()) * n_copies
-        n_ions = counts.get(ion, 0) * n_copies
-        mass_g = sum(ATOMIC_MASS[el] * n for el, n in counts.items()) * n_copies / AVOGADRO
-        volume_A3 = mass_g / config["structure"]["density_g_cm3"] * 1e24
+        natoms = sum(counts.values()) * copies(config, sum(counts.values()))
+        n_ions, prior_D = prior_diffusion(config, name)
         prior = prior_for(comp["formula"], sweep["prior"])
         throughput, throughput_source = read_throughput(config, name, Path(results))
         comp_steps = 0
         for T in temperatures(config):
-            D = (nernst_einstein_D_cm2_per_s(prior.sigma(T), n_ions / volume_A3, charge, T)
-                 if n_ions else 0.0)
+            D = prior_D[T]
             D_A2_ps = D / ANGSTROM2_PER_PS_IN_CM2_PER_S
             if target and n_ions and D_A2_ps > 0:
                 hops_for_error = (HE_COEFFICIENT / target) ** 2 / n_ions
@@ -290,13 +317,12 @@ def plan_sweep(config: dict, results: str | Path = "results") -> dict:
             msd_max = 6.0 * D_A2_ps * maximum_ps
             steps = pre_steps + steps_for(run_ps, dt)
             comp_steps += steps * replicas * glasses
-            hops = msd_max / hop_A**2
+            hops = expected_hops_per_ion(D, maximum_ps, hop_A)
             rows.append({
                 "composition": name, "temperature_K": T, "atoms": natoms, "ions": n_ions,
                 "prior_D_cm2_per_s": D, "expected_steps": steps,
                 "msd_at_max_A2": msd_max, "hops_per_ion_at_max": hops,
-                "expected_relative_error_at_max": (HE_COEFFICIENT / math.sqrt(hops * n_ions)
-                                                   if hops * n_ions > 0 else None),
+                "expected_relative_error_at_max": he_relative_error(hops * n_ions),
                 "production_needed_ps": needed_ps, "reaches_target": reachable,
                 "expected_production_ps": run_ps,
             })
@@ -362,8 +388,10 @@ def format_plan(plan: dict) -> str:
         if loop:
             lines.append(f"{name} learning loop (at most, included above): {loop['iterations']} "
                          f"iteration(s) + final check, {loop['explorations']} explorations of "
-                         f"{loop['explore_steps']} steps at {loop['atoms']} atoms and the "
-                         f"certificate: {loop['md_atom_steps']:.3g} atom-steps; "
+                         f"{loop['explore_steps']} steps at {loop['atoms']} atoms and "
+                         f"the certificate's student runs: {loop['md_atom_steps']:.3g} "
+                         f"atom-steps; {loop['teacher_md_steps']} reference MD steps (the "
+                         f"certificate's teacher runs); "
                          f"{loop['reference_single_points']} reference single points; "
                          f"{loop['retraining_steps']} retraining steps (all models)")
     missing = [f"{r['composition']} {r['temperature_K']:g} K" for r in plan["rows"]

@@ -152,17 +152,32 @@ def plot_learning_loop(record: dict, png: str, title: str = "") -> None:
         ax.plot(ks, [p[2] for p in points], "x:", color=line.get_color())
     if record.get("accurate_fraction_required") is not None:
         ax.axhline(record["accurate_fraction_required"], color="k", lw=0.8, ls="--")
-    ax.set_xlabel("exploration (models of iteration k-1)")
+    explored = sorted({k for points in series.values() for k, _, _ in points})
+    if explored:
+        # explorations are whole numbers; one alone got a fractional axis around it
+        ax.set_xticks(explored)
+        ax.set_xlim(explored[0] - 0.5, explored[-1] + 0.5)
+    ax.set_xlabel("exploration k (models of iteration k-1)")
     ax.set_ylabel("fraction of frames (o accurate, x failed)")
     ax.set_ylim(-0.02, 1.02)
     ax.legend(fontsize=7)
     trained = [r for r in record["iterations"] if "frames_labelled" in r]
-    bx.bar([r["iteration"] for r in trained], [r["frames_labelled"] for r in trained])
-    bx.set_xlabel("iteration")
-    bx.set_ylabel("frames labelled")
+    points = [(0, record.get("first_training_validation"))] + [
+        (r["iteration"], r.get("validation_after_retraining")) for r in trained]
+    points = [(k, (v or {}).get("force_rmse")) for k, v in points]
+    points = [(k, f) for k, f in points if f and f.get("value") is not None]
+    if points:
+        bx.errorbar([k for k, _ in points], [f["value"] for _, f in points],
+                    yerr=[f.get("error") or 0.0 for _, f in points], fmt="s-", color="C3",
+                    capsize=3)
+    bx.set_xlabel("iteration (0 = first training)")
+    bx.set_ylabel("validation force RMSE (meV/Å)", color="C3")
+    labelled = bx.twinx()
+    labelled.bar([r["iteration"] for r in trained], [r["frames_labelled"] for r in trained],
+                 alpha=0.25, color="C0", width=0.4)
+    labelled.set_ylabel("frames labelled (bars)")
     from matplotlib.ticker import MaxNLocator
-    for axis in (ax, bx):
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    bx.xaxis.set_major_locator(MaxNLocator(integer=True))
     import textwrap
     heading = f"{title}: {record['verdict']}" if title else record["verdict"]
     fig.suptitle("\n".join(textwrap.wrap(heading, 130)), fontsize=8)

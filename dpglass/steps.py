@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from dpglass.io import read_json, write_json
+from dpglass.threads import limit_calculator_threads
 from dpglass.units import quantity
 
 
@@ -37,19 +38,6 @@ def start_cell(*, formula_text: str, composition: dict, structure: dict, out_pat
     write(out_path, atoms, format="extxyz")
 
 
-def _limit_threads(threads: int) -> None:
-    """A calculator's threads: the rule's, no more: torch's (the ML calculators) and OpenMP's for
-    a code started as a child process (CP2K's shell)."""
-    from dpglass.threads import thread_variables
-
-    os.environ.update(thread_variables(threads))
-    try:
-        import torch
-    except ImportError:
-        return
-    torch.set_num_threads(threads)
-
-
 def melt_quench(*, start_path: str, structure: dict, reference: dict, protocol: dict, formula: str,
                 frames_path: str, quenched_path: str, trace_path: str, report_path: str,
                 threads: int, relabel: dict | None = None) -> None:
@@ -66,7 +54,7 @@ def melt_quench(*, start_path: str, structure: dict, reference: dict, protocol: 
     elements = sorted(set(atoms.get_chemical_symbols()))
     check_ready("reference", reference, elements)
     check_ready("reference.relabel", relabel, elements)  # CP2K: program, basis, potentials
-    _limit_threads(threads)
+    limit_calculator_threads(threads)
     work_dir = Path(report_path).parent / "calc"
     calc = make_calculator(reference["calculator"], reference["kwargs"], directory=work_dir)
     atoms.calc = calc
@@ -109,7 +97,7 @@ def label_frames(*, sampled_path: str, reference: dict, frames_path: str, report
     label(sampled_path, frames_path, report_path, calculator_name=name,
           max_failed_fraction=reference["max_failed_fraction"], stride=relabel["stride"],
           work=work, **calculator_arguments(name, relabel["kwargs"], work, "reference.relabel",
-                                            elements, lambda: _limit_threads(threads)))
+                                            elements, lambda: limit_calculator_threads(threads)))
 
 
 def plot_melt_quench(*, trace_path: str, report_path: str, png_path: str, title: str) -> None:
@@ -300,14 +288,16 @@ def diffusion(*, dump_path: str, run_json: str, ion: str, type_map: list[str], t
 def summary(*, composition: str, formula: str, diffusion_paths: list[str], test_paths: list[str],
             window: list[float], config: dict, summary_path: str, markdown_path: str,
             plot_path: str, run_paths: list[str], learning_paths: list[str] = (),
-            label_paths: list[str] = ()) -> None:
-    """The composition's summary (dpglass.summary), its Markdown and Arrhenius plot;
+            label_paths: list[str] = (), mechanism_path: str | None = None,
+            rdf_path: str | None = None, scattering_path: str | None = None) -> None:
+    """The composition's summary (dpglass.summary), its Markdown and Arrhenius plot; with the
+    mechanism and structure results, their per-temperature table and headline numbers;
     label_paths: the labelling reports of its training data (who labelled it, for provenance)."""
     from dpglass.analysis.plots import plot_arrhenius
     from dpglass.io import write_text
     from dpglass.paper import paper_arrhenius
     from dpglass.report import summary_markdown
-    from dpglass.summary import composition_summary
+    from dpglass.summary import composition_summary, structure_summary
 
     results = [read_json(p) for p in diffusion_paths]
     out = composition_summary(composition=composition, formula=formula, results=results,
@@ -317,6 +307,9 @@ def summary(*, composition: str, formula: str, diffusion_paths: list[str], test_
     # the loop's record and the certificate (learning.max_iterations > 0)
     out["learning"] = read_json(learning_paths[0]) if learning_paths else None
     out["certificate"] = read_json(learning_paths[1]) if len(learning_paths) > 1 else None
+    out["mechanism"] = read_json(mechanism_path)["temperatures"] if mechanism_path else None
+    out["structure"] = structure_summary(read_json(rdf_path) if rdf_path else None,
+                                         read_json(scattering_path) if scattering_path else None)
     fit = out["arrhenius"] if "error" not in out["arrhenius"] else None
     if fit is None:
         print(f"WARNING: no Arrhenius fit: {out['arrhenius']['error']}")
@@ -344,15 +337,117 @@ def compare_compositions(*, summary_paths: list[str], json_path: str, markdown_p
 
 
 def rdf(*, dump_path: str, run_json: str, type_map: list[str], pair_names: list[str], r_max_A: float,
-        result_path: str, png_path: str, formula: str | None = None) -> None:
-    """Partial RDFs, first peaks, Al coordination and bridging-O fraction of one production run;
-    the paper's distances of this formula (none when the paper has none) marked beside them."""
-    from dpglass.analysis.plots import plot_rdf
+        result_path: str, png_path: str, formula: str | None = None,
+        network_png: str | None = None) -> None:
+    """Partial RDFs, first peaks, Al coordination, bridging-O fraction and the Al–O clusters of
+    one production run; the paper's distances of this formula (none when the paper has none)
+    marked beside them."""
+    from dpglass.analysis.plots import plot_network, plot_rdf
     from dpglass.rdf_trajectory import trajectory_rdf
 
     result = trajectory_rdf(dump_path, pair_names, r_max_A, fmt="lammps-dump", type_map=type_map,
                             timestep_fs=read_json(run_json)["timestep_fs"], formula=formula)
     plot_rdf(result, png_path)
+    if network_png:
+        plot_network(result, network_png)
     write_json(result_path, result)
     for name, peak in result["first_peak"].items():
         print(f"{name}: first peak {peak['value']} Å")
+    clusters = result.get("al_o_clusters") or {}
+    if clusters:
+        shares = ", ".join(f"{kind} {q['value']:.0%}" for kind, q in clusters["al_fraction"].items())
+        print(f"Al in Al-O clusters: {shares}; Al-weighted mean cluster size "
+              f"{clusters['mean_size_al_weighted']['value']:.2f} Al")
+
+
+# The total scattering averages at most this many frames of the RDF run (evenly spread): the
+# glass's structure needs a few hundred, not every frame of a nanosecond run.
+MAX_SCATTERING_FRAMES = 200
+
+
+def total_scattering(*, dump_path: str, run_json: str, type_map: list[str], radiation: str,
+                     q_max_per_A: float, measured_gr: str | None, result_path: str,
+                     png_path: str, gr_path: str) -> None:
+    """Neutron- (or X-ray-) weighted G(r) and S(Q) of the glass in one production run, the
+    measured G(r) with its Rw when given, and the simulated G(r) as a two-column .gr file."""
+    from dpglass.analysis.plots import plot_total_scattering
+    from dpglass.analysis.scattering import gr_text
+    from dpglass.analysis.scattering import total_scattering as analyze
+    from dpglass.analysis.trajectory import count_frames, iter_frames
+    from dpglass.io import write_text
+
+    stride = max(1, -(-count_frames(dump_path, "lammps-dump") // MAX_SCATTERING_FRAMES))
+    frames = iter_frames(dump_path, "lammps-dump", type_map,
+                         read_json(run_json)["timestep_fs"], stride=stride)
+    result = analyze(frames, radiation, q_max_per_A, measured_gr=measured_gr)
+    result["source"] = str(dump_path)
+    result["frame_stride"] = stride
+    plot_total_scattering(result, png_path)
+    write_text(gr_path, gr_text(result["r"]["value"], result["G"]["value"], radiation, dump_path))
+    write_json(result_path, result)
+    weights = ", ".join(f"{e} {w['value']:g} {w['unit']}" for e, w in result["weights"].items())
+    print(f"{radiation} G(r) and S(Q) from {result['n_frames']['value']} frames (every {stride}); "
+          f"weights {weights}"
+          + (f"; Rw against {measured_gr}: {result['measured']['Rw']['value']:.3f}"
+             if result["measured"] else ""))
+
+
+def mechanism_run(*, dump_path: str, run_json: str, ion: str, type_map: list[str],
+                  temperature_K: float, hop_events: dict, result_path: str, glass: int) -> None:
+    """How the ion moves in one sweep run: MSD of every species and the glass verdict, hop
+    events, position density (dpglass.analysis.mechanism)."""
+    from dpglass.analysis.mechanism import run_mechanism
+    from dpglass.analysis.trajectory import load_trajectory
+
+    run = read_json(run_json)
+    trajectory = load_trajectory(dump_path, "lammps-dump", type_map, run["timestep_fs"],
+                                 require=[ion])
+    result = run_mechanism(trajectory, ion, temperature_K, hop_events)
+    result.update({"replica": run.get("replica", 0), "glass_index": glass,
+                   "source": str(dump_path)})
+    write_json(result_path, result)
+    from dpglass.report import number
+
+    hops = result["hops"]
+    print(f"{ion} at {temperature_K:g} K: {hops['n_hops']['value']} hops "
+          f"({number(hops['hops_per_ion'])} per ion, {number(hops['rate_per_ion_per_ns'])} per ion "
+          f"per ns); back-jump fraction {number(hops['back_jump_fraction'], 2)}; hop-length peaks "
+          f"{hops['length_peaks']['value']} Å; framework: {result['glass']['verdict']} "
+          f"({result['glass']['because']})")
+
+
+def mechanism(*, run_paths: list[str], diffusion_paths: list[str], prior_D: list,
+              hop_distance_A: float, formula: str, result_path: str, msd_png: str,
+              hops_png: str, density_png: str) -> None:
+    """Per temperature: the runs' mechanism pooled, hops observed beside the plan's prediction;
+    the figures (species MSD, hops, ion density) of each temperature's first run."""
+    from dpglass.analysis.mechanism import mechanism_table
+    from dpglass.analysis.plots import plot_hops, plot_ion_density, plot_species_msd
+    from dpglass.paper import paper_rdf_distances
+    from dpglass.report import number
+
+    runs = [read_json(p) for p in run_paths]
+    table = mechanism_table(runs, [read_json(p) for p in diffusion_paths], prior_D, hop_distance_A)
+    first = {}
+    for run in sorted(runs, key=lambda r: (r.get("glass_index", 0), r.get("replica", 0))):
+        first.setdefault(run["temperature"]["value"], run)
+    shown = list(first.values())
+    ion = runs[0]["ion"]
+    paper = (paper_rdf_distances(formula).get(f"{ion}-{ion}") or {}).get("value") or []
+    plot_species_msd(shown, msd_png)
+    plot_hops(shown, table, hops_png, paper)
+    plot_ion_density(shown, density_png)
+    write_json(result_path, {"ion": ion, "formula": formula,
+                             "paper_hop_lengths": quantity(paper or None, None, "Å"),
+                             "temperatures": table,
+                             "runs": [{"temperature": r["temperature"], "replica": r["replica"],
+                                       "glass": r["glass_index"], "source": p}
+                                      for r, p in zip(runs, run_paths)]})
+    columns = ("hops_per_ion", "hops_per_ion_plan", "hops_per_ion_from_D", "he_relative_error",
+               "D_relative_error")
+    print(f"{'T/K':>6} {'hops/ion':>16} {'plan':>9} {'6Dt/a^2':>9} {'He RSD':>7} {'D RSD':>7}  "
+          "framework")
+    for row in table:
+        cells = [number(row[name], 3 if index < 3 else 2) for index, name in enumerate(columns)]
+        print(f"{row['temperature']['value']:>6g} {cells[0]:>16} {cells[1]:>9} {cells[2]:>9} "
+              f"{cells[3]:>7} {cells[4]:>7}  {row['glass']}")

@@ -66,11 +66,12 @@ def extrapolation_flags(run_paths: list[str], trust_levels: list[float] | None =
                       "glass": glass_of_run(path),
                       "extrapolating": run.get("extrapolating"),
                       "fraction_above_hi": deviation.get("fraction_above_hi"),
+                      "deviation_frames": deviation.get("frames"),
                       "fraction_above_lo": deviation.get("fraction_above_lo")})
         if run.get("extrapolating"):
             print(f"WARNING: the potential extrapolates at {run['temperature']['value']:g} K "
                   f"(replica {run.get('replica', 0)}): {deviation['fraction_above_hi']['value']:.1%} "
-                  f"of frames above the high trust level")
+                  f"of {deviation.get('frames')} frames above the high trust level")
     return flags
 
 
@@ -94,7 +95,9 @@ def composition_summary(*, composition: str, formula: str, results: list[dict],
 
     paper = paper_values(formula)  # this composition's paper numbers only ({} when none)
     glass_transition = (paper.get("Tg_DMA") or {}).get("value")
-    table = [{key: row[key] for key in SUMMARY_ROW_KEYS if key in row}
+    # every *_because field too: the reasons summary.md turns into notes (dpglass.report)
+    table = [{key: value for key, value in row.items()
+              if key in SUMMARY_ROW_KEYS or key.endswith("_because")}
              for row in pool_replicas(results)]
     fits = {}
     for name in FITTED_QUANTITIES:
@@ -137,3 +140,23 @@ def composition_summary(*, composition: str, formula: str, results: list[dict],
         "paper": paper,
         "provenance": provenance(config, label_reports),
     }
+
+
+def structure_summary(rdf: dict | None, scattering: dict | None) -> dict | None:
+    """The glass's structure in a few numbers: Al coordination, bridging-O fraction, the share of
+    Al isolated / in chains / in networks of Al–O clusters (from the RDF run), and the total
+    scattering's weighting, source files and R-factor against the measured G(r)."""
+    if rdf is None and scattering is None:
+        return None
+    out = {}
+    if rdf:
+        out.update({key: rdf.get(key) for key in ("al_coordination", "bridging_oxygen_fraction",
+                                                  "al_o_clusters", "source")})
+        out["first_peak"] = rdf.get("first_peak")
+    if scattering:
+        measured = scattering.get("measured") or {}
+        out["total_scattering"] = {
+            "radiation": scattering["radiation"], "weights_source": scattering["weights_source"],
+            "measured_gr": measured.get("source"), "Rw": measured.get("Rw"),
+            "Rw_r_range": measured.get("r_range"), "n_frames": scattering.get("n_frames")}
+    return out

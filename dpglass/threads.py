@@ -19,3 +19,20 @@ def thread_env(threads: int, base: dict | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
     env.update(thread_variables(threads))
     return env
+
+
+def limit_torch_threads(threads: int) -> None:
+    """The ML calculators' torch backend in this process: `threads`, no more (no-op without
+    torch)."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(threads)
+
+
+def limit_calculator_threads(threads: int) -> None:
+    """A reference calculator's threads in this process: the rule's, no more: torch's (the ML
+    calculators) and OpenMP's for a code started as a child process (CP2K's shell)."""
+    os.environ.update(thread_variables(threads))
+    limit_torch_threads(threads)

@@ -2,11 +2,12 @@ from dpglass.learning.steps import explore
 from dpglass.rulelog import rule_log
 
 with rule_log(snakemake.log[0]):
-    explore(data_path=snakemake.input.data, models=list(snakemake.input.models),
+    explore(frames_path=snakemake.input.frames, split_path=snakemake.input.split,
+            models=list(snakemake.input.models),
             type_map=snakemake.params.type_map, sweep=snakemake.params.sweep,
             learning=snakemake.params.learning, trust=snakemake.params.trust,
             iteration=int(snakemake.wildcards.k), temperature_K=float(snakemake.wildcards.T),
-            glass=snakemake.params.glass,
+            start=snakemake.params.start,
             previous_convergence=(list(snakemake.input.previous) or [None])[0],
             run_json=snakemake.output.run, dump=snakemake.output.dump, threads=snakemake.threads,
             ion=snakemake.params.ion, hop_distance_A=snakemake.params.hop_distance)

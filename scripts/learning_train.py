@@ -3,7 +3,9 @@ from dpglass.rulelog import rule_log
 
 with rule_log(snakemake.log[0]) as log:
     retrain(base_training=list(snakemake.input.training),
-            validation=list(snakemake.input.validation), new_data=list(snakemake.input.new_data),
+            validation=list(snakemake.input.validation),
+            earlier_data=list(snakemake.input.earlier_data),
+            new_data=list(snakemake.input.new_data),
             stats_json=snakemake.input.neighbor_stat, previous_frozen=snakemake.input.previous,
             selections=list(snakemake.input.selections), type_map=snakemake.params.type_map,
             train_cfg=snakemake.params.train, learning=snakemake.params.learning,

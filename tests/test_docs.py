@@ -34,7 +34,7 @@ def test_every_key_has_type_default_and_description():
                                 "compositions.<name>.formula_units", "compositions.<name>.crystal_file",
                                 "structure.formula_units", "structure.crystal_file",
                                 "reference.relabel.calculator", "compositions.<name>.ion",
-                                "compositions.<name>.ion_charge"}
+                                "compositions.<name>.ion_charge", "compositions.<name>.measured_gr"}
     markdown = schema_markdown()
     for key, spec in entries.items():
         assert spec.get("description"), f"{key} has no description"

@@ -45,7 +45,7 @@ def test_spread_over_glasses_is_reported_apart_from_the_trajectory_error():
     assert row["trajectory_error"]["value"] == pytest.approx(math.hypot(0.03, 0.02) / 2)
     text = "\n".join(glass_spread_markdown(spread))
     assert "## Glass-to-glass spread" in text and "glass spread" in text
-    assert "| 303 | sigma_tracer | 1.5 ± 0.03 mS/cm, 1 ± 0.02 mS/cm | 1.25 mS/cm |" in text
+    assert "| 303 | sigma_tracer (mS/cm) | 1.5 ± 0.03, 1 ± 0.02 | 1.25 |" in text
 
 
 def test_one_glass_has_no_spread_and_a_non_diffusive_glass_gives_none():
@@ -55,6 +55,9 @@ def test_one_glass_has_no_spread_and_a_non_diffusive_glass_gives_none():
     spread = glass_spread(synthetic_results(0, 0.3, 1.5) + other, (303.0, 378.0))
     assert "mean" not in spread["transport"][0]["D"]
     assert "not diffusive" in spread["transport"][0]["D"]["note"]
+    text = "\n".join(glass_spread_markdown(spread))  # the reason is a note under the table
+    assert "| 303 | D (cm²/s) |" in text and "| — | — | — [1] |" in text
+    assert "- [1] 303 K, D: " in text and "not diffusive" in text
 
 
 def test_glass_seeds_and_paths():
@@ -115,4 +118,5 @@ def test_runs_carry_their_glass_and_a_flagged_glass_flags_the_temperature(tmp_pa
     assert [f["glass"] for f in flags] == [0, 1] and [r["glass"] for r in run_lengths(paths)] == [0, 1]
     base = summary(extrapolating=(False, False))
     text = summary_markdown({**base, "extrapolation": flags, "transport": base["transport"][:1]})
-    assert "| 303 |" in text and "yes (50 % of frames above the high trust level)" in text
+    assert "| 303 |" in text and "| yes [1] |" in text
+    assert "[1] 303 K (glass 1): the ensemble extrapolates, 50 % of frames above" in text

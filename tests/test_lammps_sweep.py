@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from labelled_frames import fcc_li_cl  # noqa: E402
 from lammps_fixtures import build_tiny_ensemble  # noqa: E402
 
 from dpglass.config import validate_config
@@ -31,7 +32,7 @@ def ensemble(tmp_path_factory):
 def sweep_config(**sweep):
     base = {"timestep_fs": 2.0, "npt_equilibration_ps": 0.02, "equilibration_ps": 0.02,
             "production_ps": 0.24, "chunk_ps": 0.04, "dump_every_steps": 10,
-            "thermo_every_steps": 10, "supercell": [1, 1, 1], "trust_level_eV_per_A": [0.2, 0.35]}
+            "thermo_every_steps": 10, "deviation_every_steps": 10, "supercell": [1, 1, 1], "trust_level_eV_per_A": [0.2, 0.35]}
     base.update(sweep)
     cfg = validate_config({"compositions": {"X": {"formula": "LiCl"}}, "sweep": base})
     return cfg["sweep"], cfg["execution"]
@@ -216,6 +217,23 @@ def test_state_at_failure_finds_the_closest_pair_across_the_boundary(tmp_path):
     assert state["closest_pair"]["distance_A"] == pytest.approx(np.hypot(0.8, 0.1), abs=1e-9)
 
 
+def hold_with_split(tmp_path, n: int = 8) -> tuple[str, str]:
+    """A melt-quench-like frames file (phase 'hold', slightly rattled fcc Li/Cl) and its split:
+    frames 0..5 training, 7 validation (6 the gap)."""
+    from ase.io import write
+
+    frames = []
+    for i in range(n):
+        atoms = fcc_li_cl()
+        atoms.rattle(0.02, seed=i)
+        atoms.info.update(phase="hold", time_ps=0.02 * i)
+        frames.append(atoms)
+    write(tmp_path / "frames.extxyz", frames, format="extxyz")
+    (tmp_path / "split.json").write_text(json.dumps({"training_frames": [[0, n - 2]],
+                                                     "validation_frames": [[n - 1, n]]}))
+    return str(tmp_path / "frames.extxyz"), str(tmp_path / "split.json")
+
+
 def test_an_exploration_that_blows_up_keeps_its_frames_for_the_loop(ensemble, tmp_path):
     """The learning loop's exploration MD halts (a halt limit just above the target temperature
     stands in for a blow-up): instead of failing the workflow, run.json records where it blew up,
@@ -228,12 +246,14 @@ def test_an_exploration_that_blows_up_keeps_its_frames_for_the_loop(ensemble, tm
     sweep = {"timestep_fs": 2.0, "thermostat_damping_ps": 0.1, "seed": 3,
              "halt_temperature_factor": 1.0001}
     learning = {"explore_ps": 0.2, "explore_dump_every_steps": 5, "accurate_fraction": 0.95,
-                "shorten_above_fraction": 0.5, "require_stable_D": False,
-                "max_frames_per_iteration": 4, "min_frame_separation_dumps": 1}
+                "require_stable_D": False,
+                "max_frames_per_iteration": 4, "min_frame_separation_dumps": 1,
+                "spot_check_frames": 0}
     run_json, dump = tmp_path / "T300/run.json", tmp_path / "T300/dump.lammpstrj"
-    steps.explore(data_path=ensemble["data"], models=ensemble["models"],
+    frames_path, split_path = hold_with_split(tmp_path)
+    steps.explore(frames_path=frames_path, split_path=split_path, models=ensemble["models"],
                   type_map=ensemble["type_map"], sweep=sweep, learning=learning,
-                  trust=[0.0, 1e6], iteration=1, temperature_K=300.0, glass=0,
+                  trust=[0.0, 1e6], iteration=1, temperature_K=300.0, start=[0, 3],
                   previous_convergence=None, run_json=str(run_json), dump=str(dump), threads=1,
                   ion="Li", hop_distance_A=1.0)
     run = json.loads(run_json.read_text())
@@ -258,4 +278,7 @@ def test_an_exploration_that_blows_up_keeps_its_frames_for_the_loop(ensemble, tm
                  out_frames=str(selected), out_json=str(tmp_path / "selection.json"))
     picked = read(selected, index=":")
     assert 0 < len(picked) <= 4
-    assert {a.info["step"] for a in picked} <= set(kept)
+    assert {a.info["step"] for a in picked} <= set(kept) - {0}  # never the start frame
+    # it started from a training frame of the hold (slot 3 of the spread order), never the
+    # validation frame
+    assert run["start"]["frame"] in range(0, 6) and run["start"]["phase"] == "hold"

@@ -4,9 +4,11 @@ import copy
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+from ase.io import read
 
 from dpglass.config import ConfigError, validate_config
 from dpglass.learning.convergence import iteration_status
@@ -29,7 +31,11 @@ def with_learning(**changes):
     ({"trust_levels_eV_per_A": [0.2, 0.2]}, "learning.trust_levels_eV_per_A"),
     ({"accurate_fraction": 1.5}, "learning.accurate_fraction"),
     ({"accurate_fraction": -0.1}, "learning.accurate_fraction"),
-    ({"shorten_above_fraction": 2}, "learning.shorten_above_fraction"),
+    ({"shorten_above_fraction": 0.2}, "learning.shorten_above_fraction"),  # removed key
+    ({"start_lr": 1e-4, "stop_lr": 1e-3}, "learning.stop_lr"),
+    ({"old_ratio": 1.0}, "learning.old_ratio"),
+    ({"certificate": {"teacher_runs": 2, "student_runs": 3}}, "learning.certificate"),
+    ({"certificate": {"time_ps": 0.05}}, "learning.certificate.time_ps"),
     ({"max_frames_per_iteration": 0}, "learning.max_frames_per_iteration"),
     ({"temperatures_K": []}, "learning.temperatures_K"),
     ({"retrain": "sometimes"}, "learning.retrain"),
@@ -105,20 +111,20 @@ def counts(accurate, candidate, failed):
 
 def test_convergence_needs_every_temperature_and_carries_on_once_reached():
     status = iteration_status(1, {300.0: counts(96, 4, 0), 450.0: counts(90, 5, 5)}, 0.95, None,
-                              2.0, 0.2)
+                              2.0)
     assert not status["converged"] and status["converged_models"] is None
     assert [r["passed"] for r in status["temperatures"]] == [True, False]
-    assert status["next_explore_ps"] == 2.0
     status2 = iteration_status(2, {300.0: counts(99, 1, 0), 450.0: counts(95, 5, 0)}, 0.95,
-                               status, 2.0, 0.2)
+                               status, 2.0)
     assert status2["converged"] and status2["converged_models"] == 1
-    status3 = iteration_status(3, {}, 0.95, status2, 2.0, 0.2)
+    status3 = iteration_status(3, {}, 0.95, status2, 2.0)
     assert status3["noop"] and status3["converged_models"] == 1
 
 
-def test_many_failed_frames_shorten_the_next_exploration():
-    status = iteration_status(1, {300.0: counts(10, 10, 80)}, 0.95, None, 2.0, 0.2)
-    assert status["shortened_next"] and status["next_explore_ps"] == 1.0
+def test_many_failed_frames_do_not_shorten_the_next_exploration():
+    """Iterations compare like for like: every exploration runs learning.explore_ps."""
+    status = iteration_status(1, {300.0: counts(10, 10, 80)}, 0.95, None, 2.0)
+    assert "next_explore_ps" not in status and status["explore_ps"] == 2.0
 
 
 def write_iteration_files(tmp_path, statuses, selected, labelled, validation_force):
@@ -148,9 +154,9 @@ def test_loop_report_says_converged_at_which_iteration(tmp_path):
     from dpglass.plotting import plot_learning_loop
 
     s1 = iteration_status(1, {300.0: counts(50, 40, 10), 450.0: counts(20, 60, 20)}, 0.95, None,
-                          2.0, 0.5)
-    s2 = iteration_status(2, {300.0: counts(97, 3, 0), 450.0: counts(96, 4, 0)}, 0.95, s1, 2.0, 0.5)
-    s3 = iteration_status(3, {}, 0.95, s2, 2.0, 0.5)
+                          2.0)
+    s2 = iteration_status(2, {300.0: counts(97, 3, 0), 450.0: counts(96, 4, 0)}, 0.95, s1, 2.0)
+    s3 = iteration_status(3, {}, 0.95, s2, 2.0)
     paths = write_iteration_files(tmp_path, [s1, s2, s3], [8, 0], [7, 0], [[100.0, 120.0],
                                                                           [100.0, 120.0]])
     record = loop_record(convergence_paths=paths["convergence"],
@@ -164,7 +170,7 @@ def test_loop_report_says_converged_at_which_iteration(tmp_path):
     assert force["value"] == pytest.approx(110.0) and force["error"] == pytest.approx(10.0)
     assert force["unit"] == "meV/Å"
     text = loop_markdown(record)
-    assert "| 1 | 450 | 100 | 20.0% | 60.0% | 20.0% |" in text
+    assert "| 1 | 450 | 100 | 20.0% | 60.0% | 20.0% | — |" in text
     assert "no-op" in text  # iteration 3 after convergence
     plot_learning_loop(record, tmp_path / "loop.png")
     assert (tmp_path / "loop.png").read_bytes()[:4] == b"\x89PNG"
@@ -173,8 +179,8 @@ def test_loop_report_says_converged_at_which_iteration(tmp_path):
 def test_loop_report_says_where_it_ran_out(tmp_path):
     from dpglass.learning.report import loop_record
 
-    s1 = iteration_status(1, {300.0: counts(50, 50, 0)}, 0.95, None, 2.0, 0.5)
-    s2 = iteration_status(2, {300.0: counts(90, 10, 0)}, 0.95, s1, 2.0, 0.5)
+    s1 = iteration_status(1, {300.0: counts(50, 50, 0)}, 0.95, None, 2.0)
+    s2 = iteration_status(2, {300.0: counts(90, 10, 0)}, 0.95, s1, 2.0)
     paths = write_iteration_files(tmp_path, [s1, s2], [5], [5], [[100.0]])
     record = loop_record(convergence_paths=paths["convergence"],
                          selection_paths=paths["selection"], labelling_paths=paths["labelling"],
@@ -183,35 +189,37 @@ def test_loop_report_says_where_it_ran_out(tmp_path):
     assert record["verdict"].startswith("ran out") and "300 K (90.0% accurate)" in record["verdict"]
 
 
-def rdf_result(peak, shift=0.0):
-    r = np.linspace(0.05, 6.0, 120)
-    g = np.exp(-((r - peak - shift) ** 2) / 0.02) * 3 + 1
-    return {"r": {"value": r.tolist()}, "g": {"Li-Li": {"value": g.tolist()}},
-            "first_peak": {"Li-Li": {"value": peak + shift}}}
+def test_permutation_test_is_exact_for_exchangeable_runs_and_rejects_a_shifted_student():
+    """Runs drawn from one distribution: the omnibus p-value is uniform on the 28 assignments of
+    2 teacher + 6 student runs (a pass at p >= 0.05 in 27 of 28 cases); a student whose RDF is
+    shifted by more than the run-to-run noise gets the smallest p-value there is."""
+    from dpglass.learning.certificate import permutation_test
+
+    rng = np.random.default_rng(1)
+    passed = []
+    for _ in range(300):
+        groups = {"RDF A-B": rng.normal(1.0, 0.1, (8, 30)), "ion MSD": rng.normal(0, 0.2, (8, 5))}
+        test = permutation_test(groups, 2)
+        assert test["assignments"] == 28 and test["exhaustive"]
+        passed.append(test["omnibus"]["p_value"] >= 0.05)
+    assert 0.93 <= np.mean(passed) <= 0.99  # 27/28 = 0.964 by construction
+    groups = {"RDF A-B": rng.normal(1.0, 0.1, (8, 30)), "ion MSD": rng.normal(0, 0.2, (8, 5))}
+    groups["RDF A-B"][2:] += 0.15  # every student run off
+    test = permutation_test(groups, 2)
+    assert test["omnibus"]["p_value"] == pytest.approx(1 / 28)
+    assert test["groups"]["RDF A-B"]["p_value"] == pytest.approx(1 / 28)
+    assert test["groups"]["ion MSD"]["p_value"] > 1 / 28
 
 
-def test_certificate_rdf_and_transport_comparison_against_thresholds():
-    from dpglass.learning.certificate import (RDF_PEAK_SHIFT_A, certificate_verdict,
-                                              compare_rdfs, compare_transport)
+def test_certificate_settings_need_runs_enough_for_the_confidence():
+    from dpglass.learning.settings import CertificateConfigError, check_certificate
 
-    same = compare_rdfs(rdf_result(2.5), rdf_result(2.5, 0.02))
-    assert same[0]["passed"] and same[0]["first_peak_shift"]["value"] == pytest.approx(0.02)
-    off = compare_rdfs(rdf_result(2.5), rdf_result(2.5, 2 * RDF_PEAK_SHIFT_A))
-    assert not off[0]["passed"]
-    D = {"unit": "cm^2/s"}
-    agree = compare_transport({"diffusive": True, "D": {**D, "value": 1.0e-6, "error": 2e-7}},
-                              {"diffusive": True, "D": {**D, "value": 1.3e-6, "error": 2e-7}})
-    assert agree["D_passed"]
-    assert agree["D_difference_sigmas"] == pytest.approx(0.3 / np.hypot(0.2, 0.2))
-    differ = compare_transport({"diffusive": True, "D": {**D, "value": 1.0e-6, "error": 1e-8}},
-                               {"diffusive": True, "D": {**D, "value": 2.0e-6, "error": 1e-8}})
-    assert differ["D_passed"] is False
-    short = compare_transport({"diffusive": False, "D": None}, {"diffusive": True, "D": None})
-    assert short["D_passed"] is None and "not diffusive" in short["D_note"]
-    forces = {"force_rmse": {"value": 100.0}}
-    assert certificate_verdict(same, agree, forces)["passed"]
-    verdict = certificate_verdict(off, differ, {"force_rmse": {"value": 1e4}})
-    assert not verdict["passed"] and verdict["failed_checks"] == ["RDF Li-Li", "Li D", "forces"]
+    melt_quench = validate_config(BASE)["melt_quench"]
+    cert = validate_config(BASE)["learning"]["certificate"]
+    check_certificate(cert, melt_quench)  # 2 + 6 runs: 28 assignments, p down to 0.036
+    with pytest.raises(CertificateConfigError, match="teacher_runs=2 and student_runs=4"):
+        check_certificate({**cert, "student_runs": 4}, melt_quench)  # 15 < 20
+    check_certificate({**cert, "student_runs": 4, "confidence": 0.9}, melt_quench)
 
 
 def test_optional_stable_D_criterion_at_the_hottest_temperature():
@@ -220,16 +228,16 @@ def test_optional_stable_D_criterion_at_the_hottest_temperature():
     t2 = {"temperature_K": 450.0, "diffusive": True, "D": {**D, "value": 1.1e-5, "error": 1e-6}}
     t3 = {"temperature_K": 450.0, "diffusive": True, "D": {**D, "value": 3.0e-5, "error": 1e-6}}
     good = {300.0: counts(99, 1, 0)}
-    s1 = iteration_status(1, {300.0: counts(50, 50, 0)}, 0.95, None, 2.0, 0.5,
+    s1 = iteration_status(1, {300.0: counts(50, 50, 0)}, 0.95, None, 2.0,
                           hottest_transport=t1, require_stable_D=True)
-    s2 = iteration_status(2, good, 0.95, s1, 2.0, 0.5, hottest_transport=t3,
+    s2 = iteration_status(2, good, 0.95, s1, 2.0, hottest_transport=t3,
                           require_stable_D=True)
     assert s2["accurate_everywhere"] and not s2["D_stable"] and not s2["converged"]
-    s3 = iteration_status(3, good, 0.95, {**s1, "hottest_transport": t2}, 2.0, 0.5,
+    s3 = iteration_status(3, good, 0.95, {**s1, "hottest_transport": t2}, 2.0,
                           hottest_transport=t1, require_stable_D=True)
     assert s3["D_stable"] and s3["converged"]
     # without the option the accuracy test alone decides
-    assert iteration_status(2, good, 0.95, s1, 2.0, 0.5, hottest_transport=t3)["converged"]
+    assert iteration_status(2, good, 0.95, s1, 2.0, hottest_transport=t3)["converged"]
 
 
 def test_summary_says_where_the_sweep_still_extrapolates_and_why():
@@ -247,6 +255,10 @@ def test_summary_says_where_the_sweep_still_extrapolates_and_why():
     text = _sweep_after_loop({"extrapolation": [ok, {**flag, "glass": 1}],
                               "learning": {"converged": True}})
     assert "393 K in glass 1 (20 % of frames" in text
+    counted = {**flag, "fraction_above_hi": {"value": 0.025}, "deviation_frames": 80}
+    text = _sweep_after_loop({"extrapolation": [ok, counted],
+                              "learning": {"converged": True}})
+    assert "393 K (2 of 80 frames, 2 %, above the high trust level)" in text
     assert "not extrapolating at any" in _sweep_after_loop(
         {"extrapolation": [ok], "learning": {"converged": True}})
 
@@ -256,26 +268,28 @@ def test_an_iteration_after_convergence_is_a_noop_that_copies_the_models(tmp_pat
     outputs in no time and the 'retrained' model is the previous one, byte for byte."""
     from dpglass.learning import steps
 
-    converged = iteration_status(1, {300.0: counts(99, 1, 0)}, 0.95, None, 2.0, 0.5)
+    converged = iteration_status(1, {300.0: counts(99, 1, 0)}, 0.95, None, 2.0)
     previous = tmp_path / "conv1.json"
     previous.write_text(json.dumps(converged))
     run_json, dump = tmp_path / "explore/run.json", tmp_path / "explore/dump.lammpstrj"
     start = time.perf_counter()
-    steps.explore(data_path="unused.lmp", models=["a.pb", "b.pb"], type_map=["Li"], sweep={},
-                  learning={}, trust=[0.1, 0.3], iteration=2, glass=1,
+    steps.explore(frames_path="unused.extxyz", split_path="unused.json", models=["a.pb", "b.pb"],
+                  type_map=["Li"], sweep={}, learning={}, trust=[0.1, 0.3], iteration=2,
+                  start=[1, 0],
                   temperature_K=300.0, previous_convergence=str(previous), run_json=str(run_json),
                   dump=str(dump), threads=1, ion="Li", hop_distance_A=1.0)
     assert json.loads(run_json.read_text())["noop"]
     conv2 = tmp_path / "conv2.json"
     steps.convergence(run_jsons=[str(run_json)], previous_convergence=str(previous),
                       learning={"explore_ps": 2.0, "accurate_fraction": 0.95,
-                                "shorten_above_fraction": 0.5, "require_stable_D": False},
+                                "require_stable_D": False},
                       iteration=2, out_json=str(conv2))
     status = json.loads(conv2.read_text())
     assert status["noop"] and status["converged_models"] == 0
     selected, selection = tmp_path / "selected.extxyz", tmp_path / "selection.json"
     steps.select(runs=[(str(run_json), str(dump))], convergence_json=str(conv2),
-                 learning={"max_frames_per_iteration": 5, "min_frame_separation_dumps": 2},
+                 learning={"max_frames_per_iteration": 5, "min_frame_separation_dumps": 2,
+                           "spot_check_frames": 2},
                  trust=[0.1, 0.3], type_map=["Li"], iteration=2, out_frames=str(selected),
                  out_json=str(selection))
     assert json.loads(selection.read_text())["selected"] == 0
@@ -288,11 +302,14 @@ def test_an_iteration_after_convergence_is_a_noop_that_copies_the_models(tmp_pat
     old = tmp_path / "iter1/model_0"
     old.mkdir(parents=True)
     (old / "frozen.pb").write_bytes(b"model bytes of iteration 1")
-    (old / "input.json").write_text("{}")
+    (old / "input.json").write_text(json.dumps({"training": {
+        "training_data": {"systems": ["../../../train/data/training"]},
+        "validation_data": {"systems": ["../../../train/data/validation"]}}}))
     (old / "lcurve.out").write_text("# step\n")
     new = tmp_path / "iter2/model_0"
     new.mkdir(parents=True)
-    steps.retrain(base_training=[], validation=[], new_data=[str(tmp_path / "data")],
+    steps.retrain(base_training=[], validation=[], earlier_data=[],
+                  new_data=[str(tmp_path / "data")],
                   stats_json="unused", previous_frozen=str(old / "frozen.pb"),
                   selections=[str(selection)], type_map=["Li"], train_cfg={}, learning={},
                   index=0, iteration=2, backend="tensorflow", device="cpu", threads=1,
@@ -301,7 +318,11 @@ def test_an_iteration_after_convergence_is_a_noop_that_copies_the_models(tmp_pat
                   log=sys.stdout)
     assert (new / "frozen.pb").read_bytes() == b"model bytes of iteration 1"
     assert json.loads((new / "validation.json").read_text())["trained"] is False
-    assert (new / "work/input.json").exists()  # learning_compress reads it
+    # learning_compress runs `dp compress -t input.json` in work/: the data paths still point at
+    # the same directories from there
+    copied = json.loads((new / "work/input.json").read_text())
+    assert (new / "work" / copied["training"]["training_data"]["systems"][0]).resolve() == \
+        (old / "work/../../../train/data/training").resolve()
     assert time.perf_counter() - start < 30
 
 
@@ -324,3 +345,184 @@ def test_retraining_fingerprint_changes_with_the_data_content_not_only_its_path(
     model.write_bytes(b"other model")
     assert training_fingerprint([str(tmp_path / "iter1/data")], str(model), payload,
                                 "../x.pb") != second
+
+
+def test_exploration_starts_are_distinct_per_glass_and_never_move_when_iterations_are_added():
+    """Every exploration (iteration, temperature) of a glass gets its own slot, glasses go
+    round-robin, and a slot depends only on the explorations before it."""
+    from dpglass.learning.settings import exploration_start
+
+    n_t, n_g = 4, 2
+    starts = {(k, t): exploration_start(t, k, n_t, n_g) for k in range(1, 6) for t in range(n_t)}
+    for g in range(n_g):
+        slots = [slot for (glass, slot) in starts.values() if glass == g]
+        assert sorted(slots) == list(range(len(slots)))  # all distinct, no gaps
+    assert {starts[(1, t)][0] for t in range(n_t)} == {0, 1}  # one iteration explores both
+    assert [starts[(2, t)][0] for t in range(n_t)] == [1, 0, 1, 0]
+    # one glass: slots count explorations in order
+    assert [exploration_start(t, k, 3, 1)[1] for k in (1, 2) for t in range(3)] == list(range(6))
+    with pytest.raises(ValueError):
+        exploration_start(3, 1, 3, 1)
+
+
+def test_spread_order_is_a_permutation_whose_first_entries_are_far_apart():
+    from dpglass.learning.settings import spread_order
+
+    for n in (1, 2, 3, 7, 38, 64):
+        order = spread_order(n)
+        assert sorted(order) == list(range(n))
+    order = spread_order(38)
+    assert order[:4] == [0, 19, 9, 28]  # 0, 1/2, 1/4, 3/4 of the hold
+    assert min(abs(a - b) for a in order[:8] for b in order[:8] if a != b) >= 4
+
+
+def test_an_exploration_starts_from_a_training_frame_of_the_hold(tmp_path):
+    """Never a validation frame, never the melt: the hold's training frames, by slot."""
+    from ase import Atoms
+    from ase.io import write
+
+    from dpglass.learning.steps import start_frame
+
+    frames = []
+    for i, phase in enumerate(["melt"] * 4 + ["hold"] * 8 + ["sample_300K"] * 3):
+        frames.append(Atoms("Li", positions=[[0.1 * i, 0, 0]], cell=[5, 5, 5], pbc=True,
+                            info={"phase": phase, "time_ps": 0.01 * i}))
+    write(tmp_path / "frames.extxyz", frames, format="extxyz")
+    # hold frames 4..11: 9 and 10 validation, 8 and 11 the gaps
+    split = {"training_frames": [[0, 3], [4, 8], [12, 14]], "validation_frames": [[9, 11]]}
+    (tmp_path / "split.json").write_text(json.dumps(split))
+    picked = [start_frame(str(tmp_path / "frames.extxyz"), str(tmp_path / "split.json"), slot)
+              for slot in range(6)]
+    assert [i for i, _ in picked[:4]] == [4, 6, 5, 7]  # spread over the hold's training frames
+    assert all(i in (4, 5, 6, 7) for i, _ in picked)
+    assert all(atoms.info["phase"] == "hold" for _, atoms in picked)
+
+
+def test_selection_never_takes_an_excluded_frame():
+    devi = {300.0: np.array([0.25, 0.21, 0.22, 0.23]), 450.0: np.array([0.3, 0.1, 0.1, 0.1])}
+    picked = select_frames(devi, [0.2, 0.35], cap=10, min_separation=1,
+                           exclude={300.0: {0}, 450.0: {0}})
+    assert picked == {300.0: [1, 2, 3], 450.0: []}
+
+
+def test_retraining_follows_the_init_model_recipe_and_scratch_the_first_training():
+    """init_model: dpgen2's start learning rate, loss prefactors and old/new batch ratio (by
+    default); scratch: the first training's schedule and prefactors, batches by size."""
+    from dpglass.learning.steps import retraining_input
+    from dpglass.training.inputs import SCRATCH_START_PREFS
+
+    cfg = validate_config(with_learning(numb_steps=500))
+    train, learning = cfg["train"], cfg["learning"]
+    stats = {"descriptor": "se_e2_a", "blocks": {"descriptor": {"sel": [10, 10, 10, 10]}}}
+    payload = retraining_input(train, learning, ["Li", "Al", "Cl", "O"], stats, 1,
+                               ["../base", "../iter1"], ["../iter2"], ["../valid"])
+    assert payload["learning_rate"]["start_lr"] == 1e-4 == learning["start_lr"]
+    assert payload["learning_rate"]["stop_lr"] == train["stop_lr"]
+    assert (payload["loss"]["start_pref_e"], payload["loss"]["start_pref_f"],
+            payload["loss"]["start_pref_v"]) == (0.1, 100, 0.0)
+    data = payload["training"]["training_data"]
+    assert data["systems"] == ["../base", "../iter1", "../iter2"]
+    assert data["auto_prob"] == "prob_sys_size; 0:2:0.9; 2:3:0.1"
+    assert payload["training"]["numb_steps"] == 500
+    scratch = retraining_input(train, {**learning, "retrain": "scratch"}, ["Li", "Al", "Cl", "O"],
+                               stats, 1, ["../base"], ["../iter1"], ["../valid"])
+    assert scratch["learning_rate"]["start_lr"] == train["start_lr"]
+    assert scratch["loss"]["start_pref_f"] == SCRATCH_START_PREFS["f"]
+    assert "auto_prob" not in scratch["training"]["training_data"]
+
+
+def test_spot_checks_are_accurate_frames_at_random_never_the_start():
+    from dpglass.learning.selection import spot_check_frames
+
+    devi = np.array([0.05] * 10 + [0.25] * 5 + [0.05] * 10 + [0.5] * 5)
+    a = spot_check_frames(devi, [0.2, 0.35], 4, 3, np.random.default_rng(1), exclude={0})
+    assert len(a) == 4 and all(devi[i] < 0.2 for i in a) and 0 not in a
+    assert all(abs(x - y) >= 3 for x in a for y in a if x != y)
+    assert a == spot_check_frames(devi, [0.2, 0.35], 4, 3, np.random.default_rng(1), exclude={0})
+    assert a != spot_check_frames(devi, [0.2, 0.35], 4, 3, np.random.default_rng(2), exclude={0})
+    assert spot_check_frames(devi, [0.2, 0.35], 0, 3, np.random.default_rng(1)) == []
+    # no accurate frame, no spot check
+    assert spot_check_frames([0.3, 0.4], [0.2, 0.35], 2, 1, np.random.default_rng(1)) == []
+
+
+def _lammps_dump(path, steps, n_atoms=2, box=5.0):
+    lines = []
+    for step in steps:
+        lines += ["ITEM: TIMESTEP", str(step), "ITEM: NUMBER OF ATOMS", str(n_atoms),
+                  "ITEM: BOX BOUNDS pp pp pp"] + [f"0 {box}"] * 3 + ["ITEM: ATOMS id type x y z"]
+        lines += [f"{i + 1} 1 {1.0 + i + 0.01 * step} 1.0 1.0" for i in range(n_atoms)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_the_converging_iteration_labels_its_spot_checks_and_retrains_nothing(tmp_path):
+    """At convergence the deviation says only that the members agree: the spot checks of that
+    iteration are labelled all the same (no candidates), and the retraining copies the models
+    (the labels verify, they do not train); the loop's verdict says whether their true error is
+    within the low trust level."""
+    from dpglass.learning import steps
+    from dpglass.learning.report import loop_record
+
+    status = iteration_status(1, {300.0: counts(10, 0, 0)}, 0.95, None, 2.0)
+    assert status["converged"] and not status["noop"]
+    conv = tmp_path / "conv1.json"
+    conv.write_text(json.dumps(status))
+    (tmp_path / "explore").mkdir()
+    run_json, dump = tmp_path / "explore/run.json", tmp_path / "explore/dump.lammpstrj"
+    run_steps = list(range(0, 100, 10))
+    run_json.write_text(json.dumps({"temperature": {"value": 300.0}, "glass": 0,
+                                    "deviation_steps": run_steps, "max_devi_f": [0.05] * 10,
+                                    "classification": counts(10, 0, 0)}))
+    _lammps_dump(dump, run_steps)
+    selected, selection = tmp_path / "selected.extxyz", tmp_path / "selection.json"
+    steps.select(runs=[(str(run_json), str(dump))], convergence_json=str(conv),
+                 learning={"max_frames_per_iteration": 5, "min_frame_separation_dumps": 2,
+                           "spot_check_frames": 2},
+                 trust=[0.2, 0.35], type_map=["Li"], iteration=1, out_frames=str(selected),
+                 out_json=str(selection))
+    record = json.loads(selection.read_text())
+    assert record["converged"] and not record["noop"]
+    assert record["selected"] == 2 and record["candidates_selected"] == 0
+    frames = read(selected, index=":")
+    assert [a.info["kind"] for a in frames] == ["spot_check", "spot_check"]
+    assert all(a.info["step"] != 0 for a in frames)  # the start is a training frame
+
+    # retraining after a converged selection: the previous model, byte for byte, although
+    # this iteration's data directory holds the spot checks' labels
+    data = tmp_path / "data/set.000"
+    data.mkdir(parents=True)
+    (data / "energy.npy").write_bytes(b"labels")
+    old, new = tmp_path / "iter0/model_0", tmp_path / "iter1/model_0"
+    old.mkdir(parents=True)
+    new.mkdir(parents=True)
+    (old / "frozen.pb").write_bytes(b"first training")
+    (old / "input.json").write_text(json.dumps({"training": {
+        "training_data": {"systems": ["../data"]}, "validation_data": {"systems": ["../data"]}}}))
+    (old / "lcurve.out").write_text("# step\n")
+    steps.retrain(base_training=[], validation=[], earlier_data=[],
+                  new_data=[str(tmp_path / "data")], stats_json="unused",
+                  previous_frozen=str(old / "frozen.pb"), selections=[str(selection)],
+                  type_map=["Li"], train_cfg={}, learning={}, index=0, iteration=1,
+                  backend="tensorflow", device="cpu", threads=1,
+                  input_json=str(new / "input.json"), lcurve=str(new / "lcurve.out"),
+                  frozen=str(new / "frozen.pb"), test_json=str(new / "validation.json"),
+                  log=sys.stdout)
+    assert (new / "frozen.pb").read_bytes() == b"first training"
+
+    # the verdict carries the spot checks' true error against the low trust level
+    s2 = iteration_status(2, {}, 0.95, status, 2.0)
+    paths = write_iteration_files(tmp_path, [status, s2], [2], [2], [[100.0]])
+    for true_error, within in ((150.0, True), (240.0, False)):
+        Path(paths["selection"][0]).write_text(json.dumps(record))
+        Path(paths["labelling"][0]).write_text(json.dumps({
+            "frames_labelled": 2, "frames_failed": 0, "true_errors": [
+                {"kind": "spot_check", "temperature_K": 300.0, "frames": 2,
+                 "force_error_vector_rms": {"value": true_error, "error": None,
+                                            "unit": "meV/Å"}}]}))
+        loop = loop_record(convergence_paths=paths["convergence"],
+                           selection_paths=paths["selection"],
+                           labelling_paths=paths["labelling"],
+                           validation_paths=paths["validation"], n_models=1, max_iterations=1)
+        check = loop["spot_check_verification"]
+        assert check["largest"]["value"] == true_error and check["trust_low"]["value"] == 200.0
+        assert check["within_trust"] is within
+        assert ("within" if within else "ABOVE") in loop["verdict"]

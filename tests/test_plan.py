@@ -111,9 +111,9 @@ def test_dry_run_log_carries_the_plan_line():
 def test_plan_counts_the_learning_loop_by_hand():
     """With learning.max_iterations: 2 the plan adds (2 iterations + the final check) x 3
     exploration temperatures x 2000 steps (2 ps at the sweep's 1 fs) on the 42-atom cell, plus the
-    certificate's 500 steps (it replays the 1 ps melt-quench hold at the melt-quench's 2 fs), to
-    the sweep's atom-steps; and reports the
-    reference single points (2 x 24) and retraining steps (2 x 2 models x 500) it cannot price."""
+    certificate's 6 student runs of 1500 steps (3 ps at the melt-quench's 2 fs), to the sweep's
+    atom-steps; and reports the teacher's 2 x 1500 reference MD steps, the reference single
+    points (2 x 24) and retraining steps (2 x 2 models x 500) it cannot price."""
     base = {"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},
             "structure": {"n_atoms": 42}, "train": {"n_models": 2},
             "melt_quench": {"hold_time_ps": 1.0, "timestep_fs": 2.0},
@@ -126,7 +126,8 @@ def test_plan_counts_the_learning_loop_by_hand():
         results="/nonexistent")
     assert without["compositions"]["LACO75"]["learning"] is None
     loop = looped["compositions"]["LACO75"]["learning"]
-    assert loop["md_atom_steps"] == (3 * 3 * 2000 + 500) * 42
+    assert loop["md_atom_steps"] == (3 * 3 * 2000 + 6 * 1500) * 42
+    assert loop["teacher_md_steps"] == 2 * 1500
     assert loop["reference_single_points"] == 48 and loop["retraining_steps"] == 2000
     assert looped["total_atom_steps"] == without["total_atom_steps"] + loop["md_atom_steps"]
     assert looped["compositions"]["LACO75"]["hours"] == pytest.approx(

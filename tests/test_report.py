@@ -36,8 +36,10 @@ def test_summary_markdown_has_headline_flags_and_paper_side_by_side():
     assert "**0.31 ± 0.02 eV**" in text and "**1.4 ± 0.3 mS/cm**" in text
     assert "Arrhenius vs VFT over 213–393 K (8 temperatures), by AICc: VFT preferred" in text
     assert "Extrapolation warning" in text and "1 of 2 runs (333 K)" in text
-    assert "| 333 |" in text and "yes (50 % of frames above the high trust level)" in text
-    assert "| Ea_md_303_378K | 0.3 eV | 0.31 ± 0.02 eV |" in text
+    row = next(line for line in text.splitlines() if line.startswith("| 333 |"))
+    assert row.endswith("| yes [1] |")  # the reason is a note under the table, not in the cell
+    assert "- [1] 333 K: the ensemble extrapolates, 50 % of frames above the high trust level" in text
+    assert "| Ea_md_303_378K | eV | 0.3 | 0.31 ± 0.02 |" in text
     assert "Extrapolation warning" not in summary_markdown(summary(extrapolating=(False, False)))
 
 
@@ -58,4 +60,61 @@ def test_paper_values_only_for_the_papers_compositions():
 def test_cross_composition_sorted_by_oxygen_content():
     table = cross_composition([summary("LiAlCl2.5O0.75"), summary("LiAlCl3.5O0.25")])
     assert [r["O_per_Al"]["value"] for r in table["compositions"]] == [0.25, 0.75]
-    assert "| X | LiAlCl3.5O0.25 | 0.25 | 0.31 ± 0.02 eV | 1.4 ± 0.3 mS/cm |" in cross_composition_markdown(table)
+    text = cross_composition_markdown(table)
+    assert "| composition | formula | O/Al | Ea (eV) | σ(303 K) (mS/cm) |" in text
+    assert "| X | LiAlCl3.5O0.25 | 0.25 | 0.31 ± 0.02 | 1.4 ± 0.3 |" in text
+
+
+def transport_table(text):
+    lines = text[text.index("## Transport per temperature"):].splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| T (K)"))
+    table = []
+    for line in lines[header:]:
+        if not line.startswith("|"):
+            break
+        table.append([cell.strip() for cell in line.strip("|").split("|")])
+    return table[0], {row[0]: dict(zip(table[0], row)) for row in table[2:]}
+
+
+def test_unresolved_quantities_read_as_not_resolved_with_a_bound_and_reasons_are_notes():
+    """The demo's table had '-161 ± 1.4e+03 mS/cm' and 150-character sentences in its cells."""
+    base = summary(extrapolating=(False, False))
+    caged, hot = base["transport"]
+    caged.update({"diffusive": False, "D_upper_bound": quantity(3e-7, None, "cm^2/s"),
+                  "sigma_tracer": quantity(0.2, 0.01, "mS/cm"),
+                  "sigma_tracer_upper_bound": quantity(0.8, None, "mS/cm"),
+                  "sigma_collective": quantity(-161.0, 1.4e3, "mS/cm"),
+                  "sigma_collective_ion": quantity(-2.24e3, 6.6e3, "mS/cm"),
+                  "haven_ratio_ion": quantity(0.5, 0.9, "1"),
+                  "not_diffusive_because": [
+                      "MSD log-log slope β = 0.42 ± 0.05 over the window, not 1 ± 0.15",
+                      "MSD at the window start 0.8 Å² is below the hop distance squared (2 Å)²"]})
+    hot.update({"sigma_tracer": quantity(1.2, 0.2, "mS/cm"),
+                "sigma_collective": quantity(-3.0, 2.5, "mS/cm"),
+                "sigma_collective_ion": quantity(2.0, 0.5, "mS/cm"),
+                "haven_ratio_ion": quantity(0.6, 0.2, "1"),
+                # a reason of another kind, rendered from its field alone
+                "upper_bound_because": "12 hops per ion: effective sample 96"})
+    text = summary_markdown(base)
+    header, rows = transport_table(text)
+    assert header[2:6] == ["D(Li) (cm²/s)", "σ tracer (mS/cm)", "σ Li collective (mS/cm)",
+                           "σ total (mS/cm)"]
+    cold, warm = rows["303"], rows["333"]
+    assert cold["D(Li) (cm²/s)"] == "not resolved (< 3e-07)"
+    assert cold["σ tracer (mS/cm)"] == "not resolved (< 0.8)"
+    # not diffusive, and |value| < 2σ: the bound is max(value, 0) + 2σ, never a negative σ
+    assert cold["σ total (mS/cm)"] == "not resolved (< 2.8e+03)"
+    assert cold["σ Li collective (mS/cm)"] == "not resolved (< 1.3e+04)"
+    assert cold["Haven ratio (Li)"] == "not resolved"
+    assert cold["diffusive"] == "no [1]"
+    assert warm["σ total (mS/cm)"] == "not resolved (< 5)"  # |-3| < 2 × 2.5, diffusive
+    assert warm["σ Li collective (mS/cm)"] == "2 ± 0.5" and warm["Haven ratio (Li)"] == "0.6 ± 0.2"
+    assert warm["diffusive"] == "yes [2]"
+    assert ("- [1] 303 K: not diffusive: MSD log-log slope β = 0.42 ± 0.05 over the window, not "
+            "1 ± 0.15; MSD at the window start 0.8 Å² is below the hop distance squared (2 Å)²"
+            in text)
+    assert "- [2] 333 K: upper bound: 12 hops per ion: effective sample 96" in text
+    for row in rows.values():  # numbers and short words only; units live in the header
+        assert all(len(cell) <= 26 for cell in row.values()), row
+        assert not any(unit in cell for cell in row.values() for unit in ("mS/cm", "cm²/s"))
+    assert "-161" not in text and "-2.24e+03" not in text

@@ -273,3 +273,21 @@ def test_dry_run_with_replicas_and_gpu_packing():
     assert text.count("rule sweep_md_pack") == 2 * 3  # per composition 6 runs, 2 per GPU job
     assert "results/LACO75/sweep/T303/r1/dump.lammpstrj" in text
     assert "results/LACO75/analysis/diffusion_T363_r1.json" in text
+
+
+def test_deviation_is_recorded_at_least_50_times_per_run_by_default():
+    """The demo's adaptive runs (2-ps chunks, 4 ps at most, a thermo line every 500 steps) had 9
+    deviation lines a run; the default now gives >= sweep.deviation_min_frames over the shortest
+    run (one chunk), never fewer than one per thermo line, and an explicit interval wins."""
+    from dpglass.sweep import deviation_interval
+
+    import yaml
+
+    sweep = dpconfig.validate_config(yaml.safe_load(shipped_config("config.yaml")))["sweep"]
+    every = deviation_interval(sweep)
+    shortest = int(sweep["chunk_ps"] * 1000 / sweep["timestep_fs"])
+    assert shortest // every >= sweep["deviation_min_frames"] == 50
+    assert md_settings(sweep, 300.0, 0, (1, 1, 1)).deviation_every_steps == every
+    paper = dpconfig.validate_config(yaml.safe_load(shipped_config("paper.yaml")))["sweep"]
+    assert deviation_interval(paper) == paper["thermo_every_steps"]  # already dense
+    assert deviation_interval({**sweep, "deviation_every_steps": 7}) == 7

@@ -81,13 +81,43 @@ def test_build_datasets_keeps_time_order_and_records_split(tmp_path):
     recorded = json.loads((tmp_path / "data" / "split.json").read_text())
     assert recorded == split
     assert split["validation_frames"] == [[24, 30]] and split["training_frames"] == [[0, 23]]
-    assert split["method"] == "contiguous time blocks" and split["has_virial"]
+    assert split["method"] == "contiguous time blocks inside every phase" and split["has_virial"]
+    assert split["per_phase"] == [{"phase": "md", "frames": 30, "training": 23, "validation": 6}]
     valid_e = np.load(tmp_path / "data" / "validation" / "set.000" / "energy.npy").ravel()
     train_e = np.load(tmp_path / "data" / "training" / "set.000" / "energy.npy").ravel()
     assert np.allclose(valid_e, [f.get_potential_energy() for f in frames[24:]])
     assert np.allclose(train_e, [f.get_potential_energy() for f in frames[:23]])
     type_map_raw = (tmp_path / "data" / "training" / "type_map.raw").read_text().split()
     assert type_map_raw == union
+
+
+def test_phase_block_split_validates_and_trains_in_every_phase():
+    """Validation blocks inside every phase (melt, cool, hold, each sampling run), training
+    frames from each too, and the gap on both sides of every block, across phase borders."""
+    from dpglass.training.data import phase_block_split
+
+    phases = (["melt"] * 40 + ["cool"] * 30 + ["hold"] * 20 + ["sample_213K"] * 10
+              + ["sample_393K"] * 10)
+    train, valid, rows = phase_block_split(phases, 0.2, n_blocks=1, gap=1)
+    assert [r["phase"] for r in rows] == ["melt", "cool", "hold", "sample_213K", "sample_393K"]
+    for row in rows:
+        assert row["validation"] == round(0.2 * row["frames"]) and row["training"] > 0
+        members = [i for i, p in enumerate(phases) if p == row["phase"]]
+        assert {i for i in valid if phases[i] == row["phase"]} == set(members[-row["validation"]:])
+    assert not set(train) & set(valid)
+    for i in valid:  # no training frame next to a validation frame, phase border or not
+        assert i - 1 not in train and i + 1 not in train
+    assert 40 not in train  # the first cool frame follows the melt's validation block
+    # the old single block would have put every frame after frame 88 in validation
+    assert {p for i, p in enumerate(phases) if i in valid} == set(phases)
+
+
+def test_phase_block_split_names_the_phase_and_the_keys_when_a_phase_is_too_short():
+    from dpglass.training.data import phase_block_split
+
+    with pytest.raises(ValueError, match=r"phase 'sample_213K' has 2 labelled frames.*"
+                                         r"train\.split_gap_frames"):
+        phase_block_split(["melt"] * 30 + ["sample_213K"] * 2, 0.2, gap=1)
 
 
 def test_build_datasets_rejects_species_outside_type_map(tmp_path):

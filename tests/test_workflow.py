@@ -131,6 +131,25 @@ def test_dry_run_stops_on_bad_config_naming_the_key(tmp_path, body, key):
     assert not (tmp_path / "results").exists()
 
 
+def test_measured_gr_is_read_when_the_workflow_is_planned(tmp_path):
+    """compositions.<name>.measured_gr: a malformed file stops the dry run, naming the key, the
+    file and the line; a good one is the total_scattering rule's input."""
+    bad = tmp_path / "bad.gr"
+    bad.write_text("# r G\n" + "".join(f"{0.1 * i:.1f} {i}\n" for i in range(1, 30)) + "1.0 x\n")
+    cfg = write_config(tmp_path, f"compositions:\n  A:\n    formula: LiAlCl4\n"
+                                 f"    measured_gr: {bad}\nsweep:\n  temperatures_K: [303]\n")
+    result = run_snakemake("-n", "--configfile", cfg, cwd=tmp_path)
+    assert result.returncode != 0
+    said = result.stdout + result.stderr
+    assert "compositions.A.measured_gr" in said and "bad.gr, line 31" in said
+    good = tmp_path / "good.gr"
+    good.write_text("".join(f"{0.1 * i:.1f} {0.01 * i}\n" for i in range(1, 30)))
+    cfg.write_text(cfg.read_text().replace(str(bad), str(good)))
+    result = run_snakemake("-n", "--configfile", cfg, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"rule total_scattering:\n    input: [^\n]*good\.gr", result.stdout)
+
+
 def _wait_for(path, process, timeout):
     start = time.monotonic()
     while time.monotonic() - start < timeout:
@@ -194,8 +213,10 @@ def test_test_config_runs_the_whole_chain(test_run):
         assert run["natoms"] == 42  # 21 atoms replicated 2x1x1
         assert run["katom_step_per_s"]["value"] > 0 and run["katom_step_per_s"]["unit"] == "katom-step/s"
         assert run["frames"] == 151 and run["chunks"] == 4  # 0.5 ps equilibration + 3 x 1 ps
-        # per-frame max force deviations; the trust levels are the summary's (not a rerun trigger)
-        assert len(run["max_devi_f"]["value"]) == 31 and run["max_devi_f"]["unit"] == "eV/Å"
+        # per-frame max force deviations; the trust levels are the summary's (not a rerun trigger);
+        # sweep.deviation_every_steps 0 (auto): >= 50 lines (sweep.deviation_min_frames) in the
+        # first 1-ps chunk a run can stop at -> every 20 steps, 151 lines over 3 ps
+        assert len(run["max_devi_f"]["value"]) == 151 and run["max_devi_f"]["unit"] == "eV/Å"
         # adaptive length (config/test.yaml's target cannot be met in 3 ps): checked after every chunk
         assert run["stopping"]["reason"] == "maximum reached"
         assert [c["production_ps"] for c in run["stopping"]["checks"]] == [1.0, 2.0, 3.0]
@@ -244,6 +265,24 @@ def test_test_config_runs_the_whole_chain(test_run):
     assert rdf["paper_reference"]["Li-Li"]["value"] == [2.55, 3.08]
     table = json.loads((test_run / "results" / "compositions.json").read_text())
     assert table["compositions"][0]["O_per_Al"]["value"] == 0.75
+
+    # issue 26: the mechanism of every run, pooled per temperature, and the glass's structure
+    run = json.loads((comp / "analysis_glass1" / "mechanism_T363_r0.json").read_text())
+    assert set(run["species_msd"]) == {"Li", "Al", "Cl", "O"}
+    assert run["glass"]["verdict"] in ("glass", "relaxing", "flows")
+    assert run["hops"]["n_ions"]["value"] == 8 and run["hops"]["threshold"]["value"] == 2.0
+    mechanism = json.loads((comp / "analysis" / "mechanism.json").read_text())
+    rows = mechanism["temperatures"]
+    assert [row["temperature"]["value"] for row in rows] == [303, 333, 363]
+    assert all(row["n_runs"]["value"] == 2 and row["hops_per_ion_plan"]["value"] > 0
+               for row in rows)
+    assert summary["mechanism"] == rows and "## Mechanism: how the ion moves" in markdown
+    clusters = rdf["al_o_clusters"]
+    assert sum(q["value"] for q in clusters["al_fraction"].values()) == pytest.approx(1.0)
+    scattering = json.loads((comp / "analysis" / "total_scattering.json").read_text())
+    assert scattering["radiation"] == "neutron" and scattering["weights"]["Li"]["value"] == -1.90
+    assert summary["structure"]["total_scattering"]["radiation"] == "neutron"
+    assert (comp / "analysis" / "total_scattering.gr").read_text().startswith("# simulated")
 
 
 @pytest.mark.md
@@ -329,13 +368,41 @@ def test_two_iterations_retrain_from_the_previous_models_and_feed_the_sweep(test
     for t in first["temperatures"]:
         assert t["accurate"] + t["candidate"] + t["failed"] == t["frames"] == 21  # 0.2 ps / 10 fs
     assert first["frames_labelled"] >= 1
-    # explorations: fixed length (no adaptive stopping), from both glasses round-robin
-    glasses = set()
-    for T in (363, 450):
-        run = json.loads((results / f"learning/iter1/explore/T{T}/run.json").read_text())
-        assert run["stopping"] is None and run["explore_ps"] == 0.2
-        glasses.add(run["glass"])
+    # explorations: fixed length (no adaptive stopping), from both glasses round-robin, each
+    # from its own training frame of its glass's hold
+    glasses, starts = set(), set()
+    for k in (1, 2, 3):
+        for T in (363, 450):
+            run = json.loads((results / f"learning/iter{k}/explore/T{T}/run.json").read_text())
+            if run.get("noop"):
+                continue
+            assert run["stopping"] is None and run["explore_ps"] == 0.2
+            glasses.add(run["glass"])
+            start = run["start"]
+            assert start["phase"] == "hold" and (start["glass"], start["frame"]) not in starts
+            starts.add((start["glass"], start["frame"]))
+            split = json.loads((results / ("train/data" if start["glass"] == 0 else
+                                           "train/data_glass1") / "split.json").read_text())
+            assert any(a <= start["frame"] < b for a, b in split["training_frames"])
     assert glasses == {0, 1}
+    # no frame is labelled twice, none is a validation frame or an exploration's start
+    from ase.io import read
+
+    validation = []
+    for gs in ("", "_glass1"):
+        frames = read(results / f"melt_quench{gs}/frames.extxyz", index=":")
+        split = json.loads((results / f"train/data{gs}/split.json").read_text())
+        validation += [frames[i] for a, b in split["validation_frames"] for i in range(a, b)]
+    labelled = [a for k in (1, 2) for a in read(results / f"learning/iter{k}/labelled.extxyz",
+                                                index=":")
+                if (results / f"learning/iter{k}/labelled.extxyz").stat().st_size]
+    for n, a in enumerate(labelled):
+        assert a.info["step"] > 0  # never an exploration's start
+        for b in labelled[n + 1:] + validation:
+            if len(b) == len(a):
+                shift = a.positions - b.positions
+                shift -= np.round(shift @ np.linalg.inv(a.cell.array)) @ a.cell.array
+                assert np.abs(shift).max() > 1e-3, "a frame labelled twice"
     for k in (1, 2):
         selection = json.loads((results / f"learning/iter{k}/selection.json").read_text())
         if selection["selected"]:
@@ -346,6 +413,11 @@ def test_two_iterations_retrain_from_the_previous_models_and_feed_the_sweep(test
             assert "initialize training from the frozen model" in log
             val = json.loads((results / f"learning/iter{k}/model_0/validation.json").read_text())
             assert val["trained"] and val["validation"]["force_rmse"]["unit"] == "meV/Å"
+            assert val["validation_before"]["force_rmse"]["unit"] == "meV/Å"
+            # init-model recipe: config/test.yaml's 5e-4, dpgen2's prefactors and old/new ratio
+            assert val["learning_rate"]["start"] == 5e-4
+            assert val["start_prefs"] == {"e": 0.1, "f": 100, "v": 0.0}
+            assert val["auto_prob"].endswith(":0.1") and val["new_systems"] == 1
             assert (results / f"learning/iter{k}/data/type.raw").exists()
     # the production sweep (both glasses) ran the last iteration's models
     for sweep in ("sweep", "sweep_glass1"):
@@ -354,12 +426,18 @@ def test_two_iterations_retrain_from_the_previous_models_and_feed_the_sweep(test
     summary = json.loads((results / "summary.json").read_text())
     assert summary["learning"]["verdict"] == loop["verdict"]
     cert = summary["certificate"]
-    assert {row["pair"] for row in cert["rdf"]} <= {"Li-Li", "Al-Al", "Al-O", "Al-Cl"}
-    assert cert["energies_forces"]["force_rmse"]["unit"] == "meV/Å"
+    assert set(cert["permutation_test"]["groups"]) == {"RDF Li-Li", "RDF Al-Al", "RDF Al-O",
+                                                        "RDF Al-Cl", "ion MSD"}
+    assert cert["permutation_test"]["assignments"] == 28
+    assert (cert["teacher_runs"], cert["student_runs"], cert["frames_per_run"]) == (2, 6, 101)
+    assert cert["teacher_calculator"] == "chgnet"
+    members = cert["forces"]["members"]
+    assert len(members) == 2 and members[0]["force_rmse"]["unit"] == "meV/Å"
+    assert cert["forces"]["threshold_vector_rms"]["value"] == 50.0  # test.yaml's low trust level
     assert cert["verdict"]["text"].startswith(("PASS", "FAIL"))
     markdown = (results / "summary.md").read_text()
     assert "## Concurrent learning" in markdown and "## Teacher–student certificate" in markdown
-    assert "reference's own MD (glass 0's melt-quench hold)" in markdown
+    assert "teacher's own run-to-run" in markdown and "| 0 (first training) |" in markdown
     assert "Production sweep with the last iteration's models" in markdown
     assert (results / "learning/loop.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -406,7 +484,7 @@ def test_verdict_and_report_keys_rerun_only_the_cheap_jobs(test_run, tmp_path):
     plan = run_snakemake("-n", "--configfile", changed, cwd=test_run)
     assert plan.returncode == 0, plan.stderr[-3000:]
     counts = job_counts(plan.stdout)
-    # learning_certificate compares the final ensemble's MD with the reference (RDF range): no MD
+    # learning_certificate compares the teacher's and student's runs (RDF range): no MD
     cheap = {"all", "total", "diffusion", "summary", "rdf", "compare_compositions", "test_model",
              "learning_certificate"}
     assert set(counts) <= cheap, counts
@@ -437,7 +515,8 @@ def test_rerun_finds_nothing_to_do(test_run):
 
 
 REPORT_PLOTS = ["trace.png", "lcurve.png", "msd_T303_r0.png", "arrhenius.png", "rdf.png",
-                "compositions.png"]
+                "compositions.png", "species_msd.png", "hops.png", "ion_density.png",
+                "network.png", "total_scattering.png"]
 
 
 @pytest.mark.md
@@ -450,6 +529,7 @@ def test_report_contains_every_plot(test_run):
     for name in REPORT_PLOTS:
         assert name in html, f"{name} missing from the report"
     assert "Arrhenius plot for LACO75" in html  # captions are rendered
+    assert "Mechanism" in html and "Hop events of the mobile ion of LACO75" in html
 
 
 @pytest.mark.md

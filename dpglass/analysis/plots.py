@@ -146,3 +146,167 @@ def plot_rdf(rdf_result: dict, path: str | Path) -> None:
         panel.legend(fontsize=7)
     axes[-1, 0].set_xlabel("r (Å)")
     _save(figure, path)
+
+
+def _temperature_colours(temperatures):
+    cmap = plt.get_cmap("coolwarm")
+    low, high = min(temperatures), max(temperatures)
+    return {t: cmap(0.5 if high == low else (t - low) / (high - low)) for t in temperatures}
+
+
+def plot_species_msd(runs: list[dict], path: str | Path) -> None:
+    """MSD of every species against lag (log–log), one panel per species, one line per
+    temperature (the seed paper's Fig. 2c); the legend gives each temperature's glass verdict."""
+    runs = sorted(runs, key=lambda r: r["temperature"]["value"])
+    ion = runs[0]["ion"]
+    species = [ion] + [name for name in runs[0]["species_msd"] if name != ion]
+    colours = _temperature_colours([r["temperature"]["value"] for r in runs])
+    columns = min(2, len(species))
+    rows = -(-len(species) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
+    for panel, name in zip(axes.flat, species):
+        for run in runs:
+            T = run["temperature"]["value"]
+            curve = run["species_msd"][name]
+            label = f"{T:g} K"
+            if name != run["ion"]:
+                label += (f": {curve['state']}, β = {curve['beta']['value']:.2f} ± "
+                          f"{curve['beta']['error'] or 0:.2f}")
+            panel.loglog(curve["time"]["value"], curve["msd"]["value"], color=colours[T],
+                         label=label)
+        panel.set_title(name + (" (mobile ion)" if name == ion else ""), fontsize=9)
+        panel.set_xlabel("lag time (ps)")
+        panel.set_ylabel("MSD (Å²)")
+        panel.legend(fontsize=6)
+    for panel in list(axes.flat)[len(species):]:
+        panel.axis("off")
+    by_verdict: dict = {}
+    for run in runs:
+        by_verdict.setdefault(run["glass"].get("verdict"), []).append(
+            f"{run['temperature']['value']:g}")
+    figure.suptitle("framework: " + "; ".join(
+        f"{verdict} at {', '.join(temps)} K" if len(temps) <= 4 else
+        f"{verdict} at {len(temps)} of {len(runs)} temperatures"
+        for verdict, temps in by_verdict.items()), fontsize=8)
+    _save(figure, path)
+
+
+def plot_hops(runs: list[dict], table: list[dict], path: str | Path,
+              paper_lengths_A: list[float] | None = None) -> None:
+    """Left: hop-length distribution per temperature, the paper's Li–Li hop distances marked.
+    Right: hops per ion observed against the plan's prediction and 6Dt/a² from the measured D."""
+    runs = sorted(runs, key=lambda r: r["temperature"]["value"])
+    colours = _temperature_colours([r["temperature"]["value"] for r in runs])
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 4.4))
+    for run in runs:
+        histogram = run["hops"]["length_histogram"]
+        counts = np.asarray(histogram["counts"]["value"], float)
+        if counts.sum() == 0:
+            continue
+        edges = np.asarray(histogram["edges"]["value"])
+        T = run["temperature"]["value"]
+        left.stairs(counts / counts.sum(), edges, color=colours[T],
+                    label=f"{T:g} K ({int(counts.sum())} hops)")
+    for length in paper_lengths_A or []:
+        left.axvline(length, color="k", ls=":", lw=0.8)
+    if paper_lengths_A:
+        left.plot([], [], "k:", label="paper: " + ", ".join(f"{x:g}" for x in paper_lengths_A)
+                  + " Å")
+    left.set_xlabel("hop length (Å)")
+    left.set_ylabel("fraction of hops")
+    left.set_xlim(0, 6)
+    left.legend(fontsize=6, ncols=2, loc="lower left", bbox_to_anchor=(0, 1.02, 1, 0.2),
+                mode="expand")
+    temperatures = [row["temperature"]["value"] for row in table]
+    observed = [row["hops_per_ion"]["value"] for row in table]
+    errors = [row["hops_per_ion"]["error"] or 0 for row in table]
+    right.errorbar(temperatures, observed, yerr=errors, fmt="o", label="observed hop events")
+    plan = [row["hops_per_ion_plan"]["value"] for row in table]
+    if any(v is not None for v in plan):
+        right.plot(temperatures, [np.nan if v is None else v for v in plan], "k--",
+                   label="plan: 6 D_prior t / a²")
+    from_D = [row["hops_per_ion_from_D"]["value"] for row in table]
+    if any(v is not None for v in from_D):
+        right.plot(temperatures, [np.nan if v is None else v for v in from_D], "s", mfc="none",
+                   label="6 D t / a² (measured D; bound where not diffusive)")
+    right.set_yscale("symlog", linthresh=0.1)
+    right.set_xlabel("T (K)")
+    right.set_ylabel("hops per ion per run")
+    right.legend(fontsize=6, loc="lower left", bbox_to_anchor=(0, 1.02, 1, 0.2), mode="expand")
+    _save(figure, path)
+
+
+# Temperatures shown in the ion-density figure (every run's projections are in its JSON).
+MAX_DENSITY_ROWS = 4
+
+
+def plot_ion_density(runs: list[dict], path: str | Path) -> None:
+    """Where the ion has been: its positions projected along each cell vector, one row per
+    temperature (at most MAX_DENSITY_ROWS, evenly spread; the seed paper's Fig. 2a,b), log
+    colour scale."""
+    from matplotlib.colors import LogNorm
+
+    runs = sorted(runs, key=lambda r: r["temperature"]["value"])
+    if len(runs) > MAX_DENSITY_ROWS:  # the coldest, the hottest and evenly between
+        picks = np.unique(np.linspace(0, len(runs) - 1, MAX_DENSITY_ROWS).round().astype(int))
+        runs = [runs[i] for i in picks]
+    figure, axes = plt.subplots(len(runs), 3, figsize=(9, 3 * len(runs)), squeeze=False)
+    for row, run in zip(axes, runs):
+        density = run["density"]
+        for panel, (name, projection) in zip(row, density["projections"].items()):
+            counts = np.asarray(projection["counts"]["value"], float)
+            width, height = projection["extent"]["value"]
+            shown = np.ma.masked_equal(counts.T, 0)
+            panel.imshow(shown, origin="lower", extent=(0, width, 0, height), cmap="viridis",
+                         norm=LogNorm(vmin=1, vmax=max(2.0, counts.max())), aspect="equal")
+            first, second = projection["axes"]
+            panel.set_xlabel(f"{first} (Å)")
+            panel.set_ylabel(f"{second} (Å)")
+            panel.set_title(f"{run['ion']} at {run['temperature']['value']:g} K, {name.replace('_', ' ')}"
+                            f"; visited {density['visited_volume_fraction']['value']:.0%}",
+                            fontsize=7)
+    _save(figure, path)
+
+
+def plot_network(rdf_result: dict, path: str | Path) -> None:
+    """Share of Al in Al–O clusters of each size (isolated, chains, networks)."""
+    clusters = rdf_result.get("al_o_clusters") or {}
+    figure, axes = plt.subplots(figsize=(5, 3.4))
+    if clusters:
+        sizes = [int(n) for n in clusters["al_fraction_by_size"]]
+        shares = [q["value"] for q in clusters["al_fraction_by_size"].values()]
+        axes.bar(sizes, shares, color="tab:blue")
+        axes.set_xticks(sizes)
+        kinds = clusters["al_fraction"]
+        axes.set_title(", ".join(f"{kind} {kinds[kind]['value']:.0%}" for kind in kinds)
+                       + f" of Al ({clusters['n_frames']['value']} frames)", fontsize=8)
+        axes.set_xlabel("cluster size (Al joined by O)")
+        axes.set_ylabel("fraction of Al")
+    else:
+        axes.text(0.5, 0.5, "no Al in this composition", ha="center", transform=axes.transAxes)
+        axes.axis("off")
+    _save(figure, path)
+
+
+def plot_total_scattering(result: dict, path: str | Path) -> None:
+    """Total G(r) (measured G(r) over it with its Rw when given) and S(Q)."""
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(6, 6))
+    radiation = result["radiation"]
+    top.plot(result["r"]["value"], result["G"]["value"], "k-", lw=1, label=f"simulated ({radiation})")
+    measured = result.get("measured")
+    if measured:
+        top.plot(measured["r"]["value"], measured["G"]["value"], "r-", lw=0.8, alpha=0.8,
+                 label=f"measured, Rw = {measured['Rw']['value']:.3f}")
+    top.axhline(0, color="gray", lw=0.5)
+    top.set_xlabel("r (Å)")
+    top.set_ylabel("G(r) (Å⁻²)")
+    top.legend(fontsize=7)
+    bottom.plot(result["Q"]["value"], result["S"]["value"], "k-", lw=1)
+    r_max = result["r"]["value"][-1]
+    bottom.axvspan(0, 2 * np.pi / r_max, color="gray", alpha=0.2,
+                   label=f"Q < 2π/r_max = {2 * np.pi / r_max:.2f} 1/Å: shaped by the cell size")
+    bottom.legend(fontsize=7)
+    bottom.axhline(1, color="gray", lw=0.5)
+    bottom.set_xlabel("Q (1/Å)")
+    bottom.set_ylabel("S(Q)")
+    _save(figure, path)

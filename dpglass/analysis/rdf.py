@@ -10,6 +10,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from dpglass.analysis.network import ClusterCounter
 from dpglass.units import quantity
 
 DEFAULT_PAIRS = (("Li", "Li"), ("Al", "Al"), ("Al", "O"), ("Al", "Cl"))
@@ -39,7 +40,8 @@ def pair_distances(positions_a: np.ndarray, positions_b: np.ndarray, cell: np.nd
 def compute_rdfs(frames: Iterable, pairs: Sequence[tuple[str, str]] = DEFAULT_PAIRS,
                  r_max_A: float = 6.0, n_bins: int = 200,
                  bond_cutoffs_A: dict | None = None) -> dict:
-    """Average partial g(r), first peaks, Al coordination and bridging-O fraction over frames.
+    """Average partial g(r), first peaks, Al coordination, bridging-O fraction and the clusters of Al
+    joined by O (``al_o_clusters``, dpglass.analysis.network) over frames.
 
     frames: objects with ``symbols``, ``positions`` and ``cell`` (e.g. trajectory.Frame).
     g_ab(r) = <n_ab(r)> / (N_a · ρ_b · 4πr²dr) with ρ_b = (N_b − δ_ab)/V, so that g → 1 at
@@ -94,10 +96,12 @@ def first_peak_position(radii: np.ndarray, g: np.ndarray) -> float | None:
 
 
 class _NetworkCounter:
-    """Accumulates Al coordination by O and Cl and the O bridging statistics."""
+    """Accumulates Al coordination by O and Cl, the O bridging statistics and the clusters of Al
+    joined by O (dpglass.analysis.network)."""
 
     def __init__(self, cutoffs: dict):
         self.cutoffs = cutoffs
+        self.clusters = ClusterCounter()
         self.al_o = self.al_cl = self.n_al = 0
         self.bridging_o = self.n_o = 0
         self.coordination_histogram: dict[int, int] = {}
@@ -123,6 +127,7 @@ class _NetworkCounter:
                                                                                       0) + 1
         self.n_o += bonded["O"].shape[1]
         self.bridging_o += int(np.sum(bonded["O"].sum(axis=0) >= 2))
+        self.clusters.add(bonded["O"])
 
     def summary(self) -> dict:
         if self.n_al == 0:
@@ -138,4 +143,5 @@ class _NetworkCounter:
             },
             "bridging_oxygen_fraction": quantity(self.bridging_o / self.n_o if self.n_o else None,
                                                  None, "1"),
+            "al_o_clusters": self.clusters.summary(),
         }

@@ -72,6 +72,15 @@ def iter_frames(path: str | Path, fmt: str | None = None, type_map: Sequence[str
             yield frame
 
 
+def count_frames(path: str | Path, fmt: str | None = None) -> int:
+    """Frames in a trajectory file (a LAMMPS dump is counted by its TIMESTEP lines, unparsed)."""
+    path = Path(path)
+    if (fmt or guess_format(path)) == "lammps-dump":
+        with path.open() as stream:
+            return sum(1 for line in stream if line.startswith("ITEM: TIMESTEP"))
+    return sum(1 for _ in iter_frames(path, fmt))
+
+
 def _iter_extxyz(path: Path) -> Iterator[Frame]:
     from ase.io import iread
 
@@ -251,3 +260,62 @@ def _frame_times(times: list, dt_fs: float | None, path) -> np.ndarray:
     if spacing[0] <= 0 or not np.allclose(spacing, spacing[0], rtol=1e-6, atol=1e-9):
         raise ValueError(f"{path}: frames are not evenly spaced in time")
     return times_ps
+
+
+@dataclass
+class Trajectory:
+    """Every atom's unwrapped positions (the mechanism analysis: all species, hops, density)."""
+
+    times_ps: np.ndarray    # (n_frames,)
+    symbols: np.ndarray     # (n_atoms,)
+    positions: np.ndarray   # (n_frames, n_atoms, 3) float32, unwrapped, Å
+    cells: np.ndarray       # (n_frames, 3, 3), Å
+    masses: np.ndarray      # (n_atoms,) g/mol
+
+    @property
+    def timestep_ps(self) -> float:
+        return float(self.times_ps[1] - self.times_ps[0])
+
+    def species(self) -> list[str]:
+        """Species in order of first appearance."""
+        return list(dict.fromkeys(self.symbols.tolist()))
+
+    def drift_corrected(self) -> np.ndarray:
+        """Positions minus the displacement of the system's mass-weighted centre (float32)."""
+        com = np.einsum("fai,a->fi", self.positions, self.masses / self.masses.sum())
+        return self.positions - (com - com[0])[:, None, :].astype(np.float32)
+
+
+def load_trajectory(path: str | Path, fmt: str | None = None,
+                    type_map: Sequence[str] | None = None, timestep_fs: float | None = 1.0,
+                    dt_fs: float | None = None, require: Sequence[str] = ()) -> Trajectory:
+    """Stream a trajectory and keep every atom's unwrapped positions (float32): frames × atoms ×
+    12 bytes. ``require``: species that must be in it (an error naming them otherwise, raised at
+    the first frame). Frame times as in ``load_species_trajectory``."""
+    positions, cells, times = [], [], []
+    previous = None
+    for index, frame in enumerate(iter_frames(path, fmt, type_map, timestep_fs)):
+        _check_finite(frame, index, path)
+        if previous is None:
+            symbols = np.asarray(frame.symbols)
+            missing = [s for s in require if s not in set(symbols.tolist())]
+            if missing:
+                raise ValueError(f"species {missing} not in trajectory species "
+                                 f"{sorted(set(symbols.tolist()))} ({path})")
+            current = frame.positions
+        elif len(frame.symbols) != len(symbols) or np.any(frame.symbols != symbols):
+            raise ValueError(f"{path}: atoms change between frames")
+        else:
+            current = (frame.positions if frame.unwrapped
+                       else _minimum_image_step(previous, frame.positions, frame.cell))
+        previous = current
+        positions.append(current.astype(np.float32))
+        cells.append(np.asarray(frame.cell, dtype=float))
+        times.append(frame.time_ps)
+    if previous is None:
+        raise ValueError(f"trajectory {path} contains no frames")
+    if len(times) < 4:
+        raise ValueError(f"trajectory {path} has {len(times)} frames; need at least 4")
+    masses = atomic_masses[[atomic_numbers[s] for s in symbols]]
+    return Trajectory(_frame_times(times, dt_fs, path), symbols, np.stack(positions),
+                      np.stack(cells), masses)

@@ -1,22 +1,35 @@
-"""Teacher–student certificate: the final ensemble against the reference's own MD.
+"""Teacher–student certificate: does the final ensemble reproduce its teacher (the reference)?
 
-The melt-quench hold at its final temperature is the reference's MD (ASE, the reference
-calculator). The certificate runs the final ensemble in LAMMPS from the hold's first frame at
-the same temperature for the same time with the same frame interval, and compares
+Protocol. `teacher_runs` NVT runs with the reference calculator (the teacher) and `student_runs`
+with the ensemble's first model (the student, the model that drives the sweep; DeePMD-kit's ASE
+calculator) start from the same frame (glass 0's quenched glass) with the same thermostat
+(melt_quench.thermostat and its damping), temperature, timestep, length and frame interval. They
+differ only in the velocity seed and, for the student, in the potential.
 
-- partial RDFs (first-peak position, RMS difference of g(r)),
-- the ion's MSD at the end of the run and D (with errors, where both runs are diffusive),
-- energies and forces of every ensemble member on the reference's labelled hold frames (dp test).
+Structure and dynamics: a permutation test. Under the null hypothesis "the student is the
+teacher" the teacher_runs + student_runs runs are exchangeable, so every assignment of
+`teacher_runs` of them to the teacher side is equally likely, and the rank of the actual
+assignment's statistic among all assignments is an exact p-value (no Gaussian, no independence
+of frames assumed: the teacher's own run-to-run noise sets the scale). Per run the features are
+each partial g(r) on its r grid and the ion's time-averaged MSD (all time origins) at several lags
+(log MSD). The statistic of a group of features (one RDF pair, the MSD) is the mean over its
+features of the squared two-sample t statistic (pooled run-to-run variance); the omnibus
+statistic, which decides, is the sum over groups. The student passes when p >= 1 - confidence.
+A teacher compared with an independent teacher therefore passes with probability >= confidence
+(tests/test_certificate.py measures it on a Lennard-Jones stand-in).
 
-Thresholds are module constants, stated in the verdict. The thermostats differ (the reference
-uses melt_quench.thermostat, LAMMPS Nosé–Hoover with sweep.thermostat_damping_ps), so dynamics (MSD, D) are
-compared with that caveat; structure and forces are not affected by it.
+Energies and forces: every member on every teacher frame but the shared start (frames no
+training ever saw), RMSE with an error from blocks of frames (block averaging over each run). The
+force test asks the RMS of the force-error vector |F_student - F_teacher| to be below the loop's
+low trust level (learning.trust_levels_eV_per_A[0]: the deviation below which the loop calls a
+frame accurate) with the stated confidence (one-sided upper bound), for every member.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -24,231 +37,526 @@ import numpy as np
 from dpglass.io import read_json, write_json
 from dpglass.units import quantity
 
-RDF_PEAK_SHIFT_A = 0.15          # |Δ first peak| allowed per pair, Å
-RDF_RMS_DIFFERENCE = 0.5         # RMS of g_student(r) − g_reference(r) over r, allowed per pair
-D_SIGMAS = 2.0                   # D agrees when |ΔD| <= D_SIGMAS × combined 1σ error
-MSD_RATIO_RANGE = (0.5, 2.0)     # end-of-run ion MSD ratio student/reference allowed
-FORCE_RMSE_MEV_PER_A = 300.0     # ensemble-mean force RMSE on the reference frames, meV/Å
+from dpglass.learning.settings import CertificateConfigError as CertificateError  # noqa: E402,F401
+from dpglass.learning.settings import LAG_DIVISOR, MSD_LAGS  # noqa: E402
 
-from dpglass.learning.settings import MQ_FINAL_T  # noqa: E402 (issue 16 renames the key)
-
-
-def thresholds() -> dict:
-    return {"rdf_first_peak_shift": quantity(RDF_PEAK_SHIFT_A, unit="Å"),
-            "rdf_rms_difference": quantity(RDF_RMS_DIFFERENCE),
-            "D_agreement_sigmas": D_SIGMAS,
-            "msd_ratio_range": list(MSD_RATIO_RANGE),
-            "force_rmse": quantity(FORCE_RMSE_MEV_PER_A, unit="meV/Å")}
+# features of g(r) are taken where some run has g above this (below it the bin is noise-free
+# zero or too sparse to say anything)
+RDF_MIN_G = 0.05
+FORCE_BLOCK_PS = 0.5          # blocks of frames for the error of the force and energy RMSE
+BLOCKS_PER_RUN = 4            # ... and at least this many blocks in each teacher run (short runs)
+MAX_ASSIGNMENTS = 20000       # above this many assignments, a random sample of them
 
 
-def hold_frames(sampled_path: str) -> list:
+# ----------------------------------------------------------------------------------------------
+# Settings and the MD of both sides
+
+
+def run_seed(side: str, run: int, base_seed: int) -> int:
+    """Velocity seed of run `run` of side teacher|student: all distinct."""
+    return base_seed + (1000 if side == "student" else 0) + run
+
+
+def start_atoms(path: str):
     from ase.io import read
 
-    return [a for a in read(sampled_path, index=":") if a.info.get("phase") == "hold"]
+    atoms = read(path)
+    atoms.calc = None
+    return atoms
 
 
-def compare_rdfs(reference: dict, student: dict) -> list[dict]:
-    rows = []
-    r_ref, r_st = np.asarray(reference["r"]["value"]), np.asarray(student["r"]["value"])
-    for pair, g_ref in reference["g"].items():
-        if pair not in student["g"]:
-            continue
-        g_ref = np.asarray(g_ref["value"])
-        g_st = np.interp(r_ref, r_st, np.asarray(student["g"][pair]["value"]))
-        rms = float(np.sqrt(np.mean((g_st - g_ref) ** 2)))
-        p_ref = reference["first_peak"][pair]["value"]
-        p_st = student["first_peak"][pair]["value"]
-        shift = None if p_ref is None or p_st is None else abs(p_st - p_ref)
-        rows.append({"pair": pair, "first_peak_reference": quantity(p_ref, unit="Å"),
-                     "first_peak_student": quantity(p_st, unit="Å"),
-                     "first_peak_shift": quantity(shift, unit="Å"),
-                     "rms_difference": quantity(rms),
-                     "passed": shift is not None and shift <= RDF_PEAK_SHIFT_A
-                     and rms <= RDF_RMS_DIFFERENCE})
-    return rows
+def run_teacher(*, start_path: str, reference: dict, protocol: dict, run: int, seed: int,
+                threads: int, out_path: str) -> dict:
+    """One teacher run with the reference calculator (reference.calculator: the teacher the
+    training frames of the melt-quench came from)."""
+    from dpglass.meltquench import nvt_run
+    from dpglass.reference import make_calculator
+    from dpglass.threads import limit_torch_threads
+
+    limit_torch_threads(threads)
+    calc = make_calculator(reference["calculator"], reference["kwargs"],
+                           directory=Path(out_path).parent / f"calc_{run}")
+    record = nvt_run(start_atoms(start_path), calc, protocol, run_seed("teacher", run, seed),
+                     out_path, f"teacher run {run}", reference["calculator"])
+    print(f"teacher run {run}: {record['frames']} frames, mean T "
+          f"{record['mean_temperature']['value']:.0f} K, {record['wall_time']['value']:.0f} s")
+    return record
 
 
-def _end_msd(result: dict) -> float | None:
-    values = ((result.get("msd") or {}).get("total") or {}).get("value")
-    return float(values[-1]) if values else None
+def run_students(*, start_path: str, model: str, protocol: dict, runs: int, seed: int,
+                 out_paths: list[str]) -> list[dict]:
+    """`runs` student runs with DeePMD-kit's ASE calculator on `model`, same protocol."""
+    from deepmd.calculator import DP
+
+    from dpglass.meltquench import nvt_run
+
+    if len(out_paths) != runs:
+        raise ValueError(f"{runs} student runs, {len(out_paths)} output paths")
+    calc = DP(model=model)
+    records = []
+    for run, path in enumerate(out_paths):
+        records.append(nvt_run(start_atoms(start_path), calc, protocol,
+                               run_seed("student", run, seed), path, f"student run {run}",
+                               f"deepmd:{os.path.basename(model)}"))
+        print(f"student run {run}: {records[-1]['frames']} frames, mean T "
+              f"{records[-1]['mean_temperature']['value']:.0f} K, "
+              f"{records[-1]['wall_time']['value']:.0f} s")
+    return records
 
 
-def compare_transport(reference: dict, student: dict) -> dict:
-    out = {"reference_D": reference.get("D"), "student_D": student.get("D"),
-           "reference_diffusive": reference.get("diffusive"),
-           "student_diffusive": student.get("diffusive")}
-    if reference.get("diffusive") and student.get("diffusive"):
-        from dpglass.learning.convergence import d_difference
-
-        diff, sigma = d_difference(reference["D"], student["D"])
-        out.update({"D_difference_sigmas": diff / sigma if sigma > 0 else None,
-                    "D_passed": sigma > 0 and diff <= D_SIGMAS * sigma})
-    else:
-        out.update({"D_difference_sigmas": None, "D_passed": None,
-                    "D_note": "D not compared: a run is not diffusive (too short); its upper "
-                              "bound is in reference_/student_ results"})
-    return out
+# ----------------------------------------------------------------------------------------------
+# Features and the permutation test
 
 
-def certificate_verdict(rdf_rows: list[dict], transport: dict, forces: dict) -> dict:
-    failed = [f"RDF {r['pair']}" for r in rdf_rows if not r["passed"]]
-    if transport.get("D_passed") is False:
-        failed.append("Li D")
-    ratio = transport.get("msd_ratio")
-    if ratio is not None and not MSD_RATIO_RANGE[0] <= ratio <= MSD_RATIO_RANGE[1]:
-        failed.append("ion MSD")
-    if forces["force_rmse"]["value"] > FORCE_RMSE_MEV_PER_A:
-        failed.append("forces")
-    return {"passed": not failed, "failed_checks": failed,
-            "text": ("PASS: the final ensemble reproduces the reference's own MD within the "
-                     "stated thresholds" if not failed else
-                     "FAIL: " + ", ".join(failed) + " outside the stated thresholds")}
+def read_run(path: str) -> list:
+    from ase.io import read
 
-
-def hold_protocol(frames: list, melt_quench: dict) -> dict:
-    """Temperature, time span, timestep and frame interval of the reference's hold."""
-    times = [float(a.info["time_ps"]) for a in frames]
-    dt = melt_quench["timestep_fs"]
-    return {"temperature_K": float(melt_quench[MQ_FINAL_T]), "span_ps": times[-1] - times[0],
-            "timestep_fs": dt, "every": int(round((times[1] - times[0]) * 1000.0 / dt))}
-
-
-def _hold(sampled_path: str) -> list:
-    frames = hold_frames(sampled_path)
-    if len(frames) < 3:
-        raise ValueError(f"{sampled_path}: {len(frames)} hold frames; the certificate needs the "
-                         f"melt-quench hold (melt_quench.hold_time_ps > 0)")
+    frames = read(path, index=":")
+    if len(frames) < 2:
+        raise CertificateError(f"{path}: {len(frames)} frame(s); a run needs many")
     return frames
 
 
-def run_student_md(*, sampled_path: str, models: list[str], type_map: list[str],
-                   melt_quench: dict, sweep: dict, threads: int, run_json: str, dump: str) -> dict:
-    """The final ensemble in LAMMPS from the hold's first frame, at its temperature, for its
-    time, with its frame interval (a fixed-length NVT run on the CPU: the hold's small cell)."""
-    from dpglass.lammps.data import write_data_file
-    from dpglass.learning.settings import fixed_nvt
-    from dpglass.sweep import RunSpec, run_sweep_job
-
-    frames = _hold(sampled_path)
-    hold = hold_protocol(frames, melt_quench)
-    start = Path(run_json).parent / "start.lmp"
-    start.parent.mkdir(parents=True, exist_ok=True)
-    write_data_file(frames[0], start, type_map)
-    settings = dict(fixed_nvt(sweep, hold["span_ps"], hold["every"], sweep["seed"]),
-                    timestep_fs=hold["timestep_fs"])
-    spec = RunSpec(hold["temperature_K"], 0, run_json, dump)
-    run = run_sweep_job(str(start), models, type_map, settings, {"device": "cpu"}, [spec], False,
-                        threads)[0]
-    print(f"student MD: {run['frames']} frames at {hold['temperature_K']:g} K over "
-          f"{hold['span_ps']:g} ps (reference hold: {len(frames)} frames)")
-    return run
+def msd_lags(n_frames: int) -> list[int]:
+    """Frame lags of the MSD features: n/3, n/6, ... (MSD_LAGS of them, all >= 1)."""
+    top = n_frames // LAG_DIVISOR
+    lags = sorted({max(1, top >> j) for j in range(MSD_LAGS)})
+    if top < 2 ** (MSD_LAGS - 1):
+        raise CertificateError(f"{n_frames} frames per run are too few for {MSD_LAGS} MSD lags "
+                               f"(need {LAG_DIVISOR * 2 ** (MSD_LAGS - 1)})")
+    return lags
 
 
-def run_certificate(*, sampled_path: str, labelled_path: str, student_run: str,
-                    student_dump: str, models: list[str], type_map: list[str],
-                    melt_quench: dict, ion: str, rdf_pairs: list[str], rdf_r_max_A: float,
-                    hop_distance_A: float, backend: str, threads: int, out_json: str) -> dict:
-    """Compare the student run (run_student_md) with the reference's hold: the verdict."""
-    from ase.io import read, write
+def run_features(frames: list, pairs: list[str], r_max_A: float, ion: str, n_bins: int,
+                 lags: list[int]) -> dict:
+    """Per-run features: g(r) of every pair (on a common grid) and log MSD of `ion` at `lags`
+    (time average over all origins; centre-of-mass drift removed)."""
+    from dpglass.analysis.msd import msd_fft
+    from dpglass.analysis.rdf import compute_rdfs
+    from dpglass.analysis.trajectory import Frame, _minimum_image_step
+    from dpglass.rdf_trajectory import parse_pairs
 
-    from dpglass.analysis import analyze_diffusion
-    from dpglass.learning.report import mean_over_members
-    from dpglass.learning.steps import validation_errors
-    from dpglass.rdf_trajectory import trajectory_rdf
+    symbols = np.array(frames[0].get_chemical_symbols())
+    if ion not in set(symbols):
+        raise CertificateError(f"ion {ion!r} is not in the runs' species {sorted(set(symbols))}")
+    wrapped = [Frame(None, symbols, a.positions.copy(), np.array(a.cell), False) for a in frames]
+    rdf = compute_rdfs(wrapped, parse_pairs(pairs), r_max_A=r_max_A, n_bins=n_bins)
+    unwrapped = [frames[0].positions.copy()]
+    for a in frames[1:]:
+        unwrapped.append(_minimum_image_step(unwrapped[-1], a.positions, np.array(a.cell)))
+    positions = np.array(unwrapped)
+    masses = frames[0].get_masses()
+    com = (positions * masses[None, :, None]).sum(axis=1) / masses.sum()
+    ions = positions[:, symbols == ion] - com[:, None, :]
+    msd = msd_fft(ions).sum(axis=1)
+    return {"r": np.asarray(rdf["r"]["value"]),
+            "g": {name: np.asarray(g["value"]) for name, g in rdf["g"].items()},
+            "first_peak": {name: p["value"] for name, p in rdf["first_peak"].items()},
+            "msd": msd[lags], "lags": lags}
 
-    work = Path(out_json).parent / "certificate"
-    work.mkdir(parents=True, exist_ok=True)
-    frames = _hold(sampled_path)
-    hold = hold_protocol(frames, melt_quench)
-    temperature, span_ps, dt, every = (hold[k] for k in ("temperature_K", "span_ps",
-                                                          "timestep_fs", "every"))
-    reference_traj = work / "reference_hold.extxyz"
-    write(reference_traj, frames, format="extxyz")
-    run = read_json(student_run)
-    rdf_ref = trajectory_rdf(reference_traj, rdf_pairs, rdf_r_max_A)
-    rdf_st = trajectory_rdf(student_dump, rdf_pairs, rdf_r_max_A, fmt="lammps-dump",
-                            type_map=type_map, timestep_fs=dt)
-    rdf_rows = compare_rdfs(rdf_ref, rdf_st)
-    try:
-        d_ref = analyze_diffusion(str(reference_traj), ion, temperature, fmt="extxyz",
-                                  hop_distance_A=hop_distance_A)
-        d_st = analyze_diffusion(student_dump, ion, temperature, fmt="lammps-dump",
-                                 type_map=type_map, timestep_fs=dt, hop_distance_A=hop_distance_A)
-    except ValueError as err:  # e.g. too few frames for an MSD fit: said, not hidden
-        print(f"transport not compared: {err}")
-        d_ref = d_st = {"diffusive": None, "D": None, "error": str(err)}
-    transport = compare_transport(d_ref, d_st)
-    if "error" in d_ref:
-        transport["D_note"] = f"transport not compared: {d_ref['error']}"
-    m_ref, m_st = _end_msd(d_ref), _end_msd(d_st)
-    transport.update({"reference_end_msd": quantity(m_ref, unit="Å^2"),
-                      "student_end_msd": quantity(m_st, unit="Å^2"),
-                      "msd_ratio": (m_st / m_ref) if m_ref and m_st is not None else None})
-    # energies and forces on the reference's labelled hold frames
-    from dpglass.training.data import read_labelled_frames
 
-    labelled = [a for a in read(labelled_path, index=":") if a.info.get("phase") == "hold"]
-    labelled_path_hold = work / "reference_hold_labelled.extxyz"
-    write(labelled_path_hold, labelled, format="extxyz")
-    system_dir = work / "reference_hold_npy"
-    shutil.rmtree(system_dir, ignore_errors=True)
-    read_labelled_frames(labelled_path_hold, type_map).to("deepmd/npy", str(system_dir))
+def feature_groups(features: list[dict]) -> dict[str, np.ndarray]:
+    """Runs x features matrices per group: each RDF pair (bins where some run has g >
+    RDF_MIN_G) and the ion MSD (log)."""
+    groups = {}
+    for name in features[0]["g"]:
+        matrix = np.array([f["g"][name] for f in features])
+        groups[f"RDF {name}"] = matrix[:, matrix.max(axis=0) > RDF_MIN_G]
+    groups["ion MSD"] = np.log(np.array([f["msd"] for f in features]))
+    return groups
+
+
+def _t_squared(matrix: np.ndarray, mask: np.ndarray) -> float:
+    """Mean over features of the squared two-sample t statistic of rows mask vs ~mask."""
+    a, b = matrix[mask], matrix[~mask]
+    n_a, n_b = len(a), len(b)
+    pooled = (((a - a.mean(0)) ** 2).sum(0) + ((b - b.mean(0)) ** 2).sum(0)) / (n_a + n_b - 2)
+    keep = pooled > 1e-12 * (1.0 + np.abs(matrix).max(0) ** 2)
+    if not keep.any():
+        return 0.0
+    t2 = (a.mean(0) - b.mean(0)) ** 2 / (pooled * (1.0 / n_a + 1.0 / n_b))
+    return float(t2[keep].mean())
+
+
+def assignments(n_teacher: int, n_student: int, rng) -> list[tuple[int, ...]]:
+    """Every choice of which runs are the teacher's (the actual one, runs 0..n_teacher-1,
+    first), or a random sample with it when there are more than MAX_ASSIGNMENTS."""
+    n = n_teacher + n_student
+    actual = tuple(range(n_teacher))
+    if math.comb(n, n_teacher) <= MAX_ASSIGNMENTS:
+        return list(itertools.combinations(range(n), n_teacher))
+    sample = {actual}
+    while len(sample) < MAX_ASSIGNMENTS:
+        sample.add(tuple(sorted(rng.choice(n, n_teacher, replace=False).tolist())))
+    return [actual] + sorted(sample - {actual})
+
+
+def permutation_test(groups: dict[str, np.ndarray], n_teacher: int, seed: int = 0) -> dict:
+    """p-values of every group and of the omnibus statistic (sum over groups) for rows
+    0..n_teacher-1 (teacher) against the rest (student)."""
+    n = next(iter(groups.values())).shape[0]
+    if n_teacher < 2 or n - n_teacher < 2:
+        raise CertificateError(f"{n_teacher} teacher and {n - n_teacher} student runs: the "
+                               f"run-to-run spread needs at least 2 on each side")
+    chosen = assignments(n_teacher, n - n_teacher, np.random.default_rng(seed))
+    values = {name: np.empty(len(chosen)) for name in groups}
+    for k, teacher in enumerate(chosen):
+        mask = np.zeros(n, bool)
+        mask[list(teacher)] = True
+        for name, matrix in groups.items():
+            values[name][k] = _t_squared(matrix, mask)
+    omnibus = sum(values.values())
+    actual = next(k for k, t in enumerate(chosen) if t == tuple(range(n_teacher)))
+
+    def p_value(series):
+        return float(np.mean(series >= series[actual] * (1.0 - 1e-12)))
+
+    return {"assignments": len(chosen), "exhaustive": len(chosen) == math.comb(n, n_teacher),
+            "smallest_p": 1.0 / len(chosen) if len(chosen) == math.comb(n, n_teacher) else None,
+            "groups": {name: {"statistic": float(values[name][actual]),
+                              "p_value": p_value(values[name])} for name in groups},
+            "omnibus": {"statistic": float(omnibus[actual]), "p_value": p_value(omnibus)}}
+
+
+def describe_groups(teacher: list[dict], student: list[dict]) -> list[dict]:
+    """Readable side by side numbers: per pair the RMS difference of the mean g(r) and the
+    teacher's own run-to-run RMS difference (its noise floor), first peaks; the MSD per lag."""
+    rows = []
+    for name in teacher[0]["g"]:
+        g_t = np.array([f["g"][name] for f in teacher])
+        g_s = np.array([f["g"][name] for f in student])
+        noise = np.mean([np.sqrt(np.mean((a - b) ** 2))
+                         for a, b in itertools.combinations(g_t, 2)])
+        peaks_t = [f["first_peak"][name] for f in teacher if f["first_peak"][name] is not None]
+        peaks_s = [f["first_peak"][name] for f in student if f["first_peak"][name] is not None]
+        rows.append({"group": f"RDF {name}",
+                     "rms_difference_of_means": quantity(
+                         float(np.sqrt(np.mean((g_t.mean(0) - g_s.mean(0)) ** 2)))),
+                     "teacher_run_to_run_rms": quantity(float(noise)),
+                     "first_peak_teacher": _mean_sd(peaks_t, "Å"),
+                     "first_peak_student": _mean_sd(peaks_s, "Å")})
+    dt_ps = teacher[0]["dt_ps"]
+    msd_t = np.array([f["msd"] for f in teacher])
+    msd_s = np.array([f["msd"] for f in student])
+    rows.append({"group": "ion MSD",
+                 "lags": quantity([lag * dt_ps for lag in teacher[0]["lags"]], unit="ps"),
+                 "teacher": quantity(msd_t.mean(0).tolist(), _sd(msd_t), "Å^2"),
+                 "student": quantity(msd_s.mean(0).tolist(), _sd(msd_s), "Å^2")})
+    return rows
+
+
+def _sd(matrix: np.ndarray):
+    return (matrix.std(0, ddof=1) / np.sqrt(len(matrix))).tolist() if len(matrix) > 1 else None
+
+
+def _mean_sd(values: list[float], unit: str) -> dict:
+    if not values:
+        return quantity(None, unit=unit)
+    return quantity(float(np.mean(values)),
+                    float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1
+                    else None, unit)
+
+
+# ----------------------------------------------------------------------------------------------
+# Energies and forces on the teacher's frames
+
+
+def model_type_map(model: str) -> list[str]:
+    from deepmd.infer import DeepPot
+
+    return list(DeepPot(model).get_type_map())
+
+
+def check_models(models: list[str], species: set[str]) -> list[str]:
+    """The ensemble's type map; every member must have the same one and cover `species`."""
+    maps = {m: model_type_map(m) for m in models}
+    first = maps[models[0]]
+    for model, type_map in maps.items():
+        if type_map != first:
+            raise CertificateError(f"models have different type maps: {models[0]} {first}, "
+                                   f"{model} {type_map}")
+    missing = sorted(species - set(first))
+    if missing:
+        raise CertificateError(f"teacher species {missing} are not in the models' type map "
+                               f"{first}")
+    return first
+
+
+def frame_errors(model: str, runs: list[list]) -> list[np.ndarray]:
+    """Per list of labelled frames, per frame: [sum of squared force-component errors, number
+    of atoms, energy error per atom] of `model` against the frames' reference labels."""
+    from deepmd.infer import DeepPot
+
+    dp = DeepPot(model)
+    type_map = list(dp.get_type_map())
+    out = []
+    for frames in runs:
+        rows = []
+        for atoms in frames:
+            types = [type_map.index(s) for s in atoms.get_chemical_symbols()]
+            energy, forces, _ = dp.eval(atoms.positions.reshape(1, -1),
+                                        np.array(atoms.cell).reshape(1, -1), types)
+            df = forces.reshape(-1, 3) - atoms.get_forces()
+            rows.append([float((df ** 2).sum()), len(atoms),
+                         (float(energy.ravel()[0]) - atoms.get_potential_energy()) / len(atoms)])
+        out.append(np.array(rows))
+    return out
+
+
+def blocked_rmse(runs: list[np.ndarray], block: int, confidence: float) -> dict:
+    """Force RMSE (per component and of the error vector) and energy RMSE per atom over the
+    frames of all runs, errors from the scatter of blocks of `block` frames (correlated frames
+    within a block, independent blocks), and the one-sided upper confidence bound of the
+    vector RMS (Student t over the blocks)."""
+    from scipy import stats
+
+    blocks = []
+    for rows in runs:
+        for start in range(0, len(rows) - block + 1, block):
+            part = rows[start:start + block]
+            blocks.append([part[:, 0].sum() / part[:, 1].sum(), np.mean(part[:, 2] ** 2)])
+    blocks = np.array(blocks)
+    if len(blocks) < 3:
+        raise CertificateError(f"{len(blocks)} blocks of {block} frames: too few frames for an "
+                               f"error of the force RMSE (learning.certificate.time_ps)")
+    n = len(blocks)
+    mean, sem = blocks.mean(0), blocks.std(0, ddof=1) / np.sqrt(n)
+    force_ms, energy_ms = mean  # mean squared per atom (vector) and per atom energy
+    force_vec = math.sqrt(force_ms)
+    upper = math.sqrt(force_ms + stats.t.ppf(confidence, n - 1) * sem[0])
+    return {"force_rmse": quantity(1000 * force_vec / math.sqrt(3),
+                                   1000 * sem[0] / (2 * force_vec) / math.sqrt(3), "meV/Å"),
+            "force_error_vector_rms": quantity(1000 * force_vec,
+                                               1000 * sem[0] / (2 * force_vec), "meV/Å"),
+            "force_error_vector_rms_upper": quantity(1000 * upper, unit="meV/Å"),
+            "energy_rmse": quantity(1000 * math.sqrt(energy_ms),
+                                    1000 * sem[1] / (2 * math.sqrt(energy_ms)), "meV/atom"),
+            "blocks": n, "frames_per_block": block}
+
+
+# ----------------------------------------------------------------------------------------------
+# The certificate
+
+
+def certify(*, teacher_paths: list[str], student_paths: list[str], models: list[str], ion: str,
+            rdf_pairs: list[str], rdf_r_max_A: float, trust_low_eV_per_A: float,
+            confidence: float, out_json: str, reference_label: str, n_bins: int = 100,
+            seed: int = 0) -> dict:
+    """Compare the student runs with the teacher runs (module docstring); write the verdict."""
+    teacher = [read_run(p) for p in teacher_paths]
+    student = [read_run(p) for p in student_paths]
+    _check_runs(teacher, student, teacher_paths, student_paths)
+    species = set(teacher[0][0].get_chemical_symbols())
+    check_models(models, species)
+    n_frames = min(len(r) for r in teacher + student)
+    lags = msd_lags(n_frames)
+    dt_ps = float(teacher[0][1].info["time_ps"] - teacher[0][0].info["time_ps"])
+    pairs = [p for p in rdf_pairs if set(p.split("-")) <= species]
+    cell_half = 0.999 * 0.5 * _min_width(teacher[0][0])
+    r_max = min(rdf_r_max_A, cell_half)
+    features = [dict(run_features(run[:n_frames], pairs, r_max, ion, n_bins, lags), dt_ps=dt_ps)
+                for run in teacher + student]
+    test = permutation_test(feature_groups(features), len(teacher), seed)
+    alpha = 1.0 - confidence
+    structure_passed = test["omnibus"]["p_value"] >= alpha
+    # 0.5-ps blocks, shorter in short runs (config/test.yaml's 0.4 ps) so that every teacher run
+    # gives BLOCKS_PER_RUN blocks; frame 0 (the start, shared by every run) is left out
+    block = max(2, min(int(round(FORCE_BLOCK_PS / dt_ps)),
+                       (min(len(r) for r in teacher) - 1) // BLOCKS_PER_RUN))
     members = []
     for n, model in enumerate(models):
-        members.append(validation_errors(model, [str(system_dir)], backend, threads, None,
-                                         work=work / f"dp_test_{n}"))
-    forces = {"frames": len(labelled), **mean_over_members(members), "members": members}
-    verdict = certificate_verdict(rdf_rows, transport, forces)
-    result = {"reference": "glass 0's melt-quench hold",
-              "temperature": quantity(temperature, unit="K"),
-              "time": quantity(span_ps, unit="ps"), "frame_interval_steps": every,
-              "reference_frames": len(frames), "student_frames": run["frames"],
-              "models": [os.path.relpath(m) for m in models],
-              "thresholds": thresholds(), "rdf": rdf_rows, "transport": transport,
-              "energies_forces": forces, "verdict": verdict,
-              "caveat": "reference thermostat: melt_quench.thermostat (ASE); student: LAMMPS "
-                        "Nosé–Hoover (sweep.thermostat_damping_ps); velocities drawn anew at the start"}
+        # frame 0 of a teacher run is the start every run shares
+        errors = blocked_rmse(frame_errors(model, [run[1:] for run in teacher]), block,
+                              confidence)
+        errors["model"] = os.path.relpath(model)
+        errors["passed"] = (errors["force_error_vector_rms_upper"]["value"]
+                            <= 1000 * trust_low_eV_per_A)
+        members.append(errors)
+    forces_passed = all(m["passed"] for m in members)
+    failed = [f"{name} (p = {g['p_value']:.3f})" for name, g in test["groups"].items()
+              if g["p_value"] < alpha]
+    if not structure_passed:
+        failed.insert(0, f"structure and dynamics (omnibus p = {test['omnibus']['p_value']:.3f})")
+    if not forces_passed:
+        failed.append("forces (" + ", ".join(
+            f"model {n}: RMS |ΔF| ≤ {m['force_error_vector_rms_upper']['value']:.0f} meV/Å"
+            for n, m in enumerate(members) if not m["passed"]) + ")")
+    passed = structure_passed and forces_passed
+    first = teacher[0][0].info
+    result = {
+        "reference": reference_label,
+        "passed": passed,
+        "temperature": quantity(first.get("protocol_temperature_K"), unit="K"),
+        "time": quantity(dt_ps * (n_frames - 1), unit="ps"),
+        "frame_interval": quantity(dt_ps, unit="ps"),
+        "thermostat": first.get("protocol_thermostat"),
+        "teacher_runs": len(teacher), "student_runs": len(student), "frames_per_run": n_frames,
+        "teacher_calculator": first.get("calculator"),
+        "models": [os.path.relpath(m) for m in models],
+        "confidence": confidence,
+        "method": ("permutation test over the assignment of runs to teacher and student "
+                   "(exact under exchangeability); statistic per group: mean squared two-sample "
+                   "t over its features; omnibus: their sum"),
+        "permutation_test": test,
+        "side_by_side": describe_groups(features[:len(teacher)], features[len(teacher):]),
+        "rdf_r_max": quantity(r_max, unit="Å"),
+        "forces": {"threshold_vector_rms": quantity(1000 * trust_low_eV_per_A, unit="meV/Å"),
+                   "threshold_from": "learning.trust_levels_eV_per_A[0]",
+                   "frames": sum(len(r) - 1 for r in teacher), "members": members,
+                   "passed": forces_passed},
+        "verdict": {"passed": passed, "failed_checks": failed,
+                    "text": (f"PASS: the student's structure and ion dynamics are the teacher's "
+                             f"within its own run-to-run noise (p = "
+                             f"{test['omnibus']['p_value']:.2f} ≥ {alpha:.2g}) and every "
+                             f"member's force error is below the low trust level"
+                             if passed else "FAIL: " + "; ".join(failed))},
+    }
     write_json(out_json, result)
-    print(verdict["text"])
+    print(result["verdict"]["text"])
+    return result
+
+
+def _min_width(atoms) -> float:
+    from dpglass.analysis.rdf import perpendicular_widths
+
+    return float(perpendicular_widths(np.array(atoms.cell)).min())
+
+
+def _check_runs(teacher: list, student: list, teacher_paths, student_paths) -> None:
+    start = teacher[0][0]
+    for frames, path in zip(teacher + student, list(teacher_paths) + list(student_paths)):
+        first = frames[0]
+        if first.get_chemical_symbols() != start.get_chemical_symbols():
+            raise CertificateError(f"{path}: other atoms than {teacher_paths[0]}")
+        if np.abs(first.positions - start.positions).max() > 1e-4:
+            raise CertificateError(f"{path}: does not start from the frame {teacher_paths[0]} "
+                                   f"starts from; every run must start from the same frame")
+        if "time_ps" not in first.info or len(frames) < 2 or "time_ps" not in frames[1].info:
+            raise CertificateError(f"{path}: frames carry no time_ps")
+    for frames, path in zip(teacher, teacher_paths):
+        for atoms in frames:
+            try:
+                atoms.get_forces()
+                atoms.get_potential_energy()
+            except Exception as err:  # noqa: BLE001 (ASE raises several kinds)
+                raise CertificateError(f"{path}: a teacher frame without energy and forces "
+                                       f"({err.__class__.__name__}); the certificate compares "
+                                       f"the models' forces with the teacher's") from err
+
+
+PROTOCOL_KEYS = ("thermostat", "damping_ps", "temperature_K", "timestep_fs", "steps",
+                 "every_steps")
+
+
+def teacher_protocol(teacher_path: str, overrides: dict) -> dict:
+    """The NVT protocol to run the student with: the teacher file's own (the protocol_* keys
+    dpglass writes into every frame), each key replaceable by `overrides` (None = keep); an
+    error names the option for any key neither gives."""
+    from ase.io import read
+
+    first, frames = read(teacher_path, index=0), read(teacher_path, index=":")
+    protocol = {key: first.info.get(f"protocol_{key}") for key in PROTOCOL_KEYS}
+    protocol.update({k: v for k, v in overrides.items() if v is not None})
+    if protocol["steps"] is None and protocol["every_steps"] and len(frames) > 1:
+        protocol["steps"] = protocol["every_steps"] * (len(frames) - 1)
+    missing = [key for key, value in protocol.items() if value is None]
+    if missing:
+        raise CertificateError(f"{teacher_path} does not say its {', '.join(missing)}: give "
+                               + ", ".join(f"--{key.replace('_', '-')}" for key in missing))
+    return protocol
+
+
+def certify_ensemble(*, models: list[str], teacher_paths: list[str], out_dir: str, ion: str,
+                     student_runs: int, rdf_pairs: list[str], rdf_r_max_A: float,
+                     trust_low_eV_per_A: float, confidence: float, seed: int,
+                     overrides: dict) -> dict:
+    """Certify any DeePMD ensemble against teacher trajectories (energies and forces, every run
+    from the same frame): run the student runs from the teacher's start with the teacher's
+    protocol (model 0 drives), then certify; writes certificate.json and certificate.md under
+    out_dir, as the workflow's rule does."""
+    import math as _math
+
+    from ase.io import read
+
+    if len(teacher_paths) < 2:
+        raise CertificateError(f"{len(teacher_paths)} teacher trajectory: the teacher's own "
+                               f"run-to-run noise needs at least 2 runs from the same frame")
+    if _math.comb(len(teacher_paths) + student_runs, student_runs) * (1 - confidence) < 1:
+        raise CertificateError(f"{len(teacher_paths)} teacher and {student_runs} student runs "
+                               f"cannot resolve p = {1 - confidence:g}: add runs")
+    for path in teacher_paths:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"teacher trajectory not found: {path}")
+    start = read(teacher_paths[0], index=0)
+    check_models(models, set(start.get_chemical_symbols()))
+    protocol = teacher_protocol(teacher_paths[0], overrides)
+    out = Path(out_dir)
+    start_path = out / "start.extxyz"
+    start.calc = None
+    out.mkdir(parents=True, exist_ok=True)
+    from ase.io import write
+
+    write(start_path, start, format="extxyz")
+    student_paths = [str(out / "student" / f"run{n}.extxyz") for n in range(student_runs)]
+    run_students(start_path=str(start_path), model=models[0], protocol=protocol,
+                 runs=student_runs, seed=seed, out_paths=student_paths)
+    result = certify(teacher_paths=list(teacher_paths), student_paths=student_paths,
+                     models=models, ion=ion, rdf_pairs=rdf_pairs, rdf_r_max_A=rdf_r_max_A,
+                     trust_low_eV_per_A=trust_low_eV_per_A, confidence=confidence,
+                     out_json=str(out / "certificate.json"),
+                     reference_label=f"the first frame of {teacher_paths[0]}")
+    write_markdown(str(out / "certificate.json"), str(out / "certificate.md"))
     return result
 
 
 def certificate_markdown(cert: dict) -> str:
-    t = cert["thresholds"]
-    lines = ["## Teacher–student certificate", "",
-             f"**{cert['verdict']['text']}**", "",
-             f"Final ensemble vs the reference's own MD ({cert['reference']}), "
-             f"{cert['temperature']['value']:g} K for {cert['time']['value']:.3g} ps, same start "
-             f"frame ({cert['reference_frames']} reference / {cert['student_frames']} student "
-             f"frames). Thresholds: RDF first peak |Δ| ≤ {t['rdf_first_peak_shift']['value']} Å "
-             f"and RMS Δg ≤ {t['rdf_rms_difference']['value']}; D within "
-             f"{t['D_agreement_sigmas']}σ; end-of-run MSD ratio in {t['msd_ratio_range']}; "
-             f"force RMSE ≤ {t['force_rmse']['value']} meV/Å.", "",
-             "| pair | first peak ref (Å) | first peak student (Å) | RMS Δg | pass |",
-             "|---|---|---|---|---|"]
-    for row in cert["rdf"]:
-        def v(q):
-            return "—" if q["value"] is None else f"{q['value']:.3g}"
-        lines.append(f"| {row['pair']} | {v(row['first_peak_reference'])} | "
-                     f"{v(row['first_peak_student'])} | {v(row['rms_difference'])} | "
-                     f"{'yes' if row['passed'] else 'no'} |")
-    tr = cert["transport"]
+    """The certificate as a summary.md section."""
+    test = cert["permutation_test"]
+    lines = ["## Teacher–student certificate", "", f"**{cert['verdict']['text']}**", "",
+             f"{cert['teacher_runs']} teacher runs ({cert['teacher_calculator']}) and "
+             f"{cert['student_runs']} student runs (model 0 in ASE) from {cert['reference']}, "
+             f"{cert['temperature']['value']:g} K, {cert['time']['value']:.3g} ps each, "
+             f"{cert['thermostat']} thermostat, a frame every "
+             f"{cert['frame_interval']['value'] * 1000:.0f} fs. Permutation test over the "
+             f"{test['assignments']} assignments of runs to the two sides; pass at p ≥ "
+             f"{1 - cert['confidence']:.2g} (confidence {cert['confidence']:g}).", "",
+             "| check | student − teacher | teacher's own run-to-run | p |",
+             "|---|---|---|---|"]
+    for row in cert["side_by_side"]:
+        p = test["groups"][row["group"]]["p_value"]
+        if row["group"].startswith("RDF"):
+            lines.append(f"| {row['group']}: RMS Δg of the means | "
+                         f"{row['rms_difference_of_means']['value']:.3f} | "
+                         f"{row['teacher_run_to_run_rms']['value']:.3f} | {p:.2f} |")
+        else:
+            lags = ", ".join(f"{t:.2g}" for t in row["lags"]["value"])
+            ratio = ", ".join(f"{s / t:.2f}" for s, t in zip(row["student"]["value"],
+                                                             row["teacher"]["value"]))
+            lines.append(f"| {row['group']} at {lags} ps: student/teacher | {ratio} | "
+                         f"teacher {', '.join(f'{v:.3g}' for v in row['teacher']['value'])} Å² "
+                         f"| {p:.2f} |")
+    lines.append(f"| all of the above (omnibus) | | | {test['omnibus']['p_value']:.2f} |")
+    forces = cert["forces"]
+    lines += ["", f"Forces and energies of every member on the {forces['frames']} teacher frames "
+              f"(never trained on), error from blocks of frames; threshold: RMS of the force-error "
+              f"vector ≤ {forces['threshold_vector_rms']['value']:.0f} meV/Å "
+              f"({forces['threshold_from']}), upper {cert['confidence']:g} bound:", "",
+              "| model | force RMSE (meV/Å) | RMS abs(ΔF) (meV/Å) | upper bound (meV/Å) | "
+              "energy RMSE (meV/atom) | pass |",
+              "|---|---|---|---|---|---|"]
+    for n, m in enumerate(forces["members"]):
+        lines.append(f"| {n} | {_pm(m['force_rmse'])} | {_pm(m['force_error_vector_rms'])} | "
+                     f"{m['force_error_vector_rms_upper']['value']:.0f} | "
+                     f"{_pm(m['energy_rmse'])} | {'yes' if m['passed'] else 'no'} |")
+    return "\n".join(lines) + "\n"
 
-    def d(q):
-        if not q or q.get("value") is None:
-            return "—"
-        return f"{q['value']:.3g}" + (f" ± {q['error']:.2g}" if q.get("error") else "") + \
-            f" {q.get('unit', '')}"
 
-    f = cert["energies_forces"]
-    lines += ["", f"- Li D: reference {d(tr['reference_D'])} "
-              f"({'diffusive' if tr['reference_diffusive'] else 'not diffusive'}), student "
-              f"{d(tr['student_D'])} "
-              f"({'diffusive' if tr['student_diffusive'] else 'not diffusive'})"
-              + (f"; {tr['D_note']}" if tr.get("D_note") else ""),
-              f"- ion MSD at the end: reference {d(tr['reference_end_msd'])}, student "
-              f"{d(tr['student_end_msd'])}",
-              f"- on {f['frames']} reference frames: energy RMSE {d(f['energy_rmse'])}, force RMSE "
-              f"{d(f['force_rmse'])} (mean over members ± standard error)",
-              f"- caveat: {cert['caveat']}", ""]
-    return "\n".join(lines)
+def _pm(q: dict) -> str:
+    return f"{q['value']:.3g} ± {q['error']:.2g}" if q.get("error") is not None \
+        else f"{q['value']:.3g}"
+
+
+def write_markdown(cert_json: str, out_md: str) -> None:
+    from dpglass.io import write_text
+
+    write_text(out_md, certificate_markdown(read_json(cert_json)))

@@ -26,15 +26,15 @@ def d_stable(current: dict | None, previous: dict | None) -> tuple[bool, str]:
 
 
 def iteration_status(iteration: int, per_temperature: dict[float, dict], accurate_fraction: float,
-                     previous: dict | None, explore_ps: float, shorten_above_fraction: float,
+                     previous: dict | None, explore_ps: float,
                      hottest_transport: dict | None = None,
                      require_stable_D: bool = False) -> dict:
     """Status after exploration `iteration` (run with the models of iteration-1).
 
     converged: every temperature has accurate_fraction >= the target; converged_models names the
     iteration whose models passed. Once converged, later iterations carry the status on.
-    next_explore_ps halves when more than shorten_above_fraction of frames failed at any
-    temperature (the ensemble is far off there: long runs would mostly collect garbage).
+    Every exploration runs the same length (learning.explore_ps), so iterations compare like for
+    like; a run that blew up counts its unreached frames as failed (selection.classify).
     """
     if previous is not None and previous["converged"]:
         return {**previous, "iteration": iteration, "noop": True}
@@ -47,7 +47,6 @@ def iteration_status(iteration: int, per_temperature: dict[float, dict], accurat
     stable, why = d_stable(hottest_transport, (previous or {}).get("hottest_transport"))
     converged = accurate and (stable or not require_stable_D)
     worst_failed = max((r["failed_fraction"] for r in rows), default=0.0)
-    shorten = worst_failed > shorten_above_fraction
     return {
         "iteration": iteration,
         "models_from_iteration": iteration - 1,
@@ -63,6 +62,4 @@ def iteration_status(iteration: int, per_temperature: dict[float, dict], accurat
         "converged_models": iteration - 1 if converged else None,
         "explore_ps": explore_ps,
         "worst_failed_fraction": worst_failed,
-        "next_explore_ps": explore_ps / 2.0 if shorten else explore_ps,
-        "shortened_next": shorten,
     }

@@ -21,8 +21,8 @@ def mean_over_members(rows: list[dict]) -> dict:
     return out
 
 
-def _mean_validation(paths: list[str]) -> dict:
-    rows = [(read_json(p) or {}).get("validation") for p in paths]
+def _mean_validation(paths: list[str], key: str = "validation") -> dict:
+    rows = [(read_json(p) or {}).get(key) for p in paths]
     rows = [r for r in rows if r]
     if not rows:
         return {"energy_rmse": None, "force_rmse": None, "trained": False}
@@ -45,24 +45,63 @@ def loop_record(*, convergence_paths: list[str], selection_paths: list[str],
         if k <= max_iterations:
             selection, labelling = selections[k - 1], labellings[k - 1]
             row["frames_selected"] = selection["selected"]
+            row["spot_checks"] = selection.get("spot_checks", 0)
             row["frames_labelled"] = labelling["frames_labelled"]
+            # the models' true error on the spot checks of each temperature (frames the
+            # deviation called accurate)
+            truth = {r["temperature_K"]: r for r in labelling.get("true_errors") or []
+                     if r["kind"] == "spot_check"}
+            for t in row["temperatures"]:
+                spot = truth.get(float(t["temperature_K"]))
+                t["spot_check_error"] = spot["force_error_vector_rms"] if spot else None
             row["frames_failed_labelling"] = labelling["frames_failed"]
             row["validation_after_retraining"] = _mean_validation(
                 validation_paths[(k - 1) * n_models:k * n_models])
         rows.append(row)
     final = statuses[-1]
     converged = bool(final["converged"])
-    verdict = (f"converged: the models of iteration {final['converged_models']} passed "
+    verdict = (f"converged: the models of iteration {final['converged_models']}"
+               + (" (the first training)" if final["converged_models"] == 0 else "") + " passed "
                f"(accurate fraction >= {final['accurate_fraction_required']:g} at every "
                f"exploration temperature)" if converged else
                f"ran out: {max_iterations} iteration(s) and the final models (iteration "
                f"{max_iterations}) still fail the accuracy test at "
                + ", ".join(f"{r['temperature_K']:g} K ({r['accurate_fraction']:.1%} accurate)"
                            for r in final["temperatures"] if not r["passed"]))
+    verification = _spot_check_verification(rows, selections) if converged else None
+    if verification:
+        verdict += (f"; its spot checks (frames the deviation called accurate, labelled): true RMS "
+                    f"abs(ΔF) up to {verification['largest']['value']:.0f} meV/Å, "
+                    + ("within" if verification["within_trust"] else "ABOVE")
+                    + f" the low trust level {verification['trust_low']['value']:.0f} meV/Å")
     return {"converged": converged, "converged_at_iteration": final["converged_models"],
+            "spot_check_verification": verification,
             "accurate_fraction_required": next((s.get("accurate_fraction_required")
                                                 for s in statuses if not s["noop"]), None),
-            "max_iterations": max_iterations, "verdict": verdict, "iterations": rows}
+            "max_iterations": max_iterations, "verdict": verdict,
+            # the first training's models, measured by iteration 1 on the same validation frames
+            "first_training_validation": (_mean_validation(validation_paths[:n_models],
+                                                           "validation_before")
+                                          if validation_paths else None),
+            "iterations": rows}
+
+
+def _spot_check_verification(rows: list[dict], selections: list[dict]) -> dict | None:
+    """The true error of the models the loop passed, on the spot checks labelled in the iteration
+    that converged (None when none were labelled): the largest per-temperature RMS of the
+    force-error vector against the low trust level the deviation was compared with."""
+    last = next((r for r in reversed(rows) if not r["noop"]), None)
+    if last is None or last["iteration"] > len(selections):
+        return None
+    errors = [t["spot_check_error"]["value"] for t in last["temperatures"]
+              if t.get("spot_check_error")]
+    if not errors:
+        return None
+    trust_low = 1000.0 * selections[last["iteration"] - 1]["trust_levels"]["value"][0]
+    return {"iteration": last["iteration"], "temperatures": len(errors),
+            "largest": quantity(max(errors), unit="meV/Å"),
+            "trust_low": quantity(trust_low, unit="meV/Å"),
+            "within_trust": max(errors) <= trust_low}
 
 
 def _hottest_d(transport: dict | None) -> str:
@@ -82,22 +121,28 @@ def loop_markdown(record: dict, title: str = "") -> str:
     lines = [f"# Concurrent learning{' — ' + title if title else ''}", "",
              f"**{record['verdict']}**",
              "", "Exploration k runs the models of iteration k-1 (0 = the first training).", "",
-             "| iteration | T (K) | frames | accurate | candidate | failed | selected | labelled | "
-             "val. energy RMSE (meV/atom) | val. force RMSE (meV/Å) | ion D at the hottest T |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| iteration | T (K) | frames | accurate | candidate | failed | true RMS abs(ΔF) on "
+             "spot checks (meV/Å) | selected | labelled | val. energy RMSE (meV/atom) | "
+             "val. force RMSE (meV/Å) | ion D at the hottest T |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def pm(q):
+        if not q or q.get("value") is None:
+            return "—"
+        error = q.get("error")
+        return f"{q['value']:.3g}" + (f" ± {error:.2g}" if error is not None else "")
+
+    first = record.get("first_training_validation") or {}
+    if first:
+        lines.append(f"| 0 (first training) | | | | | | | | | {pm(first.get('energy_rmse'))} | "
+                     f"{pm(first.get('force_rmse'))} | |")
     for row in record["iterations"]:
         val = row.get("validation_after_retraining") or {}
         e = val.get("energy_rmse") or {}
         f = val.get("force_rmse") or {}
 
-        def pm(q):
-            if not q or q.get("value") is None:
-                return "—"
-            error = q.get("error")
-            return f"{q['value']:.3g}" + (f" ± {error:.2g}" if error is not None else "")
-
         if row["noop"]:
-            lines.append(f"| {row['iteration']} | — (converged earlier, no-op) | | | | | "
+            lines.append(f"| {row['iteration']} | — (converged earlier, no-op) | | | | | | "
                          f"{row.get('frames_selected', '—')} | {row.get('frames_labelled', '—')} | "
                          f"{pm(e)} | {pm(f)} | |")
             continue
@@ -108,12 +153,17 @@ def loop_markdown(record: dict, title: str = "") -> str:
                 f"{t['accurate_fraction']:.1%} | {t['candidate_fraction']:.1%} | "
                 f"{t['failed_fraction']:.1%}"
                 + (f" (MD blew up: {t['unreached']} frames never reached)" if t.get("unreached")
-                   else "") + " | "
+                   else "") + f" | {pm(t.get('spot_check_error'))} | "
                 + (f"{row.get('frames_selected', '—')} | {row.get('frames_labelled', '—')} | "
                    f"{pm(e)} | {pm(f)} | {_hottest_d(row.get('hottest_transport'))} |"
                    if last else "| | | | |"))
-    lines += ["", "Validation RMSE: mean over the ensemble members ± its standard error, on the "
-              "first training's validation frames, after that iteration's retraining."]
+    lines += ["", "Spot checks: frames the deviation called accurate, drawn at random and labelled; "
+              "their true force error (RMS of the error vector, mean over the members that "
+              "explored) is what the ensemble's agreement cannot show.",
+              "", "Validation RMSE: mean over the ensemble members ± its standard error, on the "
+              "first training's validation frames (time blocks of every melt-quench phase, never "
+              "trained on), after that iteration's retraining; iteration 0 is the first training. "
+              "Every exploration runs the same length."]
     return "\n".join(lines) + "\n"
 
 

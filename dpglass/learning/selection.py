@@ -23,12 +23,14 @@ def classify(max_devi_f, trust_levels: list[float], unreached: int = 0) -> dict:
             "failed_fraction": failed / n, "unreached": unreached}
 
 
-def thin_candidates(max_devi_f, trust_levels: list[float], min_separation: int) -> list[int]:
+def thin_candidates(max_devi_f, trust_levels: list[float], min_separation: int,
+                    exclude: set[int] = frozenset()) -> list[int]:
     """Frame indices in [low, high), largest deviation first, no two closer than `min_separation`
-    frames (the larger deviation wins)."""
+    frames (the larger deviation wins); indices in `exclude` are never taken."""
     low, high = trust_levels
     devi = np.asarray(max_devi_f, dtype=float)
-    order = [int(i) for i in np.argsort(-devi, kind="stable") if low <= devi[i] < high]
+    order = [int(i) for i in np.argsort(-devi, kind="stable")
+             if low <= devi[i] < high and int(i) not in exclude]
     chosen: list[int] = []
     for i in order:
         if all(abs(i - j) >= min_separation for j in chosen):
@@ -37,12 +39,16 @@ def thin_candidates(max_devi_f, trust_levels: list[float], min_separation: int) 
 
 
 def select_frames(deviations: dict[float, np.ndarray], trust_levels: list[float], cap: int,
-                  min_separation: int) -> dict[float, list[int]]:
+                  min_separation: int,
+                  exclude: dict[float, set[int]] | None = None) -> dict[float, list[int]]:
     """Per temperature, the frame indices to label: at most `cap` in all, taken round-robin over
-    the temperatures (hottest first), each temperature's largest deviations first."""
+    the temperatures (hottest first), each temperature's largest deviations first; never an index
+    in exclude[T] (a run's start frame, which is labelled already)."""
     if cap < 1:
         raise ValueError(f"cap {cap}: at least one frame per iteration")
-    queues = {T: thin_candidates(d, trust_levels, min_separation) for T, d in deviations.items()}
+    exclude = exclude or {}
+    queues = {T: thin_candidates(d, trust_levels, min_separation, exclude.get(T, set()))
+              for T, d in deviations.items()}
     picked: dict[float, list[int]] = {T: [] for T in deviations}
     total = 0
     while total < cap and any(queues.values()):
@@ -51,3 +57,22 @@ def select_frames(deviations: dict[float, np.ndarray], trust_levels: list[float]
                 picked[T].append(queues[T].pop(0))
                 total += 1
     return {T: sorted(v) for T, v in picked.items()}
+
+
+def spot_check_frames(max_devi_f, trust_levels: list[float], count: int, min_separation: int,
+                      rng, exclude: set[int] = frozenset()) -> list[int]:
+    """`count` frame indices the deviation calls accurate (< low), drawn at random (`rng`), no
+    two closer than `min_separation`, none in `exclude`. Labelled like the candidates, they
+    measure the true error where the ensemble agrees, and teach the models there: members
+    trained on the same data can agree on a wrong force (the demo's glass drifted to Al-Cl
+    coordinations the reference never visits, at deviations below the low trust level)."""
+    low = trust_levels[0]
+    devi = np.asarray(max_devi_f, dtype=float)
+    pool = [int(i) for i in np.flatnonzero(devi < low) if int(i) not in exclude]
+    chosen: list[int] = []
+    for i in rng.permutation(pool) if pool else []:
+        if len(chosen) == count:
+            break
+        if all(abs(int(i) - j) >= min_separation for j in chosen):
+            chosen.append(int(i))
+    return sorted(chosen)

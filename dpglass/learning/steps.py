@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dpglass.io import read_json, write_json, write_text
 from dpglass.learning.convergence import iteration_status
-from dpglass.learning.selection import classify, select_frames
+from dpglass.learning.selection import classify, select_frames, spot_check_frames
 from dpglass.learning.settings import explore_sweep
 from dpglass.units import quantity
 
@@ -22,14 +22,37 @@ def _previous(path: str | None) -> dict | None:
 # Exploration
 
 
-def explore(*, data_path: str, models: list[str], type_map: list[str], sweep: dict,
-            learning: dict, trust: list[float], iteration: int, temperature_K: float, glass: int,
-            previous_convergence: str | None, run_json: str, dump: str, threads: int, ion: str,
-            hop_distance_A: float) -> None:
-    """One short NVT run with the current ensemble from glass `glass`'s quenched cell; run.json
-    gets every frame's max force deviation. A no-op (seconds) when an earlier iteration converged."""
+def start_frame(frames_path: str, split_path: str, slot: int):
+    """(index, Atoms) of the labelled frame an exploration starts from: a training frame of the
+    melt-quench hold (never a validation frame, whose error the loop reports), the `slot`-th of
+    them in spread_order, so no two explorations of a glass share a start while the hold has
+    frames enough."""
+    from ase.io import read
+
+    from dpglass.learning.settings import spread_order
+
+    frames = read(frames_path, index=":")
+    training = {i for a, b in read_json(split_path)["training_frames"] for i in range(a, b)}
+    hold = [i for i, a in enumerate(frames) if a.info.get("phase") == "hold" and i in training]
+    if not hold:
+        raise ValueError(f"{frames_path}: no training frame of the melt-quench hold to start an "
+                         f"exploration from (melt_quench.hold_time_ps, train.validation_fraction)")
+    index = hold[spread_order(len(hold))[slot % len(hold)]]
+    return index, frames[index]
+
+
+def explore(*, frames_path: str, split_path: str, models: list[str], type_map: list[str],
+            sweep: dict, learning: dict, trust: list[float], iteration: int,
+            temperature_K: float, start: list[int], previous_convergence: str | None,
+            run_json: str, dump: str, threads: int, ion: str, hop_distance_A: float) -> None:
+    """One NVT run of learning.explore_ps with the current ensemble from a training frame of a
+    glass's hold (start = [glass, slot], start_frame); run.json gets every frame's max force
+    deviation. A no-op (seconds) when an earlier iteration converged."""
+    from dpglass.lammps.data import write_data_file
     from dpglass.lammps.deviation import read_model_deviation
     from dpglass.sweep import RunSpec, SweepError, run_sweep_job
+
+    glass, slot = start
 
     previous = _previous(previous_convergence)
     if previous is not None and previous["converged"]:
@@ -40,14 +63,18 @@ def explore(*, data_path: str, models: list[str], type_map: list[str], sweep: di
                                         f"{previous['converged_models']} passed"})
         print(f"iteration {iteration}: converged earlier, no exploration")
         return
-    explore_ps = previous["next_explore_ps"] if previous else learning["explore_ps"]
+    explore_ps = learning["explore_ps"]
     settings = explore_sweep(sweep, learning, iteration, explore_ps)
     start = time.perf_counter()
+    frame_index, frame = start_frame(frames_path, split_path, slot)
+    data_path = Path(run_json).parent / "start.lmp"
+    data_path.parent.mkdir(parents=True, exist_ok=True)
+    write_data_file(frame, data_path, type_map)
     spec = RunSpec(temperature_K, 0, run_json, dump)
     # small cells, short runs: on the CPU cores the rule asked for (no GPU requested)
     try:
-        result = run_sweep_job(data_path, models, type_map, settings, {"device": "cpu"}, [spec],
-                               False, threads)[0]
+        result = run_sweep_job(str(data_path), models, type_map, settings, {"device": "cpu"},
+                               [spec], False, threads)[0]
         unreached, blew_up = 0, None
         steps, devi = read_model_deviation(spec.run_dir)
     except SweepError as err:
@@ -55,6 +82,9 @@ def explore(*, data_path: str, models: list[str], type_map: list[str], sweep: di
         # ones with the largest deviations) are kept; the frames never reached count as failed.
         result, steps, devi, unreached, blew_up = _blown_up(spec, settings, models, type_map, err)
     result.update({"noop": False, "iteration": iteration, "glass": glass, "explore_ps": explore_ps,
+                   "start": {"glass": glass, "frame": frame_index,
+                             "time": quantity(frame.info.get("time_ps"), unit="ps"),
+                             "phase": frame.info.get("phase")},
                    "deviation_steps": steps.tolist(), "max_devi_f": devi.tolist(),
                    "blew_up": blew_up,
                    "classification": classify(devi, trust, unreached=unreached),
@@ -133,7 +163,7 @@ def convergence(*, run_jsons: list[str], previous_convergence: str | None, learn
     hottest = ({"temperature_K": max(transport), **(transport[max(transport)] or {})}
                if transport else None)
     status = iteration_status(iteration, per_temperature, learning["accurate_fraction"], previous,
-                              explore_ps, learning["shorten_above_fraction"],
+                              explore_ps,
                               hottest_transport=hottest,
                               require_stable_D=learning["require_stable_D"])
     write_json(out_json, status)
@@ -176,23 +206,40 @@ def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict
     status = read_json(convergence_json)
     record = {"iteration": iteration, "trust_levels": quantity(trust, unit="eV/Å"),
               "cap": learning["max_frames_per_iteration"],
-              "min_frame_separation_dumps": learning["min_frame_separation_dumps"]}
-    if status["converged"]:
+              "spot_checks_per_run": learning["spot_check_frames"],
+              "min_frame_separation_dumps": learning["min_frame_separation_dumps"],
+              "converged": bool(status["converged"])}
+    if status["converged"] and (status.get("noop") or not learning["spot_check_frames"]):
         write_text(out_frames, "")
         write_json(out_json, {**record, "noop": True, "selected": 0, "per_temperature": []})
         print(f"iteration {iteration}: converged, nothing to label")
         return
+    # converged in this iteration: no candidates, but the spot checks are labelled all the same,
+    # the true error of the models the loop passes (the deviation says only that they agree)
     explored = {}
     for run_json, dump in runs:
         run = read_json(run_json)
         explored[run["temperature"]["value"]] = (run, dump)
-    chosen = select_frames({T: r["max_devi_f"] for T, (r, _) in explored.items()}, trust,
-                           learning["max_frames_per_iteration"],
-                           learning["min_frame_separation_dumps"])
+    # step 0 is the run's start, a training frame of the hold: labelled already
+    starts = {T: {i for i, step in enumerate(r["deviation_steps"]) if step == 0}
+              for T, (r, _) in explored.items()}
+    chosen = ({T: [] for T in explored} if status["converged"] else
+              select_frames({T: r["max_devi_f"] for T, (r, _) in explored.items()}, trust,
+                            learning["max_frames_per_iteration"],
+                            learning["min_frame_separation_dumps"], exclude=starts))
+    import numpy as np
+
+    spots = {T: spot_check_frames(r["max_devi_f"], trust, learning["spot_check_frames"],
+                                  learning["min_frame_separation_dumps"],
+                                  np.random.default_rng([iteration, int(round(T))]),
+                                  exclude=starts[T])
+             for T, (r, _) in explored.items()}
     frames, rows = [], []
     for T in sorted(explored):
         run, dump = explored[T]
-        picks = chosen[T]
+        kinds = {i: "candidate" for i in chosen[T]}
+        kinds.update({i: "spot_check" for i in spots[T]})
+        picks = sorted(kinds)
         steps = {run["deviation_steps"][i] for i in picks}
         atoms = _dump_atoms(dump, type_map, steps)
         missing = sorted(steps - set(atoms))
@@ -203,20 +250,23 @@ def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict
             step = run["deviation_steps"][i]
             a = atoms[step]
             a.info.update({"temperature_K": T, "glass": run.get("glass", 0), "step": step,
-                           "iteration": iteration,
+                           "iteration": iteration, "kind": kinds[i],
                            "max_devi_f": run["max_devi_f"][i]})
             frames.append(a)
         rows.append({**run["classification"], "temperature_K": T, "glass": run.get("glass", 0),
-                     "selected": len(picks)})
+                     "selected": len(chosen[T]), "spot_checks": len(spots[T])})
     if frames:
         write(out_frames, frames, format="extxyz")
     else:
         write_text(out_frames, "")
     write_json(out_json, {**record, "noop": False, "selected": len(frames),
+                          "candidates_selected": sum(r["selected"] for r in rows),
+                          "spot_checks": sum(r["spot_checks"] for r in rows),
                           "per_temperature": rows})
     print(f"iteration {iteration}: {len(frames)} frames selected "
           + ", ".join(f"{r['temperature_K']:g} K: {r['selected']} of {r['candidate']} candidates "
-                      f"({r['failed']} failed, not labelled)" for r in rows))
+                      f"+ {r['spot_checks']} spot checks ({r['failed']} failed, not labelled)"
+                      for r in rows))
 
 
 def label_with_reference(frames: list, reference: dict, work: Path, threads: int) -> tuple[list, dict]:
@@ -225,7 +275,7 @@ def label_with_reference(frames: list, reference: dict, work: Path, threads: int
     (dpglass.labelling.label); the report carries the wall time.
     reference: learning.settings.label_reference_settings."""
     from dpglass.labelling import calculator_arguments, label
-    from dpglass.steps import _limit_threads
+    from dpglass.threads import limit_calculator_threads
 
     relabel = reference["relabel"]
     name = relabel.get("calculator") or reference["calculator"]
@@ -236,15 +286,18 @@ def label_with_reference(frames: list, reference: dict, work: Path, threads: int
     labelled, report = label(frames, calculator_name=name,
                              max_failed_fraction=reference["max_failed_fraction"], work=work,
                              **calculator_arguments(name, kwargs, work, section, elements,
-                                                    lambda: _limit_threads(threads)))
+                                                    lambda: limit_calculator_threads(threads)))
     report["wall_time"] = quantity(time.perf_counter() - start, unit="s")
     return labelled, report
 
 
 def label(*, selected_frames: str, selection_json: str, reference: dict, type_map: list[str],
-          out_frames: str, out_report: str, data_dir: str, threads: int) -> None:
+          out_frames: str, out_report: str, data_dir: str, threads: int,
+          models: list[str] | None = None) -> None:
     """Reference labels of the selected frames (incremental: a rerun reuses finished single
-    points) and their deepmd/npy training system (an empty directory when nothing was labelled)."""
+    points) and their deepmd/npy training system (an empty directory when nothing was labelled);
+    with `models` (the ensemble that explored), their true errors on the labelled frames, per
+    kind (candidate, spot_check) and temperature (true_errors)."""
     from ase.io import read, write
 
     selection = read_json(selection_json)
@@ -261,6 +314,12 @@ def label(*, selected_frames: str, selection_json: str, reference: dict, type_ma
                                             threads)
     report["noop"] = False
     write(out_frames, labelled, format="extxyz")
+    if labelled and models:
+        report["true_errors"] = true_errors(models, labelled)
+        for row in report["true_errors"]:
+            print(f"{row['kind']} frames at {row['temperature_K']:g} K ({row['frames']}): true "
+                  f"force RMSE {row['force_rmse']['value']:.0f} meV/Å, RMS |ΔF| "
+                  f"{row['force_error_vector_rms']['value']:.0f} meV/Å (mean over members)")
     if labelled:
         from dpglass.training.data import read_labelled_frames
 
@@ -268,6 +327,33 @@ def label(*, selected_frames: str, selection_json: str, reference: dict, type_ma
         shutil.rmtree(data_dir)
         system.to("deepmd/npy", data_dir)
     write_json(out_report, report)
+
+
+def true_errors(models: list[str], labelled: list) -> list[dict]:
+    """Per kind and temperature of the labelled frames: the models' force RMSE (per component)
+    and RMS of the force-error vector against the reference labels, mean over members, on
+    frames no model has trained on. A spot check's true error is what the deviation could not
+    see."""
+    import numpy as np
+
+    from dpglass.learning.certificate import frame_errors
+
+    groups: dict[tuple, list] = {}
+    for atoms in labelled:
+        key = (atoms.info.get("kind", "candidate"), float(atoms.info["temperature_K"]))
+        groups.setdefault(key, []).append(atoms)
+    keys = sorted(groups)
+    # per member and group: squared force error per atom (sum of squares / atoms)
+    squared = [[rows[:, 0].sum() / rows[:, 1].sum()
+                for rows in frame_errors(model, [groups[k] for k in keys])] for model in models]
+    rows = []
+    for (kind, temperature), values in zip(keys, np.transpose(squared)):
+        vector = 1000.0 * np.sqrt(np.mean(values))
+        rows.append({"kind": kind, "temperature_K": temperature,
+                     "frames": len(groups[(kind, temperature)]),
+                     "force_rmse": quantity(vector / np.sqrt(3.0), unit="meV/Å"),
+                     "force_error_vector_rms": quantity(vector, unit="meV/Å")})
+    return rows
 
 
 # ----------------------------------------------------------------------------------------------
@@ -278,46 +364,56 @@ def _has_data(directory: str) -> bool:
     return (Path(directory) / "type.raw").exists()
 
 
-def retrain(*, base_training: list[str], validation: list[str], new_data: list[str],
-            stats_json: str, previous_frozen: str, selections: list[str], type_map: list[str],
-            train_cfg: dict, learning: dict, index: int, iteration: int, backend: str,
-            device: str, threads: int, input_json: str, lcurve: str, frozen: str,
+def retrain(*, base_training: list[str], validation: list[str], earlier_data: list[str],
+            new_data: list[str], stats_json: str, previous_frozen: str, selections: list[str],
+            type_map: list[str], train_cfg: dict, learning: dict, index: int, iteration: int,
+            backend: str, device: str, threads: int, input_json: str, lcurve: str, frozen: str,
             test_json: str, log) -> None:
     """Ensemble member `index` of iteration `iteration`: continued from its previous model
-    (dp train --init-frz-model; learning.retrain: scratch trains anew) on all data so far, or
-    the previous model copied when the loop converged or nothing new was labelled."""
+    (dp train --init-frz-model, with the init-model schedule of retraining_input; learning.retrain:
+    scratch trains anew) on all data so far, or the previous model copied when the loop converged
+    or nothing new was labelled."""
     from dpglass.training.dp import dp
-    from dpglass.training.inputs import make_input
     from dpglass.training.train import run_training
 
     model_dir = Path(frozen).parent
     work = model_dir / "work"
     previous_dir = Path(previous_frozen).parent
-    new_frames = sum(read_json(p)["selected"] for p in selections)
-    data = [d for d in new_data if _has_data(d)]
-    if new_frames == 0 or not data:
+    # at convergence the selection holds only spot checks, labelled to verify the models, not to
+    # retrain them
+    new_frames = sum(0 if s.get("converged") else s["selected"]
+                     for s in map(read_json, selections))
+    new = [d for d in new_data if _has_data(d)]
+    old = list(base_training) + [d for d in earlier_data if _has_data(d)]
+    if new_frames == 0 or not new:
         work.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(previous_frozen, frozen)
-        shutil.copyfile(previous_dir / "input.json", input_json)
-        shutil.copyfile(previous_dir / "input.json", work / "input.json")
+        # its data paths are relative to the previous work directory: rebased to this one
+        # (learning_compress runs `dp compress -t input.json` here)
+        rebased = rebase_input(read_json(previous_dir / "input.json"), previous_dir / "work",
+                               work)
+        write_json(input_json, rebased)
+        write_json(work / "input.json", rebased)
         shutil.copyfile(previous_dir / "lcurve.out", lcurve)
         previous_test = previous_dir / "validation.json"
-        test = read_json(previous_test) if previous_test.exists() else None
+        measured = (read_json(previous_test) if previous_test.exists() else {}).get("validation")
+        if measured is None and validation:
+            # the first training's models (converged at iteration 1): measured here, on the same
+            # validation frames, so the loop table's row 0 has their error
+            measured = validation_errors(previous_frozen, validation, backend, threads, log,
+                                         work=model_dir / "dp_test_before")
         write_json(test_json, {"copied_from": str(previous_frozen), "trained": False,
-                               "validation": (test or {}).get("validation")})
+                               "validation_before": measured, "validation": measured})
         print(f"iteration {iteration}: no new labels (converged or nothing selected); model "
               f"{index} copied from {previous_frozen}", file=log, flush=True)
         return
-    cfg = dict(train_cfg, numb_steps=learning["numb_steps"])
-    if learning["start_lr"] is not None:
-        cfg["start_lr"] = learning["start_lr"]
-    cfg["stop_lr"] = min(cfg["stop_lr"], cfg["start_lr"])
-    seed = train_cfg["seed"] + index
-    payload = make_input(cfg, type_map, read_json(stats_json), seed,
-                         [os.path.relpath(d, work) for d in base_training + data],
-                         [os.path.relpath(d, work) for d in validation])
+    payload = retraining_input(train_cfg, learning, type_map, read_json(stats_json),
+                               train_cfg["seed"] + index,
+                               [os.path.relpath(d, work) for d in old],
+                               [os.path.relpath(d, work) for d in new],
+                               [os.path.relpath(d, work) for d in validation])
     init = None if learning["retrain"] == "scratch" else os.path.relpath(previous_frozen, work)
-    fingerprint = training_fingerprint(base_training + data, previous_frozen, payload, init)
+    fingerprint = training_fingerprint(old + new, previous_frozen, payload, init)
     stamp = work / "learning_inputs.sha256"
     stale = stamp.read_text().strip() != fingerprint if stamp.exists() else work.exists()
     if stale:
@@ -328,6 +424,13 @@ def retrain(*, base_training: list[str], validation: list[str], new_data: list[s
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
     stamp.write_text(fingerprint + "\n")
+    schedule = payload["learning_rate"]
+    print(f"iteration {iteration}, model {index}: {learning['retrain']} on {len(old)} old + "
+          f"{len(new)} new systems ({new_frames} new frames), learning rate "
+          f"{schedule['start_lr']:g} -> {schedule['stop_lr']:g} over "
+          f"{payload['training']['numb_steps']} steps, batches "
+          f"{payload['training']['training_data'].get('auto_prob', 'by system size')}",
+          file=log, flush=True)
     start = time.perf_counter()
     state = run_training(work, payload, backend, threads, log, device, init_frz_model=init)
     train_s = time.perf_counter() - start
@@ -335,11 +438,63 @@ def retrain(*, base_training: list[str], validation: list[str], new_data: list[s
     shutil.copyfile(work / "input.json", input_json)
     shutil.copyfile(work / "lcurve.out", lcurve)
     result = {"trained": state["trained"], "restarted_from": state["restarted_from"],
-              "init_frz_model": init, "numb_steps": cfg["numb_steps"],
-              "training_systems": len(base_training) + len(data),
+              "init_frz_model": init, "numb_steps": payload["training"]["numb_steps"],
+              "learning_rate": {"start": schedule["start_lr"], "stop": schedule["stop_lr"]},
+              "start_prefs": {k: payload["loss"][f"start_pref_{k}"] for k in "efv"},
+              "auto_prob": payload["training"]["training_data"].get("auto_prob"),
+              "training_systems": len(old) + len(new), "new_systems": len(new),
               "training_wall_time": quantity(train_s, unit="s"),
+              "validation_before": validation_errors(previous_frozen, validation, backend, threads,
+                                                     log, work=model_dir / "dp_test_before"),
               "validation": validation_errors(frozen, validation, backend, threads, log)}
     write_json(test_json, result)
+    before, after = result["validation_before"], result["validation"]
+    print(f"iteration {iteration}, model {index}: validation force RMSE "
+          f"{before['force_rmse']['value']:.1f} -> {after['force_rmse']['value']:.1f} meV/Å, "
+          f"energy {before['energy_rmse']['value']:.2f} -> {after['energy_rmse']['value']:.2f} "
+          f"meV/atom", file=log, flush=True)
+
+
+def rebase_input(payload: dict, old_work: Path, new_work: Path) -> dict:
+    """A copy of a DeePMD-kit input.json whose data systems, relative to `old_work`, are made
+    relative to `new_work`."""
+    import copy
+
+    out = copy.deepcopy(payload)
+    for section in ("training_data", "validation_data"):
+        data = out["training"].get(section)
+        if data:
+            data["systems"] = [os.path.relpath(Path(old_work) / system, new_work)
+                               for system in data["systems"]]
+    return out
+
+
+def retraining_input(train_cfg: dict, learning: dict, type_map: list[str], stats: dict,
+                     seed: int, old_dirs: list[str], new_dirs: list[str],
+                     validation_dirs: list[str]) -> dict:
+    """input.json of a retraining on old (first training and earlier iterations) and new (this
+    iteration's) systems.
+
+    learning.retrain init_model follows dpgen2's init-model recipe (RunDPTrain's
+    init_model_start_lr 1e-4, init_model_start_pref_e/f/v 0.1/100/0, init_model_old_ratio 0.9):
+    the previous model is refined, not retrained, so the learning rate starts at learning.start_lr
+    (not the first training's), the loss prefactors at learning.start_pref_*, and a fixed share
+    learning.old_ratio of the batches comes from the old data, the rest from the new frames (which
+    are otherwise drawn a few times in a whole retraining). scratch: the first training's
+    schedule and prefactors, batches by system size."""
+    from dpglass.training.inputs import make_input, old_new_probability
+
+    cfg = dict(train_cfg, numb_steps=learning["numb_steps"])
+    systems = list(old_dirs) + list(new_dirs)
+    if learning["retrain"] == "scratch":
+        return make_input(cfg, type_map, stats, seed, systems, validation_dirs)
+    cfg["start_lr"] = learning["start_lr"]
+    cfg["stop_lr"] = learning["stop_lr"] if learning["stop_lr"] is not None else \
+        min(train_cfg["stop_lr"], learning["start_lr"])
+    prefs = {k: learning[f"start_pref_{k}"] for k in "efv"}
+    return make_input(cfg, type_map, stats, seed, systems, validation_dirs, start_prefs=prefs,
+                      auto_prob=old_new_probability(len(old_dirs), len(new_dirs),
+                                                    learning["old_ratio"]))
 
 
 def training_fingerprint(data_dirs: list[str], start_model: str, payload: dict,

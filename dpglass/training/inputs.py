@@ -56,17 +56,40 @@ def descriptor_section(train_cfg: dict, stats: dict, seed: int) -> dict:
     raise ValueError(f"config key 'train.descriptor': unknown descriptor {descriptor!r}")
 
 
+# Loss prefactors at the start of a training from scratch (DeePMD-kit's examples): forces first,
+# energy and virial weighted up as the learning rate decays; every training ends at 1, 1, 1.
+SCRATCH_START_PREFS = {"e": 0.02, "f": 1000.0, "v": 0.02}
+
+
+def old_new_probability(n_old: int, n_new: int, old_ratio: float) -> str:
+    """DeePMD-kit's `auto_prob` for systems [old..., new...]: a fraction `old_ratio` of the
+    batches from the old systems, the rest from the new ones, each group by system size
+    (dpgen2's init-model recipe)."""
+    if n_old < 1 or n_new < 1:
+        raise ValueError(f"old/new data ratio needs both groups: {n_old} old, {n_new} new systems")
+    total = n_old + n_new
+    return f"prob_sys_size; 0:{n_old}:{old_ratio:g}; {n_old}:{total}:{1.0 - old_ratio:g}"
+
+
 def make_input(train_cfg: dict, type_map: list[str], stats: dict, seed: int,
-               training_dirs: list[str], validation_dirs: list[str]) -> dict:
-    """The DeePMD-kit input.json for one ensemble member (members differ by `seed` only)."""
+               training_dirs: list[str], validation_dirs: list[str],
+               start_prefs: dict | None = None, auto_prob: str | None = None) -> dict:
+    """The DeePMD-kit input.json for one ensemble member (members differ by `seed` only).
+
+    start_prefs: loss prefactors {e, f, v} at the first step (default SCRATCH_START_PREFS);
+    auto_prob: how batches are drawn from the training systems (default: by system size)."""
     steps = train_cfg["numb_steps"]
+    prefs = start_prefs or SCRATCH_START_PREFS
+    training_data = {"systems": list(training_dirs), "batch_size": train_cfg["batch_size"]}
+    if auto_prob is not None:
+        training_data["auto_prob"] = auto_prob
+    descriptor = descriptor_section(train_cfg, stats, seed)
+    fitting = {"neuron": train_cfg["fitting_neurons"], "resnet_dt": True, "seed": seed}
+    precision = train_cfg.get("precision", "float64")
+    if precision != "float64":  # DeePMD-kit's default; an input.json without the key stays as it was
+        descriptor["precision"] = fitting["precision"] = precision
     return {
-        "model": {
-            "type_map": type_map,
-            "descriptor": descriptor_section(train_cfg, stats, seed),
-            "fitting_net": {"neuron": train_cfg["fitting_neurons"], "resnet_dt": True,
-                            "seed": seed},
-        },
+        "model": {"type_map": type_map, "descriptor": descriptor, "fitting_net": fitting},
         "learning_rate": {
             "type": "exp",
             "decay_steps": max(1, min(5000, steps // 20)),
@@ -75,12 +98,12 @@ def make_input(train_cfg: dict, type_map: list[str], stats: dict, seed: int,
         },
         "loss": {
             "type": "ener",
-            "start_pref_e": 0.02, "limit_pref_e": 1.0,
-            "start_pref_f": 1000.0, "limit_pref_f": 1.0,
-            "start_pref_v": 0.02, "limit_pref_v": 1.0,
+            "start_pref_e": prefs["e"], "limit_pref_e": train_cfg.get("limit_pref_e", 1.0),
+            "start_pref_f": prefs["f"], "limit_pref_f": 1.0,
+            "start_pref_v": prefs["v"], "limit_pref_v": 1.0,
         },
         "training": {
-            "training_data": {"systems": list(training_dirs), "batch_size": train_cfg["batch_size"]},
+            "training_data": training_data,
             "validation_data": {"systems": list(validation_dirs), "batch_size": 1,
                                 "numb_btch": 1},
             "numb_steps": steps,

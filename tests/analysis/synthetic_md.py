@@ -140,3 +140,44 @@ MD_LIKE_FAMILIES = {
     "cooperative pairs": (lambda rng: hopping(1000, 16, 0.1, rng, rate_per_ps=0.2,
                                               pairs=True), 0.1),
 }
+
+
+def lattice_walk(n_frames, n_ions, rng, lengths_A=(HOP_A,), mean_residence_frames=150,
+                 min_residence_frames=30, back_jump=0.3, rattle_A=0.3, quiet_end_frames=50):
+    """Ions hopping between sites with known hops: residences of min_residence_frames plus an
+    exponential part, then a jump of one of ``lengths_A`` (chosen at random) in a random
+    direction (at least 60° from the way back), or, with probability ``back_jump``, straight back to the site the previous hop
+    left; Gaussian rattling about the site; no hop in the last ``quiet_end_frames``. Returns positions (n_frames, n_ions, 3) and the
+    truth: per ion the list of (frame, length, back_jump or None for the first hop)."""
+    positions = np.empty((n_frames, n_ions, 3))
+    truth = []
+    for ion in range(n_ions):
+        site = rng.uniform(0, BOX_A, 3)
+        previous = None
+        frame, events = 0, []
+        while True:
+            stay = min_residence_frames + int(rng.exponential(mean_residence_frames))
+            end = frame + stay
+            if end >= n_frames - quiet_end_frames:
+                end = n_frames
+            positions[frame:end, ion] = site
+            if end >= n_frames:
+                break
+            back = previous is not None and rng.random() < back_jump
+            if back:
+                target = previous
+            else:
+                # another site: at least 60 degrees away from the way back, so (as between
+                # the sites of a glass, ~2.5 Å apart) it never lands on the site left before
+                while True:
+                    direction = _unit_vectors(rng, ())
+                    if previous is None or direction @ (previous - site) < 0.5 * np.linalg.norm(
+                            previous - site):
+                        break
+                target = site + lengths_A[rng.integers(len(lengths_A))] * direction
+            events.append((end, float(np.linalg.norm(target - site)),
+                           None if previous is None else bool(back)))
+            previous, site, frame = site, target, end
+        truth.append(events)
+    positions += rng.normal(scale=rattle_A, size=positions.shape)
+    return positions, truth

@@ -21,6 +21,58 @@ rule diffusion:
         "../../scripts/diffusion.py"
 
 
+rule mechanism_run:
+    input:
+        dump="results/{comp}/sweep{gs}/T{T}/r{rep}/dump.lammpstrj",
+        run="results/{comp}/sweep{gs}/T{T}/r{rep}/run.json",
+    output:
+        result="results/{comp}/analysis{gs}/mechanism_T{T}_r{rep}.json",
+    params:
+        ion=ion_of,
+        type_map=type_map_of,
+        hop_events=config["analysis"]["hop_events"],
+    log:
+        "logs/{comp}/mechanism{gs}_T{T}_r{rep}.log",
+    benchmark:
+        "benchmarks/rules/{comp}/mechanism{gs}_T{T}_r{rep}.tsv"
+    script:
+        "../../scripts/mechanism_run.py"
+
+
+rule mechanism:
+    input:
+        runs=mechanism_runs,
+        diffusion=diffusion_results,
+    output:
+        result="results/{comp}/analysis/mechanism.json",
+        msd=report(
+            "results/{comp}/analysis/species_msd.png",
+            caption="../report/species_msd.rst",
+            category="Mechanism",
+            subcategory="MSD of every species",
+        ),
+        hops=report(
+            "results/{comp}/analysis/hops.png",
+            caption="../report/hops.rst",
+            category="Mechanism",
+            subcategory="Hops",
+        ),
+        density=report(
+            "results/{comp}/analysis/ion_density.png",
+            caption="../report/ion_density.rst",
+            category="Mechanism",
+            subcategory="Where the ion has been",
+        ),
+    params:
+        prior_D=prior_D_of,
+        hop_distance=config["analysis"]["hop_distance_A"],
+        formula=formula_of,
+    log:
+        "logs/{comp}/mechanism.log",
+    script:
+        "../../scripts/mechanism.py"
+
+
 rule summary:
     input:
         diffusion=diffusion_results,
@@ -28,6 +80,9 @@ rule summary:
         tests=model_tests,
         learning=learning_summary_input,
         labels=label_reports,
+        mechanism="results/{comp}/analysis/mechanism.json",
+        rdf="results/{comp}/analysis/rdf.json",
+        scattering="results/{comp}/analysis/total_scattering.json",
     output:
         summary="results/{comp}/summary.json",
         markdown=report(
@@ -80,6 +135,12 @@ rule rdf:
             caption="../report/rdf.rst",
             category="Structure",
         ),
+        network=report(
+            "results/{comp}/analysis/network.png",
+            caption="../report/network.rst",
+            category="Mechanism",
+            subcategory="Al–O–Al network",
+        ),
     params:
         type_map=type_map_of,
         formula=formula_of,
@@ -89,3 +150,29 @@ rule rdf:
         "logs/{comp}/rdf.log",
     script:
         "../../scripts/rdf.py"
+
+
+rule total_scattering:
+    input:
+        dump=f"results/{{comp}}/sweep/T{rdf_temperature()}/r0/dump.lammpstrj",
+        run=f"results/{{comp}}/sweep/T{rdf_temperature()}/r0/run.json",
+        measured=measured_gr_of,
+    output:
+        result="results/{comp}/analysis/total_scattering.json",
+        gr="results/{comp}/analysis/total_scattering.gr",
+        plot=report(
+            "results/{comp}/analysis/total_scattering.png",
+            caption="../report/total_scattering.rst",
+            category="Mechanism",
+            subcategory="Total scattering",
+        ),
+    params:
+        type_map=type_map_of,
+        radiation=config["analysis"]["total_scattering"]["radiation"],
+        q_max=config["analysis"]["total_scattering"]["q_max_per_A"],
+    log:
+        "logs/{comp}/total_scattering.log",
+    benchmark:
+        "benchmarks/rules/{comp}/total_scattering.tsv"
+    script:
+        "../../scripts/total_scattering.py"

@@ -172,6 +172,21 @@ def ensemble_models(wildcards):
     return [deployed_model(wildcards.comp, i) for i in MODELS]
 
 
+def certificate_runs(side):
+    """The certificate's run files of one side (teacher|student)."""
+    count = config["learning"]["certificate"][f"{side}_runs"]
+    return [
+        f"results/{{comp}}/learning/certificate/{side}/run{n}.extxyz" for n in range(count)
+    ]
+
+
+def certificate_protocol(wildcards):
+    """The NVT protocol of the certificate's runs (dpglass.learning.certificate)."""
+    return learning_settings.certificate_protocol(
+        config["learning"]["certificate"], config["melt_quench"]
+    )
+
+
 def diffusion_results(wildcards):
     return expand(
         "results/{comp}/analysis{gs}/diffusion_T{T}_r{rep}.json",
@@ -180,6 +195,48 @@ def diffusion_results(wildcards):
         T=TEMPERATURES,
         rep=REPLICAS,
     )
+
+
+def mechanism_runs(wildcards):
+    """The mechanism of every sweep run (glass, temperature, replica) of a composition."""
+    return expand(
+        "results/{comp}/analysis{gs}/mechanism_T{T}_r{rep}.json",
+        comp=wildcards.comp,
+        gs=GLASSES,
+        T=TEMPERATURES,
+        rep=REPLICAS,
+    )
+
+
+def prior_D_of(wildcards):
+    """[T, D] pairs: the plan's prior tracer D (cm²/s) of the composition at each sweep
+    temperature, from which it predicts the hops per ion (dpglass.plan)."""
+    from dpglass.plan import prior_diffusion
+
+    return [[T, D] for T, D in prior_diffusion(config, wildcards.comp)[1].items()]
+
+
+def measured_gr_of(wildcards):
+    """compositions.<name>.measured_gr, tracked as an input (none when not given)."""
+    path = config["compositions"][wildcards.comp].get("measured_gr")
+    return [path] if path else []
+
+
+def check_measured_gr_files():
+    """Read every compositions.<name>.measured_gr now: a missing or malformed file stops the
+    workflow before any job, naming the key, the file and the line."""
+    for name, comp in config["compositions"].items():
+        if not comp.get("measured_gr"):
+            continue
+        from dpglass.analysis.scattering import read_measured_gr
+
+        try:
+            read_measured_gr(comp["measured_gr"])
+        except (OSError, ValueError) as error:
+            raise ValueError(f"config key 'compositions.{name}.measured_gr': {error}") from None
+
+
+check_measured_gr_files()
 
 
 def sweep_runs(wildcards):
@@ -307,13 +364,27 @@ def previous_convergence(wildcards):
     return [f"results/{wildcards.comp}/learning/iter{k - 1}/convergence.json"] if k > 1 else []
 
 
-def exploration_glass(wildcards):
-    """Index of the glass whose quenched cell the exploration (k, T) starts from."""
-    return (LEARN_TEMPERATURES.index(wildcards.T) + _iteration(wildcards) - 1) % len(GLASSES)
+def exploration_start(wildcards):
+    """[glass, slot]: the glass the exploration (k, T) starts from and its slot among that
+    glass's explorations (dpglass.learning.settings.exploration_start)."""
+    return list(
+        learning_settings.exploration_start(
+            LEARN_TEMPERATURES.index(wildcards.T),
+            _iteration(wildcards),
+            len(LEARN_TEMPERATURES),
+            len(GLASSES),
+        )
+    )
 
 
-def exploration_data(wildcards):
-    return f"results/{wildcards.comp}/sweep{GLASSES[exploration_glass(wildcards)]}/data.lmp"
+def exploration_frames(wildcards):
+    """The labelled frames and the split of the exploration's glass: it starts from one of the
+    hold's training frames."""
+    gs = GLASSES[exploration_start(wildcards)[0]]
+    return {
+        "frames": f"results/{wildcards.comp}/melt_quench{gs}/frames.extxyz",
+        "split": f"results/{wildcards.comp}/train/data{gs}/split.json",
+    }
 
 
 def exploration_models(wildcards):
@@ -365,17 +436,17 @@ def explore_runs(kind):
     return inputs
 
 
-def scope_learning(name, upto):
-    """Per composition of the scope: iteration files `name` of iteration k (upto=False) or of
-    every iteration 1..k (upto=True)."""
+def scope_learning(name, iterations):
+    """Per composition of the scope: iteration files `name` of iteration k ("this") or of every
+    earlier iteration 1..k-1 ("earlier")."""
 
     def inputs(wildcards):
         k = _iteration(wildcards)
-        iterations = range(1, k + 1) if upto else [k]
+        chosen = {"this": [k], "earlier": range(1, k)}[iterations]
         return [
             f"results/{comp}/learning/iter{j}/{name}"
             for comp in scope_compositions(wildcards.scope)
-            for j in iterations
+            for j in chosen
         ]
 
     return inputs

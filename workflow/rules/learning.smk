@@ -4,15 +4,16 @@
 # checks the final models. Every iteration is an ordinary planned job (a dry run shows the whole
 # chain); one after convergence copies the previous models in seconds. See dpglass.learning.
 #
-# Glasses (structure.glasses): each exploration temperature starts from one glass, round-robin
-# over temperatures and iterations, so an iteration with at least as many temperatures as glasses
-# explores every glass at no extra cost, and the selection (spread over temperatures) is spread
-# over glasses too. The certificate compares with glass 0's melt-quench hold.
+# Starts: each exploration starts from its own training frame of a glass's melt-quench hold
+# (never a validation frame; spread over the hold, dpglass.learning.settings.exploration_start).
+# Glasses (structure.glasses) go round-robin over temperatures and iterations, so an iteration
+# with at least as many temperatures as glasses explores every glass at no extra cost, and the
+# selection (spread over temperatures) is spread over glasses too.
 
 
 rule learning_explore:
     input:
-        data=exploration_data,
+        unpack(exploration_frames),
         models=exploration_models,
         previous=previous_convergence,
     output:
@@ -20,7 +21,7 @@ rule learning_explore:
         dump="results/{comp}/learning/iter{k}/explore/T{T}/dump.lammpstrj",
     params:
         type_map=type_map_of,
-        glass=exploration_glass,
+        start=exploration_start,
         # fixed-length NVT: the thermostat/seed keys of the sweep, not its length or adaptivity
         sweep=dpconfig.canonical(learning_settings.run_sweep_settings(config)),
         learning=learning_settings.rule_settings(config, "explore"),
@@ -77,6 +78,7 @@ rule learning_label:
     input:
         frames="results/{comp}/learning/iter{k}/selected.extxyz",
         selection="results/{comp}/learning/iter{k}/selection.json",
+        models=exploration_models,  # their true errors on the labelled frames
     output:
         frames="results/{comp}/learning/iter{k}/labelled.extxyz",
         report="results/{comp}/learning/iter{k}/labelling.json",
@@ -101,8 +103,9 @@ rule learning_train:
     input:
         training=scope_data("training"),
         validation=scope_data("validation"),
-        new_data=scope_learning("data", upto=True),
-        selections=scope_learning("selection.json", upto=False),
+        earlier_data=scope_learning("data", "earlier"),
+        new_data=scope_learning("data", "this"),
+        selections=scope_learning("selection.json", "this"),
         neighbor_stat="results/{scope}/train/neighbor_stat.json",
         previous=previous_member,
     output:
@@ -170,48 +173,69 @@ rule learning_report:
         "../../scripts/learning_report.py"
 
 
-# The certificate: the final ensemble's MD from glass 0's hold (learning_certificate_md), then
-# the comparison (learning_certificate), so an analysis key (RDF range) reruns no MD.
-rule learning_certificate_md:
+# The certificate (dpglass.learning.certificate): teacher runs with the training-label calculator
+# (one job each, they need only the glass: they run beside the training), student runs with the
+# final ensemble's first model, both from glass 0's quenched glass with the melt-quench's
+# thermostat; then the comparison (so an analysis key such as the RDF range reruns no MD).
+rule learning_certificate_teacher:
     input:
-        sampled="results/{comp}/melt_quench/sampled.extxyz",
+        start="results/{comp}/melt_quench/quenched.extxyz",
+    output:
+        "results/{comp}/learning/certificate/teacher/run{n}.extxyz",
+    params:
+        reference=dpconfig.canonical(learning_settings.label_reference_settings(config)),
+        protocol=certificate_protocol,
+        seed=config["learning"]["certificate"]["seed"],
+    threads: 1
+    resources:
+        runtime=runtime_per_attempt(240),
+        mem_mb=4000,
+    log:
+        "logs/{comp}/learning/certificate_teacher_{n}.log",
+    benchmark:
+        "benchmarks/rules/{comp}/learning/certificate_teacher_{n}.tsv"
+    script:
+        "../../scripts/learning_certificate_teacher.py"
+
+
+rule learning_certificate_student:
+    input:
+        start="results/{comp}/melt_quench/quenched.extxyz",
         models=ensemble_models,
     output:
-        run="results/{comp}/learning/certificate/md/run.json",
-        dump="results/{comp}/learning/certificate/md/dump.lammpstrj",
+        certificate_runs("student"),
     params:
-        type_map=type_map_of,
-        melt_quench=learning_settings.certificate_melt_quench_settings(config),
-        sweep=dpconfig.canonical(learning_settings.run_sweep_settings(config)),
-    threads: 2
+        protocol=certificate_protocol,
+        seed=config["learning"]["certificate"]["seed"],
+    threads: 1
+    resources:
+        runtime=runtime_per_attempt(120),
+        mem_mb=4000,
     log:
-        "logs/{comp}/learning/certificate_md.log",
+        "logs/{comp}/learning/certificate_student.log",
     benchmark:
-        "benchmarks/rules/{comp}/learning/certificate_md.tsv"
+        "benchmarks/rules/{comp}/learning/certificate_student.tsv"
     script:
-        "../../scripts/learning_certificate_md.py"
+        "../../scripts/learning_certificate_student.py"
 
 
 rule learning_certificate:
-    """The final ensemble against the reference's own MD (glass 0's melt-quench hold): same start,
-    temperature and time; RDFs, ion MSD/D, energies and forces (dpglass.learning.certificate)."""
+    """The student runs against the teacher runs: permutation test of RDFs and ion MSD, forces
+    and energies of every member on the teacher's frames (dpglass.learning.certificate)."""
     input:
-        sampled="results/{comp}/melt_quench/sampled.extxyz",
-        labelled="results/{comp}/melt_quench/frames.extxyz",
-        run="results/{comp}/learning/certificate/md/run.json",
-        dump="results/{comp}/learning/certificate/md/dump.lammpstrj",
+        teacher=certificate_runs("teacher"),
+        student=certificate_runs("student"),
         models=ensemble_models,
     output:
-        "results/{comp}/learning/certificate.json",
+        json="results/{comp}/learning/certificate.json",
+        markdown="results/{comp}/learning/certificate.md",
     params:
-        type_map=type_map_of,
-        melt_quench=learning_settings.certificate_melt_quench_settings(config),
         ion=ion_of,
         rdf_pairs=config["analysis"]["rdf_pairs"],
         rdf_r_max=config["analysis"]["rdf_r_max_A"],
-        hop_distance=config["analysis"]["hop_distance_A"],
-        backend=BACKEND,
-    threads: 2
+        trust=learning_settings.trust_levels(config),
+        confidence=config["learning"]["certificate"]["confidence"],
+    threads: 1
     log:
         "logs/{comp}/learning/certificate.log",
     benchmark:
