@@ -167,16 +167,30 @@ def label_calculator(config: dict) -> tuple[str, dict]:
 def label_points(config: dict) -> dict:
     """Reference single points per composition that label training data: the relabelled
     melt-quench frames (none without reference.relabel: the MD's own labels are kept), the
-    perturbed frames, the loop's (at most max_frames_per_iteration per iteration)."""
+    perturbed frames, the loop's (loop_label_points: at most)."""
     glasses = config["structure"].get("glasses", 1)
     relabel = config["reference"]["relabel"]
     frames = melt_quench_frames(config["melt_quench"])
     points = {"melt_quench": (math.ceil(frames / relabel["stride"]) * glasses
                               if relabel.get("calculator") else 0),
               "perturbed": config["train"]["perturbed_frames"]["count"] * glasses,
-              "learning": config["learning"]["max_iterations"]
-              * config["learning"]["max_frames_per_iteration"]}
+              "learning": loop_label_points(config)}
     return {**points, "total": sum(points.values())}
+
+
+def loop_label_points(config: dict) -> int:
+    """At most the loop's single points per composition: every iteration its candidates
+    (max_frames_per_iteration) and the spot checks of each of its explorations (one per
+    exploration temperature)."""
+    from dpglass.config import temperatures
+    from dpglass.learning.settings import explore_temperatures
+
+    learning = config["learning"]
+    if not learning["max_iterations"]:
+        return 0
+    runs = len(explore_temperatures(config, temperatures(config)))
+    return learning["max_iterations"] * (learning["max_frames_per_iteration"]
+                                         + learning["spot_check_frames"] * runs)
 
 
 def timing_fit(table: list[dict]) -> tuple[float, float]:
@@ -208,8 +222,9 @@ def label_seconds(config: dict, composition: str, atoms: int, results: Path,
         table = json.loads(timings.read_text())
         a, p = timing_fit(table["single_points"])
         return (a * atoms ** p,
-                f"{timings.name} (benchmarks/bench_cp2k.py, dpglass's default CP2K settings on "
-                f"{table['machine']}: t ∝ atoms^{p:.2f}"
+                f"CPU s on one core, benchmarks/results/cp2k.md (benchmarks/bench_cp2k.py, "
+                f"dpglass's default CP2K settings, {table['date']}, {table['machine']}): "
+                f"t ∝ atoms^{p:.2f}"
                 + ("; your reference kwargs differ" if label_calculator(config)[1] else "") + ")")
     return None, ("unknown: set execution.label_seconds_per_point"
                   + (" (or run benchmarks/bench_cp2k.py)" if name == "cp2k" else ""))
@@ -249,7 +264,7 @@ def plan_learning(config: dict, cell_atoms: int) -> dict | None:
                               + certificate["student_runs"] * certificate_steps) * cell_atoms,
             "certificate_steps_per_run": certificate_steps,
             "teacher_md_steps": certificate["teacher_runs"] * certificate_steps,
-            "reference_single_points": iterations * learning["max_frames_per_iteration"],
+            "reference_single_points": loop_label_points(config),
             "retraining_steps": iterations * config["train"]["n_models"] * learning["numb_steps"]}
 
 
@@ -410,7 +425,7 @@ def format_plan(plan: dict) -> str:
 
 
 PARTS = {"melt_quench": "relabelled melt-quench frames", "perturbed": "perturbed frames",
-         "learning": "loop frames (at most)"}
+         "learning": "loop frames and spot checks (at most)"}
 
 
 def label_text(labels: dict) -> str:
