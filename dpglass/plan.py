@@ -223,8 +223,8 @@ def label_seconds(config: dict, composition: str, atoms: int, results: Path,
         a, p = timing_fit(table["single_points"])
         return (a * atoms ** p,
                 f"CPU s on one core, benchmarks/results/cp2k.md (benchmarks/bench_cp2k.py, "
-                f"dpglass's default CP2K settings, {table['date']}, {table['machine']}): "
-                f"t ∝ atoms^{p:.2f}"
+                f"dpglass's default CP2K settings, {table.get('date', 'undated')}, "
+                f"{table['machine']}): t ∝ atoms^{p:.2f}"
                 + ("; your reference kwargs differ" if label_calculator(config)[1] else "") + ")")
     return None, ("unknown: set execution.label_seconds_per_point"
                   + (" (or run benchmarks/bench_cp2k.py)" if name == "cp2k" else ""))
