@@ -4,9 +4,19 @@ the ensemble trains on them, the sweep and summary finish, and summary.json name
 code, version, functional, basis, pseudopotentials and cutoff. The run is SIGKILLed while CP2K
 relabels the melt-quench frames and resumed: no finished single point is computed again.
 
-Sized to minutes: 12 melt-quench frames and 2 loop frames of 21 atoms at a minimal basis and
-300 Ry (accuracy is not the point here: tests/test_cp2k.py checks CP2K's numbers), one loop
-iteration, short training, two short sweep temperatures.
+Sized to minutes: 6 melt-quench frames and 2 loop frames of 21 atoms, each a CP2K single point at
+a minimal basis and 200 Ry (accuracy is not the point here: tests/test_cp2k.py checks CP2K's
+numbers; measured 20-35 s a point on 2 shared cores), one loop iteration without spot checks, a
+short certificate (its teacher is reference.calculator, CHGNet), short training, two short sweep
+temperatures.
+
+STATUS (2026-12-04, not done): this test FAILS. The relabelling, the kill and resume (5 computed,
+1 reused), the first training, the loop's exploration, selection and CP2K labelling all run; then
+the DeePMD models trained on the 3 CP2K-labelled training frames blow up in MD (the 363 K
+exploration at step 30, the sweep's 300 K preflight at step 50, T > 900 K, O-Al at 1.65 Å), with
+300 or 4000 training steps. A stable model needs more labelled frames (and perhaps
+train.perturbed_frames), i.e. more CP2K points than this test's budget has; not yet resolved.
+It took 21 min wall (11 min CPU) on 2 cores at load ~5.
 """
 
 import json
@@ -23,18 +33,24 @@ from workflow_helpers import REPO, SNAKEMAKE
 
 pytestmark = [pytest.mark.dft, pytest.mark.md, pytest.mark.snakemake]
 
+CUTOFF_RY = 200
+MELT_QUENCH_FRAMES = 6
 CONFIG = {
     "compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},
     "structure": {"n_atoms": 21, "density_g_cm3": 2.2, "prerelax_steps": 40},
     "reference": {"relabel": {"calculator": "cp2k",
-                              "kwargs": {k: v for k, v in QUICK.items() if k != "command"}}},
-    # 0.2 ps melt, 0.3 ps cooling, 0.1 ps hold at 2 fs, a frame every 25 steps: 4 + 8 frames
-    "melt_quench": {"timestep_fs": 2.0, "melt_temperature_K": 600, "melt_time_ps": 0.2,
-                    "cool_rate_K_per_ps": 1000, "final_temperature_K": 300, "hold_time_ps": 0.1,
+                              "kwargs": {"basis_set": QUICK["basis_set"], "cutoff_Ry": CUTOFF_RY}}},
+    # 0.1 ps melt, 0.1 ps cooling, 0.1 ps hold at 2 fs (150 CHGNet steps), a frame every 25
+    # steps: 2 frames a phase, each split 1 training + 1 validation (no gap frames)
+    "melt_quench": {"timestep_fs": 2.0, "melt_temperature_K": 600, "melt_time_ps": 0.1,
+                    "cool_rate_K_per_ps": 3000, "final_temperature_K": 300, "hold_time_ps": 0.1,
                     "sample_every_steps": 25, "relax_steps": 20},
     "train": {"n_models": 2, "descriptor_neurons": [4, 8], "axis_neuron": 4,
-              "fitting_neurons": [16, 16], "rcut_A": 5.0, "numb_steps": 300, "disp_freq": 100,
-              "save_freq": 100, "start_lr": 0.002, "stop_lr": 1.0e-4, "compress": False},
+              # 4000 steps as config/test.yaml: with 300, the models of the 3 training frames blew
+              # the sweep's preflight up within 50 steps (2042 K)
+              "fitting_neurons": [16, 16], "rcut_A": 5.0, "numb_steps": 4000, "disp_freq": 500,
+              "save_freq": 1000, "start_lr": 0.002, "stop_lr": 1.0e-4, "compress": False,
+              "split_gap_frames": 0},
     "sweep": {"temperatures_K": [333, 363], "supercell": [1, 1, 1], "timestep_fs": 1.0,
               "equilibration_ps": 0.1, "production_ps": 0.4, "dump_every_steps": 20,
               "thermo_every_steps": 100},
@@ -44,7 +60,9 @@ CONFIG = {
     "learning": {"max_iterations": 1, "trust_levels_eV_per_A": [0.001, 100.0],
                  "temperatures_K": [363], "explore_ps": 0.1, "explore_dump_every_steps": 10,
                  "max_frames_per_iteration": 2, "min_frame_separation_dumps": 2,
-                 "numb_steps": 100, "start_lr": 5.0e-4},
+                 "spot_check_frames": 0, "numb_steps": 100, "start_lr": 5.0e-4,
+                 # 2 CHGNet teacher runs of 100 steps, 51 frames each (48 needed)
+                 "certificate": {"time_ps": 0.2, "every_steps": 2}},
 }
 
 
@@ -81,11 +99,11 @@ def cp2k_chain(tmp_path_factory):
 def test_killed_relabel_resumes_without_recomputing_a_single_point(cp2k_chain):
     workdir, done_before = cp2k_chain
     report = json.loads((workdir / "results/LACO75/melt_quench/labelling.json").read_text())
-    assert report["calculator"] == "cp2k" and report["frames_attempted"] == 12
+    assert report["calculator"] == "cp2k" and report["frames_attempted"] == MELT_QUENCH_FRAMES
     assert report["frames_attempted"] > len(done_before), "the kill came too late to test resume"
     assert report["single_points_reused"] == len(done_before)
     assert report["single_points_computed"] == report["frames_attempted"] - len(done_before)
-    assert report["frames_labelled"] + report["frames_failed"] == 12
+    assert report["frames_labelled"] + report["frames_failed"] == MELT_QUENCH_FRAMES
     log = (workdir / "logs/LACO75/label_frames.log").read_text()
     assert f"{len(done_before)} reused from an earlier attempt" in log
 
@@ -104,7 +122,7 @@ def test_cp2k_labels_train_the_ensemble_and_the_loop(cp2k_chain):
     assert all(s.get_potential_energy() / len(s) > -10 for s in sampled)
     energies = np.concatenate([np.load(p) for p in sorted(
         (results / "train/data").glob("*/set.000/energy.npy"))])
-    assert len(energies) >= 9 and np.all(energies / 21 < -100)  # training + validation data
+    assert len(energies) >= MELT_QUENCH_FRAMES - 1 and np.all(energies / 21 < -100)  # training + validation data
     loop = json.loads((results / "learning/iter1/labelling.json").read_text())
     assert loop["calculator"] == "cp2k" and loop["frames_labelled"] >= 1
     assert loop["reference"][0]["code"] == "CP2K"
@@ -124,7 +142,7 @@ def test_summary_names_the_labels_code_version_functional_basis_potentials_cutof
     assert labels["functional"] == "PBE" and labels["basis_set"] == "SZV-MOLOPT-SR-GTH"
     assert labels["pseudopotential"] == "GTH-PBE"
     assert labels["pseudopotential_file"] == "GTH_POTENTIALS"
-    assert labels["cutoff"] == {"value": 300.0, "error": None, "unit": "Ry"}
+    assert labels["cutoff"] == {"value": float(CUTOFF_RY), "error": None, "unit": "Ry"}
     assert {s["report"] for s in labels["sources"]} == {
         "results/LACO75/melt_quench/labelling.json", "results/LACO75/learning/iter1/labelling.json"}
     markdown = (workdir / "results/LACO75/summary.md").read_text()
