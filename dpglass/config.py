@@ -314,14 +314,39 @@ def _check_start_cells_and_reference(config: dict) -> None:
                 parse_formula(comp["formula"]).counts_for_units(units)
             except FormulaError as err:
                 raise ConfigError(f"config key '{key}' ({name}): {err}") from None
-    reference = config["reference"]
-    for key, name in (("reference.calculator", reference["calculator"]),
-                      ("reference.relabel.calculator", reference["relabel"].get("calculator"))):
-        if name is not None:
-            try:
-                check_calculator_name(name, key)
-            except ValueError as err:
-                raise ConfigError(str(err)) from None
+    for section, settings in reference_sections(config):
+        name = settings.get("calculator")
+        if name is None:
+            continue
+        try:
+            check_calculator_name(name, f"{section}.calculator")
+            if name == "cp2k":
+                from dpglass.cp2k import check_keywords
+
+                check_keywords(settings["kwargs"], f"{section}.kwargs")
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+
+
+def reference_sections(config: dict) -> list[tuple[str, dict]]:
+    """(config key, settings) of the calculator that drives the melt-quench and of the
+    relabelling one (whose `calculator` may be unset)."""
+    return [("reference", config["reference"]), ("reference.relabel", config["reference"]["relabel"])]
+
+
+def check_reference_codes(config: dict) -> None:
+    """Before a run (the workflow's onstart, not a dry run): every calculator the config names
+    can run for every species of its compositions: its package, and for CP2K the program, the
+    data directory and a basis set and pseudopotential per element (dpglass.reference.check_ready)."""
+    from dpglass.reference import check_ready
+
+    elements = sorted({element for comp in config["compositions"].values()
+                       for element in parse_formula(comp["formula"]).elements})
+    for section, settings in reference_sections(config):
+        try:
+            check_ready(section, settings, elements)
+        except (ValueError, ImportError) as err:
+            raise ConfigError(str(err)) from None
 
 
 def temperatures(config: dict) -> list[float]:

@@ -13,6 +13,11 @@ the total number of ion hops (ions × hops per ion). A run also has to be diffus
 analysis' own test (the MSD at the fit window start must reach the hop distance squared), which
 needs several hops per ion; the plan asks for MIN_HOPS_PER_ION.
 
+The reference single points that label the training data (the relabelled melt-quench frames,
+the perturbed frames, the loop's labels) are priced apart: their count times the seconds one
+single point takes, from a labelling this work directory already ran, else
+execution.label_seconds_per_point, else (CP2K) the table benchmarks/bench_cp2k.py measured.
+
 Imported by snakemake's dry-run: no ASE, TensorFlow, torch, LAMMPS or DeePMD here.
 """
 
@@ -131,6 +136,109 @@ def read_throughput(config: dict, name: str, results: Path) -> tuple[float | Non
     return None, "unknown: run the sweep_preflight rule or set execution.throughput_katom_steps_per_s"
 
 
+# Seconds per CP2K single point against atoms, measured by benchmarks/bench_cp2k.py with the
+# default settings of dpglass.cp2k (shipped with the repository; absent from a bare install).
+CP2K_TIMINGS = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "cp2k.json"
+
+
+def melt_quench_frames(protocol: dict) -> int:
+    """Frames one melt-quench samples (dpglass.meltquench: one every sample_every_steps in each
+    segment: NPT, melt, cool and hold, each sampling run)."""
+    every, dt = protocol["sample_every_steps"], protocol["timestep_fs"]
+    total_ps = (protocol["melt_time_ps"] + protocol["hold_time_ps"]
+                + (protocol["melt_temperature_K"] - protocol["final_temperature_K"])
+                / protocol["cool_rate_K_per_ps"])
+    melt = steps_for(protocol["melt_time_ps"], dt)
+    segments = [melt, steps_for(total_ps, dt) - melt]
+    if protocol["density_protocol"] == "npt":
+        segments.append(steps_for(protocol["npt_ps"], dt))
+    segments += [steps_for(protocol["sampling_ps"], dt)] * len(protocol["sampling_temperatures_K"])
+    return sum(math.ceil(steps / every) for steps in segments if steps > 0)
+
+
+def label_calculator(config: dict) -> tuple[str, dict]:
+    """(name, kwargs) of the calculator that labels the training data."""
+    reference = config["reference"]
+    if reference["relabel"].get("calculator"):
+        return reference["relabel"]["calculator"], reference["relabel"]["kwargs"]
+    return reference["calculator"], reference["kwargs"]
+
+
+def label_points(config: dict) -> dict:
+    """Reference single points per composition that label training data: the relabelled
+    melt-quench frames (none without reference.relabel: the MD's own labels are kept), the
+    perturbed frames, the loop's (loop_label_points: at most)."""
+    glasses = config["structure"].get("glasses", 1)
+    relabel = config["reference"]["relabel"]
+    frames = melt_quench_frames(config["melt_quench"])
+    points = {"melt_quench": (math.ceil(frames / relabel["stride"]) * glasses
+                              if relabel.get("calculator") else 0),
+              "perturbed": config["train"]["perturbed_frames"]["count"] * glasses,
+              "learning": loop_label_points(config)}
+    return {**points, "total": sum(points.values())}
+
+
+def loop_label_points(config: dict) -> int:
+    """At most the loop's single points per composition: every iteration its candidates
+    (max_frames_per_iteration) and the spot checks of each of its explorations (one per
+    exploration temperature)."""
+    from dpglass.config import temperatures
+    from dpglass.learning.settings import explore_temperatures
+
+    learning = config["learning"]
+    if not learning["max_iterations"]:
+        return 0
+    runs = len(explore_temperatures(config, temperatures(config)))
+    return learning["max_iterations"] * (learning["max_frames_per_iteration"]
+                                         + learning["spot_check_frames"] * runs)
+
+
+def timing_fit(table: list[dict]) -> tuple[float, float]:
+    """(a, p) of seconds = a · atoms^p, least squares in log-log over the table's rows."""
+    xs = [math.log(row["atoms"]) for row in table]
+    ys = [math.log(row["seconds_per_point"]["value"]) for row in table]
+    if len(xs) == 1:
+        return math.exp(ys[0] - 3.0 * xs[0]), 3.0  # cubic, the Kohn-Sham diagonalisation's order
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    p = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return math.exp(my - p * mx), p
+
+
+def label_seconds(config: dict, composition: str, atoms: int, results: Path,
+                  timings: Path = CP2K_TIMINGS) -> tuple[float | None, str]:
+    """Seconds per single point of the training-label calculator at `atoms` atoms, and where
+    the number came from: the composition's melt-quench relabelling in this work directory, the
+    config, or (CP2K) the benchmark table, fitted as a power of the atom count."""
+    name = label_calculator(config)[0]
+    for path in sorted((results / composition).glob("melt_quench*/labelling.json")):
+        report = json.loads(path.read_text())
+        measured = (report.get("seconds_per_single_point") or {}).get("value")
+        if report.get("calculator") == name and measured:
+            return float(measured), f"measured by {path}"
+    given = config["execution"].get("label_seconds_per_point")
+    if given:
+        return float(given), "execution.label_seconds_per_point"
+    if name == "cp2k" and timings.is_file():
+        table = json.loads(timings.read_text())
+        a, p = timing_fit(table["single_points"])
+        return (a * atoms ** p,
+                f"CPU s on one core, benchmarks/results/cp2k.md (benchmarks/bench_cp2k.py, "
+                f"dpglass's default CP2K settings, {table.get('date', 'undated')}, "
+                f"{table['machine']}): t ∝ atoms^{p:.2f}"
+                + ("; your reference kwargs differ" if label_calculator(config)[1] else "") + ")")
+    return None, ("unknown: set execution.label_seconds_per_point"
+                  + (" (or run benchmarks/bench_cp2k.py)" if name == "cp2k" else ""))
+
+
+def plan_labels(config: dict, composition: str, atoms: int, results: Path) -> dict:
+    """The training labels' single points of one composition and their cost."""
+    points = label_points(config)
+    seconds, source = label_seconds(config, composition, atoms, results)
+    return {"calculator": label_calculator(config)[0], "atoms": atoms, "single_points": points,
+            "seconds_per_point": seconds, "seconds_source": source,
+            "hours": points["total"] * seconds / 3600.0 if seconds is not None else None}
+
+
 def plan_learning(config: dict, cell_atoms: int) -> dict | None:
     """Upper bounds on the concurrent-learning loop's cost for one composition (None when
     learning.max_iterations is 0): explorations (every planned iteration plus the final check,
@@ -156,7 +264,7 @@ def plan_learning(config: dict, cell_atoms: int) -> dict | None:
                               + certificate["student_runs"] * certificate_steps) * cell_atoms,
             "certificate_steps_per_run": certificate_steps,
             "teacher_md_steps": certificate["teacher_runs"] * certificate_steps,
-            "reference_single_points": iterations * learning["max_frames_per_iteration"],
+            "reference_single_points": loop_label_points(config),
             "retraining_steps": iterations * config["train"]["n_models"] * learning["numb_steps"]}
 
 
@@ -238,6 +346,8 @@ def plan_sweep(config: dict, results: str | Path = "results") -> dict:
         perturbed = config["train"]["perturbed_frames"]["count"] * glasses  # train.perturbed_frames
         compositions[name] = {"prior": prior.__dict__, "atoms": natoms, "atom_steps": atom_steps,
                               "perturbed_single_points": perturbed,
+                              "labels": plan_labels(config, name, sum(counts.values()),
+                                                    Path(results)),
                               "sweep_atom_steps": comp_steps * natoms, "learning": learning,
                               "throughput_katom_step_per_s": throughput,
                               "throughput_source": throughput_source,
@@ -245,10 +355,14 @@ def plan_sweep(config: dict, results: str | Path = "results") -> dict:
                                         if throughput else None)}
     total_atom_steps = sum(c["atom_steps"] for c in compositions.values())
     hours = [c["hours"] for c in compositions.values()]
+    label_hours = [c["labels"]["hours"] for c in compositions.values()
+                   if c["labels"]["single_points"]["total"]]
     return {"target_relative_error": target, "max_production_ps": maximum_ps,
             "hop_distance_A": hop_A, "ion": ion, "runs_per_temperature": replicas * glasses,
             "rows": rows, "compositions": compositions, "total_atom_steps": total_atom_steps,
             "total_hours": sum(hours) if all(h is not None for h in hours) else None,
+            "total_label_hours": (sum(label_hours) if all(h is not None for h in label_hours)
+                                  else None),
             "device": config["execution"]["device"]}
 
 
@@ -282,6 +396,9 @@ def format_plan(plan: dict) -> str:
         if comp.get("perturbed_single_points"):
             lines.append(f"{name} perturbed training frames: {comp['perturbed_single_points']} "
                          f"reference single points (train.perturbed_frames, all glasses)")
+        labels = comp["labels"]
+        if labels["single_points"]["total"]:
+            lines.append(f"{name} training labels: {label_text(labels)}")
         loop = comp.get("learning")
         if loop:
             lines.append(f"{name} learning loop (at most, included above): {loop['iterations']} "
@@ -298,11 +415,29 @@ def format_plan(plan: dict) -> str:
         lines.append("cannot reach the target within the maximum (reported as upper bounds if not "
                      "diffusive): " + ", ".join(missing))
     total = plan["total_hours"]
+    labelling = plan["total_label_hours"]
     lines.append(f"total: {plan['total_atom_steps']:.3g} atom-steps, "
                  + (f"{total:.3g} h" if total is not None else "hours unknown")
+                 + (f" + {labelling:.3g} h of reference single points" if labelling else "")
                  + (" (throughput from a CPU preflight; the GPU runs are faster)"
                     if plan["device"] == "gpu" else ""))
     return "\n".join(lines)
+
+
+PARTS = {"melt_quench": "relabelled melt-quench frames", "perturbed": "perturbed frames",
+         "learning": "loop frames and spot checks (at most)"}
+
+
+def label_text(labels: dict) -> str:
+    """'cp2k at 21 atoms: 160 relabelled melt-quench frames + 16 loop frames (at most) = 176
+    single points x 95 s (source) = 4.64 h'."""
+    points = labels["single_points"]
+    parts = " + ".join(f"{points[key]} {text}" for key, text in PARTS.items() if points[key])
+    seconds = labels["seconds_per_point"]
+    cost = (f"{seconds:.3g} s ({labels['seconds_source']}) = {labels['hours']:.3g} h"
+            if seconds is not None else f"? s, hours {labels['seconds_source']}")
+    return (f"{labels['calculator']} at {labels['atoms']} atoms: {parts} = {points['total']} "
+            f"single points x {cost}")
 
 
 def summary_line(plan: dict) -> str:

@@ -51,7 +51,23 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
-def provenance(config: dict) -> dict:
+def label_provenance(reports: dict[str, dict]) -> list[dict]:
+    """Who labelled the training data: every distinct description of the labels (code, version;
+    for DFT the functional, basis, pseudopotentials and cutoff: dpglass.reference.describe) found
+    in the labelling reports {path: report}, with the reports and frames it labelled."""
+    labels: list[dict] = []
+    for path, report in reports.items():
+        for description in report.get("reference") or []:
+            entry = next((e for e in labels if e["description"] == description), None)
+            if entry is None:
+                entry = {"description": description, "sources": []}
+                labels.append(entry)
+            entry["sources"].append({"report": path, "calculator": report.get("calculator"),
+                                     "frames_labelled": report.get("frames_labelled")})
+    return [{**entry["description"], "sources": entry["sources"]} for entry in labels]
+
+
+def provenance(config: dict, label_reports: dict[str, dict] | None = None) -> dict:
     return {
         "dpglass_version": dpglass.__version__,
         "git_commit": git_commit(),
@@ -63,4 +79,5 @@ def provenance(config: dict) -> dict:
             "sweep_velocity": config["sweep"]["seed"],
         },
         "config_sha256_16": config_hash(config),
+        "labels": label_provenance(label_reports or {}),
     }

@@ -9,7 +9,9 @@ through ASE with a configurable run command, and start from PBE defaults close t
   (~/.config/ase/config.ini) and still accepts, with a deprecation warning, environment variables.
 - ``espresso``: ``command`` (default "pw.x") and ``pseudo_dir`` kwargs build the ASE 3.29
   EspressoProfile; ``pseudopotentials`` maps element -> UPF file.
-- ``cp2k``: ``command`` kwarg, else $ASE_CP2K_COMMAND (default "cp2k.psmp -s", the CP2K shell).
+- ``cp2k``: ``command`` kwarg, else $ASE_CP2K_COMMAND (default "cp2k.psmp -s", the CP2K shell);
+  ``data_dir`` (basis and potential files), ``cutoff_Ry``; an unconverged SCF raises
+  (dpglass.cp2k, which also checks the installation before a run).
 - ``chgnet`` (default, offline) and ``sevennet`` (optional: ``pip install sevenn``).
 - anything else: an import path "package.module:Class" called with the kwargs.
 """
@@ -35,11 +37,6 @@ ESPRESSO_DEFAULTS = {
         "electrons": {"conv_thr": 1e-8, "mixing_beta": 0.5, "electron_maxstep": 200},
     },
     "kpts": None,  # Γ-point tricks of pw.x
-}
-CP2K_DEFAULTS = {
-    "xc": "PBE", "cutoff": 600 * 13.605693122994,  # 600 Ry, in eV as ASE's CP2K expects
-    "basis_set": "DZVP-MOLOPT-SR-GTH", "pseudo_potential": "GTH-PBE", "max_scf": 100,
-    "stress_tensor": True, "print_level": "LOW",
 }
 
 
@@ -100,12 +97,9 @@ def _espresso(directory=None, **kwargs):
 
 
 def _cp2k(directory=None, **kwargs):
-    from ase.calculators.cp2k import CP2K
+    from dpglass.cp2k import make_calculator as make_cp2k
 
-    params = merged(CP2K_DEFAULTS, kwargs)
-    if directory is not None:
-        params.setdefault("directory", str(directory))
-    return CP2K(**params)
+    return make_cp2k(directory=directory, **kwargs)
 
 
 REGISTRY: dict[str, Callable[..., Any]] = {
@@ -169,3 +163,59 @@ def make_calculator(name: str, kwargs: dict | None = None, directory=None):
         Path(directory).mkdir(parents=True, exist_ok=True)
         calc.directory = str(directory)
     return calc
+
+
+def check_ready(section: str, settings: dict, elements: list[str]) -> None:
+    """Before a run: the package of the calculator `settings` names (check_available) and, for
+    CP2K, its program and a basis set and pseudopotential for every element. `section` is the
+    config key of `settings` ('reference', 'reference.relabel'); errors name its keys."""
+    name = settings.get("calculator")
+    if name is None:
+        return
+    check_available(name, f"{section}.calculator")
+    if name == "cp2k":
+        from dpglass.cp2k import check_installation
+
+        check_installation(settings.get("kwargs") or {}, elements, f"{section}.kwargs")
+
+
+def _package_version(module: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(module)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def describe(name: str, kwargs: dict | None = None, calc=None) -> dict:
+    """What labels a calculator gives, for provenance: at least the code and its version; for
+    DFT codes the functional, basis or cutoff and pseudopotentials. `calc` (the calculator that
+    ran, when there is one) supplies what only a run knows, e.g. CP2K's version string."""
+    kwargs = dict(kwargs or {})
+    if name == "cp2k":
+        from dpglass.cp2k import describe as describe_cp2k
+
+        return describe_cp2k(kwargs, getattr(calc, "version", None),
+                             getattr(calc, "data_directory", None))
+    if name == "chgnet":
+        model = getattr(getattr(calc, "model", None), "version", None)
+        return {"code": "CHGNet", "version": _package_version("chgnet"),
+                "model": f"CHGNet {model}" if model else "CHGNet (package default)"}
+    if name == "sevennet":
+        return {"code": "SevenNet", "version": _package_version("sevenn"),
+                "model": kwargs.get("model", "7net-0")}
+    if name == "vasp":
+        params = merged(VASP_DEFAULTS, kwargs)
+        return {"code": "VASP", "version": None, "functional": params.get("xc"),
+                "pseudopotential": f"PAW ({params.get('setups')} setups)",
+                "cutoff": {"value": params.get("encut"), "error": None, "unit": "eV"}}
+    if name == "espresso":
+        system = merged(ESPRESSO_DEFAULTS, kwargs)["input_data"]["system"]
+        return {"code": "Quantum ESPRESSO", "version": None,
+                "functional": system.get("input_dft"),
+                "pseudopotential": kwargs.get("pseudopotentials"),
+                "cutoff": {"value": system.get("ecutwfc"), "error": None, "unit": "Ry"}}
+    module = name.partition(":")[0]
+    return {"code": name, "version": _package_version(module.split(".")[0]),
+            "kwargs": kwargs}

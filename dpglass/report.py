@@ -172,7 +172,8 @@ def summary_markdown(summary: dict) -> str:
               f"- dpglass {prov.get('dpglass_version')}, commit {prov.get('git_commit')}, "
               f"config hash {prov.get('config_sha256_16')}",
               "- " + ", ".join(f"{k} {v}" for k, v in prov.get("packages", {}).items() if v),
-              f"- seeds: {prov.get('seeds')}", ""]
+              f"- seeds: {prov.get('seeds')}"]
+    lines += [f"- labels: {label_line(label)}" for label in prov.get("labels") or []] + [""]
     return "\n".join(lines)
 
 
@@ -483,3 +484,23 @@ def cross_composition_markdown(table: dict) -> str:
         lines.append(f"| {r['composition']} | {r['formula']} | {r['O_per_Al']['value']:.3g} | "
                      f"{resolved(r['Ea'])} | {resolved(r['sigma_303K'])} |")
     return "\n".join(lines) + "\n"
+
+
+def label_line(label: dict) -> str:
+    """One label description in words: 'CP2K version 2023.1: PBE, DZVP-MOLOPT-SR-GTH basis, GTH-PBE
+    pseudopotentials, cutoff 600 Ry (123 frames)'."""
+    parts = []
+    if label.get("functional"):
+        parts.append(str(label["functional"]))
+    if label.get("basis_set"):
+        parts.append(f"{label['basis_set']} basis")
+    if label.get("pseudopotential"):
+        parts.append(f"{label['pseudopotential']} pseudopotentials")
+    if label.get("cutoff"):
+        parts.append(f"cutoff {label['cutoff']['value']:g} {label['cutoff']['unit']}")
+    if label.get("model"):
+        parts.append(str(label["model"]))
+    frames = sum(s.get("frames_labelled") or 0 for s in label.get("sources", []))
+    version = label.get("version") or "version unknown"
+    return (f"{label['code']} {version}" + (f": {', '.join(parts)}" if parts else "")
+            + f" ({frames} frames)")

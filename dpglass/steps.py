@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from dpglass.io import read_json, write_json
-from dpglass.threads import limit_torch_threads
+from dpglass.threads import limit_calculator_threads
 from dpglass.units import quantity
 
 
@@ -40,18 +40,21 @@ def start_cell(*, formula_text: str, composition: dict, structure: dict, out_pat
 
 def melt_quench(*, start_path: str, structure: dict, reference: dict, protocol: dict, formula: str,
                 frames_path: str, quenched_path: str, trace_path: str, report_path: str,
-                threads: int, relabel_calculator: str | None = None) -> None:
+                threads: int, relabel: dict | None = None) -> None:
     from ase.io import read, write
 
     from dpglass.meltquench import check_guards, prerelax, run_melt_quench
-    from dpglass.reference import check_available, make_calculator
+    from dpglass.reference import check_available, check_ready, make_calculator
 
-    if relabel_calculator is None:  # called with the whole reference section
-        relabel_calculator = reference.get("relabel", {}).get("calculator")
-    if relabel_calculator:  # the labelling rule must be able to run later
-        check_available(relabel_calculator, "reference.relabel.calculator")
-    limit_torch_threads(threads)
+    if relabel is None:  # called with the whole reference section
+        relabel = reference.get("relabel", {})
+    if relabel.get("calculator"):  # the labelling rule must be able to run later
+        check_available(relabel["calculator"], "reference.relabel.calculator")
     atoms = read(start_path)
+    elements = sorted(set(atoms.get_chemical_symbols()))
+    check_ready("reference", reference, elements)
+    check_ready("reference.relabel", relabel, elements)  # CP2K: program, basis, potentials
+    limit_calculator_threads(threads)
     work_dir = Path(report_path).parent / "calc"
     calc = make_calculator(reference["calculator"], reference["kwargs"], directory=work_dir)
     atoms.calc = calc
@@ -74,20 +77,27 @@ def melt_quench(*, start_path: str, structure: dict, reference: dict, protocol: 
 
 def label_frames(*, sampled_path: str, reference: dict, frames_path: str, report_path: str,
                  threads: int) -> None:
-    """Relabel the sampled frames with reference.relabel, or keep and check the explore labels."""
-    from dpglass.labelling import label_frames as label
-    from dpglass.reference import make_calculator
+    """Relabel the sampled frames with reference.relabel (one resumable single point per frame
+    in label_work/), or keep and check the explore labels."""
+    from ase.io import read
+
+    from dpglass.labelling import calculator_arguments, label_frames as label
+    from dpglass.reference import describe
 
     relabel = reference["relabel"]
     name = relabel.get("calculator")
-    calc = None
-    if name is not None:
-        limit_torch_threads(threads)
-        calc = make_calculator(name, relabel["kwargs"], directory=Path(report_path).parent / "relabel")
-    label(sampled_path, frames_path, report_path, calc=calc,
-          calculator_name=name or f"{reference['calculator']} (labels of the melt-quench)",
-          max_failed_fraction=reference["max_failed_fraction"],
-          stride=relabel["stride"] if calc is not None else 1)
+    if name is None:
+        label(sampled_path, frames_path, report_path, None,
+              calculator_name=f"{reference['calculator']} (labels of the melt-quench)",
+              max_failed_fraction=reference["max_failed_fraction"],
+              describe=lambda calc: describe(reference["calculator"], reference["kwargs"]))
+        return
+    work = Path(report_path).parent / "label_work"
+    elements = sorted(set(read(sampled_path, index=0).get_chemical_symbols()))
+    label(sampled_path, frames_path, report_path, calculator_name=name,
+          max_failed_fraction=reference["max_failed_fraction"], stride=relabel["stride"],
+          work=work, **calculator_arguments(name, relabel["kwargs"], work, "reference.relabel",
+                                            elements, lambda: limit_calculator_threads(threads)))
 
 
 def plot_melt_quench(*, trace_path: str, report_path: str, png_path: str, title: str) -> None:
@@ -278,10 +288,11 @@ def diffusion(*, dump_path: str, run_json: str, ion: str, type_map: list[str], t
 def summary(*, composition: str, formula: str, diffusion_paths: list[str], test_paths: list[str],
             window: list[float], config: dict, summary_path: str, markdown_path: str,
             plot_path: str, run_paths: list[str], learning_paths: list[str] = (),
-            mechanism_path: str | None = None, rdf_path: str | None = None,
-            scattering_path: str | None = None) -> None:
+            label_paths: list[str] = (), mechanism_path: str | None = None,
+            rdf_path: str | None = None, scattering_path: str | None = None) -> None:
     """The composition's summary (dpglass.summary), its Markdown and Arrhenius plot; with the
-    mechanism and structure results, their per-temperature table and headline numbers."""
+    mechanism and structure results, their per-temperature table and headline numbers;
+    label_paths: the labelling reports of its training data (who labelled it, for provenance)."""
     from dpglass.analysis.plots import plot_arrhenius
     from dpglass.io import write_text
     from dpglass.paper import paper_arrhenius
@@ -291,7 +302,8 @@ def summary(*, composition: str, formula: str, diffusion_paths: list[str], test_
     results = [read_json(p) for p in diffusion_paths]
     out = composition_summary(composition=composition, formula=formula, results=results,
                               model_quality=[read_json(p) for p in test_paths], window=window,
-                              config=config, run_paths=run_paths)
+                              config=config, run_paths=run_paths,
+                              label_reports={p: read_json(p) for p in label_paths})
     # the loop's record and the certificate (learning.max_iterations > 0)
     out["learning"] = read_json(learning_paths[0]) if learning_paths else None
     out["certificate"] = read_json(learning_paths[1]) if len(learning_paths) > 1 else None

@@ -78,7 +78,7 @@ def extrapolation_flags(run_paths: list[str], trust_levels: list[float] | None =
 
 def composition_summary(*, composition: str, formula: str, results: list[dict],
                         model_quality: list[dict], window: list[float], config: dict,
-                        run_paths: list[str]) -> dict:
+                        run_paths: list[str], label_reports: dict[str, dict] | None = None) -> dict:
     """The composition's headline numbers: D(T), σ(T), Ea, σ(303 K), model quality, provenance.
 
     ``transport`` has one row per distinct temperature (replicas pooled; temperatures where the
@@ -139,7 +139,7 @@ def composition_summary(*, composition: str, formula: str, results: list[dict],
         "run_lengths": run_lengths(run_paths),
         "glass_spread": glass_spread(results, tuple(window), glass_transition),
         "paper": paper,
-        "provenance": provenance(config),
+        "provenance": provenance(config, label_reports),
     }
 
 

@@ -29,3 +29,10 @@ def limit_torch_threads(threads: int) -> None:
     except ImportError:
         return
     torch.set_num_threads(threads)
+
+
+def limit_calculator_threads(threads: int) -> None:
+    """A reference calculator's threads in this process: the rule's, no more: torch's (the ML
+    calculators) and OpenMP's for a code started as a child process (CP2K's shell)."""
+    os.environ.update(thread_variables(threads))
+    limit_torch_threads(threads)

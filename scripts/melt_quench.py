@@ -8,4 +8,4 @@ with rule_log(snakemake.log[0]):
                 quenched_path=snakemake.output.quenched, trace_path=snakemake.output.trace,
                 report_path=snakemake.output.report, threads=snakemake.threads,
                 # not a param: relabel.* must not rerun the melt-quench; checked here all the same
-                relabel_calculator=snakemake.config["reference"]["relabel"].get("calculator"))
+                relabel=snakemake.config["reference"]["relabel"])

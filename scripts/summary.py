@@ -8,5 +8,6 @@ with rule_log(snakemake.log[0]):
             summary_path=snakemake.output.summary, markdown_path=snakemake.output.markdown,
             plot_path=snakemake.output.plot, run_paths=list(snakemake.input.runs),
             learning_paths=list(snakemake.input.learning),
+            label_paths=list(snakemake.input.labels),
             mechanism_path=snakemake.input.mechanism, rdf_path=snakemake.input.rdf,
             scattering_path=snakemake.input.scattering)

@@ -1,4 +1,4 @@
-"""Concurrent learning: config checks, frame selection, convergence, incremental labelling."""
+"""Concurrent learning: config checks, frame selection, convergence (its labelling: test_labelling.py)."""
 
 import copy
 import json
@@ -12,7 +12,6 @@ from ase.io import read
 
 from dpglass.config import ConfigError, validate_config
 from dpglass.learning.convergence import iteration_status
-from dpglass.learning.labelling import label_incrementally
 from dpglass.learning.selection import classify, select_frames, thin_candidates
 from dpglass.learning.settings import (explore_sweep, explore_temperatures, run_sweep_settings,
                                        trust_levels)
@@ -126,72 +125,6 @@ def test_many_failed_frames_do_not_shorten_the_next_exploration():
     """Iterations compare like for like: every exploration runs learning.explore_ps."""
     status = iteration_status(1, {300.0: counts(10, 10, 80)}, 0.95, None, 2.0)
     assert "next_explore_ps" not in status and status["explore_ps"] == 2.0
-
-
-class LJFactory:
-    """Makes real Lennard-Jones calculators and counts how often it was asked to."""
-
-    def __init__(self):
-        self.made = 0
-
-    def make(self):
-        from ase.calculators.lj import LennardJones
-
-        self.made += 1
-        return LennardJones(sigma=2.0, epsilon=0.01, rc=5.0)
-
-
-def frames(n):
-    from ase.build import bulk
-
-    out = []
-    for i in range(n):
-        atoms = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(2)
-        atoms.rattle(0.05, seed=i)
-        out.append(atoms)
-    return out
-
-
-def test_labelling_resumes_without_recomputing_finished_frames(tmp_path):
-    from ase.calculators.lj import LennardJones
-
-    work = tmp_path / "label_work"
-    first = LJFactory()
-    labelled, report = label_incrementally(frames(5), work, first.make, "LJ", 0.1)
-    assert report["single_points_computed"] == 5 and len(labelled) == 5
-    # a killed job: two frames' results were never written
-    for n in (3, 4):
-        (work / f"frame_{n:04d}.json").unlink()
-    second = LJFactory()
-    again, report = label_incrementally(frames(5), work, second.make, "LJ", 0.1)
-    assert report["single_points_reused"] == 3 and report["single_points_computed"] == 2
-    third = LJFactory()
-    label_incrementally(frames(5), work, third.make, "LJ", 0.1)
-    assert third.made == 0  # all done: the (expensive) reference is not even loaded
-    # a different selection (other frames) never reuses these results
-    other = frames(7)[2:]
-    fourth = LJFactory()
-    _, report = label_incrementally(other, work, fourth.make, "LJ", 0.1)
-    assert report["single_points_reused"] == 0 and report["single_points_computed"] == 5
-    reference = LennardJones(sigma=2.0, epsilon=0.01, rc=5.0)
-    for atoms, out in zip(frames(5), again):
-        atoms.calc = reference
-        assert out.get_potential_energy() == pytest.approx(atoms.get_potential_energy())
-        np.testing.assert_allclose(out.get_forces(), atoms.get_forces())
-
-
-def test_labelling_counts_failed_points_and_fails_above_the_limit(tmp_path):
-    from dpglass.labelling import LabellingError
-
-    bad = frames(4)
-    bad[1].positions[1] = bad[1].positions[0]  # two atoms on top of each other: LJ energy inf
-    work = tmp_path / "w"
-    with pytest.raises(LabellingError, match="max_failed_fraction"):
-        label_incrementally(bad, work, LJFactory().make, "LJ", 0.1)
-    record = json.loads((work / "frame_0001.json").read_text())
-    assert "reason" in record  # the failure is recorded, not silently skipped
-    labelled, report = label_incrementally(bad, work, LJFactory().make, "LJ", 0.5)
-    assert report["frames_failed"] == 1 and len(labelled) == 3
 
 
 def write_iteration_files(tmp_path, statuses, selected, labelled, validation_force):

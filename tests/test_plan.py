@@ -113,7 +113,8 @@ def test_plan_counts_the_learning_loop_by_hand():
     exploration temperatures x 2000 steps (2 ps at the sweep's 1 fs) on the 42-atom cell, plus the
     certificate's 6 student runs of 1500 steps (3 ps at the melt-quench's 2 fs), to the sweep's
     atom-steps; and reports the teacher's 2 x 1500 reference MD steps, the reference single
-    points (2 x 24) and retraining steps (2 x 2 models x 500) it cannot price."""
+    points (2 iterations x (24 candidates + 2 spot checks x 3 explorations)) and retraining steps
+    (2 x 2 models x 500) it cannot price."""
     base = {"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},
             "structure": {"n_atoms": 42}, "train": {"n_models": 2},
             "melt_quench": {"hold_time_ps": 1.0, "timestep_fs": 2.0},
@@ -128,7 +129,7 @@ def test_plan_counts_the_learning_loop_by_hand():
     loop = looped["compositions"]["LACO75"]["learning"]
     assert loop["md_atom_steps"] == (3 * 3 * 2000 + 6 * 1500) * 42
     assert loop["teacher_md_steps"] == 2 * 1500
-    assert loop["reference_single_points"] == 48 and loop["retraining_steps"] == 2000
+    assert loop["reference_single_points"] == 2 * (24 + 2 * 3) and loop["retraining_steps"] == 2000
     assert looped["total_atom_steps"] == without["total_atom_steps"] + loop["md_atom_steps"]
     assert looped["compositions"]["LACO75"]["hours"] == pytest.approx(
         looped["total_atom_steps"] / 10e3 / 3600)
@@ -149,3 +150,51 @@ def test_plan_counts_the_perturbed_frames_single_points():
     assert with_frames["total_atom_steps"] == without["total_atom_steps"]
     assert "LACO75 perturbed training frames: 30 reference single points" in format_plan(with_frames)
     assert "perturbed" not in format_plan(without)
+
+
+def test_plan_prices_the_dft_labels_and_says_where_the_seconds_came_from(tmp_path):
+    """reference.relabel cp2k: (melt-quench frames / stride + perturbed frames + the loop's
+    candidates and spot checks) x seconds per point. The seconds, each source overriding the one
+    before: the benchmark table fitted as a power of the atom count (cited),
+    execution.label_seconds_per_point, a relabelling already measured in the work directory."""
+    from dpglass.plan import label_points, label_seconds, melt_quench_frames, plan_labels
+
+    config = validate_config({
+        "compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},
+        "structure": {"n_atoms": 21},
+        "reference": {"relabel": {"calculator": "cp2k", "stride": 2}},
+        "train": {"perturbed_frames": {"count": 5}},
+        "sweep": {"temperatures_K": [303]},
+        "learning": {"max_iterations": 2, "extra_temperatures_K": [450],
+                     "max_frames_per_iteration": 4, "spot_check_frames": 1}})
+    frames = melt_quench_frames(config["melt_quench"])
+    points = label_points(config)
+    assert points == {"melt_quench": -(-frames // 2), "perturbed": 5,
+                      "learning": 2 * (4 + 1 * 2), "total": -(-frames // 2) + 5 + 12}
+
+    # a table of 2 sizes: t = 0.5 atoms^2 exactly
+    table = {"machine": "test machine", "date": "2026-12-04", "single_points": [
+        {"atoms": 10, "seconds_per_point": {"value": 50.0}},
+        {"atoms": 20, "seconds_per_point": {"value": 200.0}}]}
+    timings = tmp_path / "cp2k.json"
+    timings.write_text(json.dumps(table))
+    results = tmp_path / "results"
+    seconds, source = label_seconds(config, "LACO75", 40, results, timings)
+    assert seconds == pytest.approx(800.0)
+    assert "benchmarks/results/cp2k.md" in source and "atoms^2.00" in source
+
+    given = validate_config({**config, "execution": {"label_seconds_per_point": 30.0}})
+    assert label_seconds(given, "LACO75", 40, results, timings) == (
+        30.0, "execution.label_seconds_per_point")
+
+    report = results / "LACO75/melt_quench/labelling.json"
+    report.parent.mkdir(parents=True)
+    report.write_text(json.dumps({"calculator": "cp2k",
+                                  "seconds_per_single_point": {"value": 75.0, "unit": "s"}}))
+    assert label_seconds(given, "LACO75", 40, results, timings) == (75.0, f"measured by {report}")
+    labels = plan_labels(given, "LACO75", 21, results)
+    assert labels["hours"] == pytest.approx(points["total"] * 75.0 / 3600)
+
+    # no table, no key, nothing measured: unknown, and the plan says how to know
+    assert label_seconds(config, "LACO75", 40, tmp_path / "none", tmp_path / "missing.json") == (
+        None, "unknown: set execution.label_seconds_per_point (or run benchmarks/bench_cp2k.py)")

@@ -1,6 +1,9 @@
-"""Reference calculators by name; DFT codes write correct inputs without their binaries."""
+"""Reference calculators by name; DFT codes write correct inputs without their binaries; CP2K's
+convergence check and installation check against a stand-in shell and installation."""
 
+import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,44 +92,139 @@ def test_espresso_writes_pw_input_with_pseudopotentials(tmp_path):
     assert "K_POINTS gamma" in text
 
 
-# A stand-in for `cp2k.psmp -s` that speaks the CP2K shell protocol (VERSION, HARSH, WRITE_FILE)
-# up to LOAD, keeps the input file CP2K would have been given (argv[1]), and stops there.
-FAKE_CP2K_SHELL = """
-import sys
-print("* READY", flush=True)
-for line in sys.stdin:
-    command = line.strip()
-    if command == "VERSION":
-        print("CP2K Shell Version: 9.1", flush=True)
-    elif command == "WRITE_FILE":
-        name, count = sys.stdin.readline().strip(), int(sys.stdin.readline())
-        lines = [sys.stdin.readline().rstrip("\\n") for _ in range(count)]
-        assert sys.stdin.readline().strip() == "*END"
-        if name.endswith(".inp"):
-            open(sys.argv[1], "w").write("\\n".join(lines))
-    elif command.startswith("LOAD"):
-        sys.exit(3)
-    print("* READY", flush=True)
-"""
+FAKE_SHELL = Path(__file__).resolve().parent / "fake_cp2k_shell.py"
+
+
+def fake_cp2k(tmp_path, outcomes, **kwargs):
+    """dpglass's CP2K calculator on tests/fake_cp2k_shell.py with these evaluation outcomes."""
+    plan = tmp_path / "plan"
+    plan.write_text("\n".join(outcomes))
+    command = f"{sys.executable} {FAKE_SHELL} {plan}"
+    return make_calculator("cp2k", {"command": command, **kwargs}, directory=tmp_path / "calc"), plan
 
 
 def test_cp2k_generates_pbe_input(tmp_path):
-    shell, kept = tmp_path / "fake_cp2k_shell.py", tmp_path / "given.inp"
-    shell.write_text(FAKE_CP2K_SHELL)
-    command = f"{sys.executable} {shell} {kept}"
     atoms = small_cell()
-    atoms.calc = make_calculator("cp2k", {"command": command, "max_scf": 60},
-                                 directory=tmp_path / "calc")
-    assert atoms.calc.command == command
-    with pytest.raises(Exception):  # the stand-in stops after LOAD: no energy
-        atoms.get_potential_energy()
-    text = kept.read_text()  # what CP2K would have run
+    atoms.calc, plan = fake_cp2k(tmp_path, ["converged"], max_scf=60, cutoff_Ry=500)
+    assert atoms.get_potential_energy() == pytest.approx(-5.0)
+    text = (tmp_path / "plan.inp").read_text()  # what CP2K would have run
     assert "&PBE" in text and "&XC_FUNCTIONAL" in text
-    assert "CUTOFF [eV] 8.16" in text  # 600 Ry
+    assert f"CUTOFF [eV] {500 * 13.605693122994:.18e}" in text  # cutoff_Ry: 500 Ry
     assert "STRESS_TENSOR ANALYTICAL" in text and "MAX_SCF 60" in text
     assert "BASIS_SET DZVP-MOLOPT-SR-GTH" in text and "POTENTIAL GTH-PBE" in text
+    assert "POTENTIAL_FILE_NAME GTH_POTENTIALS" in text and "BASIS_SET_FILE_NAME BASIS_MOLOPT" in text
+    assert "METHOD BROYDEN_MIXING" in text and "METHOD FERMI_DIRAC" in text  # dpglass's SCF
     for element in ("Li", "Al", "Cl", "O"):
         assert f"&KIND {element}" in text
+
+
+def test_unconverged_cp2k_is_a_failed_single_point_and_the_next_one_runs(tmp_path):
+    """CP2K 2023 warns and returns numbers ('warn'); CP2K 2024+ aborts and its shell dies
+    ('abort'): both are 'SCF not converged' with CP2K's line, and the next frame is labelled
+    by a fresh shell. The version and data directory come from the output."""
+    from dpglass.labelling import single_point
+
+    atoms = small_cell()
+    calc, plan = fake_cp2k(tmp_path, ["warn", "abort", "converged", "converged"])
+    results, reason = single_point(atoms, calc)
+    assert results is None
+    assert reason == "SCF not converged: WARNING in qs_scf.F:601 :: SCF run NOT converged"
+    atoms.rattle(0.01, seed=1)
+    results, reason = single_point(atoms, calc)
+    assert results is None and reason.startswith("SCF not converged: SCF run NOT converged. "
+                                                 "To continue the calculation regardless")
+    atoms.rattle(0.01, seed=2)
+    results, reason = single_point(atoms, calc)  # a new shell (the old one died)
+    assert reason is None and results["energy"] == pytest.approx(-5.0)
+    assert results["forces"].shape == (5, 3) and results["stress"].shape == (6,)
+    assert calc.version == "CP2K version 2099.9 (git:fake)" and calc.data_directory == "/fake/data"
+    assert plan.read_text().split() == ["converged"]  # one evaluation per frame, no retry
+    from dpglass.reference import describe
+
+    assert describe("cp2k", {"cutoff_Ry": 500}, calc) | {"input_template": None} == {
+        "code": "CP2K", "version": "CP2K version 2099.9 (git:fake)",
+        "data_directory": "/fake/data", "functional": "PBE", "basis_set": "DZVP-MOLOPT-SR-GTH",
+        "basis_set_file": "BASIS_MOLOPT", "pseudopotential": "GTH-PBE",
+        "pseudopotential_file": "GTH_POTENTIALS", "max_scf": 100,
+        "cutoff": {"value": 500.0, "error": None, "unit": "Ry"}, "input_template": None}
+
+
+@pytest.fixture
+def cp2k_install(tmp_path, monkeypatch):
+    """A fake CP2K installation: a `cp2k.psmp` on PATH whose --version names its data directory,
+    which holds a basis file with Li/Al/Cl and O and a potential file without O."""
+    bin_dir, data = tmp_path / "bin", tmp_path / "data"
+    bin_dir.mkdir()
+    data.mkdir()
+    program = bin_dir / "cp2k.psmp"
+    program.write_text(f"#!/bin/sh\necho ' -D __DATA_DIR=\"{data}\" -D __SHORT_FILE__=x'\n")
+    program.chmod(0o755)
+    (data / "BASIS_MOLOPT").write_text("".join(
+        f"# {el}\n {el} DZVP-MOLOPT-SR-GTH DZVP-MOLOPT-SR-GTH-q3\n 1\n 2 0 1 7 2 2\n"
+        for el in ("Li", "Al", "Cl", "O")))
+    (data / "GTH_POTENTIALS").write_text("".join(
+        f"{el} GTH-PBE-q3 GTH-PBE\n    1    2\n" for el in ("Li", "Al", "Cl")))
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.delenv("CP2K_DATA_DIR", raising=False)
+    monkeypatch.delenv("ASE_CP2K_COMMAND", raising=False)
+    return data
+
+
+def test_cp2k_installation_check_names_the_key_and_what_is_missing(cp2k_install, tmp_path):
+    from dpglass.cp2k import CP2KSetupError, check_installation, compiled_data_dir, data_directory
+
+    compiled_data_dir.cache_clear()
+    key = "reference.relabel.kwargs"
+    check_installation({}, ["Li", "Al", "Cl"], key)  # the compiled data directory has them
+    assert data_directory({}) == (cp2k_install, f"compiled into {shutil.which('cp2k.psmp')}")
+    with pytest.raises(CP2KSetupError, match=r"'reference.relabel.kwargs.pseudo_potential': "
+                                             r".*GTH_POTENTIALS has no pseudopotential 'GTH-PBE' "
+                                             r"for O"):
+        check_installation({}, ["Li", "O"], key)
+    with pytest.raises(CP2KSetupError, match=r"'reference.relabel.kwargs.basis_set': .* no basis "
+                                             r"set 'TZV2P-GTH' for Li, Al"):
+        check_installation({"basis_set": "TZV2P-GTH"}, ["Li", "Al"], key)
+    with pytest.raises(CP2KSetupError, match=r"'reference.relabel.kwargs.command': CP2K program "
+                                             r"'/opt/nowhere/cp2k.psmp' .* not found on PATH.*module load cp2k"):
+        check_installation({"command": "mpirun -np 4 /opt/nowhere/cp2k.psmp -s"}, ["Li"], key)
+    with pytest.raises(CP2KSetupError, match=r"'reference.relabel.kwargs.data_dir': .* is not a "
+                                             r"directory"):
+        check_installation({"data_dir": str(tmp_path / "nowhere")}, ["Li"], key)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with pytest.raises(CP2KSetupError, match=r"'reference.relabel.kwargs.basis_set_file': "
+                                             r".*elsewhere/BASIS_MOLOPT does not exist"):
+        check_installation({"data_dir": str(elsewhere)}, ["Li"], key)
+    with pytest.raises(CP2KSetupError, match=r"unknown CP2K keyword\(s\) encut"):
+        check_installation({"encut": 500}, ["Li"], key)
+    # data_dir: files by name become absolute paths there (mpirun cannot lose them)
+    from dpglass.cp2k import settings
+
+    params = settings({"data_dir": str(cp2k_install), "potential_file": "/opt/mine/POT"})
+    assert params["basis_set_file"] == str(cp2k_install / "BASIS_MOLOPT")
+    assert params["potential_file"] == "/opt/mine/POT" and "data_dir" not in params
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"cutoff_Ry": "600"}, "kwargs.cutoff_Ry': '600' must be a positive number"),
+    ({"cutoff_Ry": 600, "cutoff": 8000}, "give the cutoff once"),
+    ({"data_dir": 3}, "kwargs.data_dir': 3 must be a string"),
+])
+def test_cp2k_keywords_are_checked_with_the_config(kwargs, match):
+    from dpglass.config import ConfigError, validate_config
+
+    with pytest.raises(ConfigError, match=match):
+        validate_config({"compositions": {"A": {"formula": "LiAlCl4"}},
+                         "reference": {"relabel": {"calculator": "cp2k", "kwargs": kwargs}}})
+
+
+def test_program_of_a_run_command():
+    from dpglass.cp2k import program
+
+    assert program("cp2k.psmp -s") == "cp2k.psmp"
+    assert program("env OMP_NUM_THREADS=2 mpirun -np 4 /opt/cp2k/bin/cp2k.psmp -s") == \
+        "/opt/cp2k/bin/cp2k.psmp"
+    assert program("OMP_NUM_THREADS=2 my-wrapper --shell") == "my-wrapper"
 
 
 @pytest.mark.md  # CHGNet

@@ -271,24 +271,22 @@ def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict
 
 def label_with_reference(frames: list, reference: dict, work: Path, threads: int) -> tuple[list, dict]:
     """Label `frames` with the training-label calculator (reference.relabel.calculator if set,
-    else reference.calculator), one resumable single point per frame under `work`; the report
-    carries the wall time. reference: learning.settings.label_reference_settings."""
-    from dpglass.learning.labelling import label_incrementally
-    from dpglass.reference import make_calculator
+    else reference.calculator), one resumable single point per frame under `work`
+    (dpglass.labelling.label); the report carries the wall time.
+    reference: learning.settings.label_reference_settings."""
+    from dpglass.labelling import calculator_arguments, label
+    from dpglass.threads import limit_calculator_threads
 
     relabel = reference["relabel"]
     name = relabel.get("calculator") or reference["calculator"]
     kwargs = relabel["kwargs"] if relabel.get("calculator") else reference["kwargs"]
-
-    def make_calc():
-        from dpglass.threads import limit_torch_threads
-
-        limit_torch_threads(threads)
-        return make_calculator(name, kwargs, directory=work / "calc")
-
+    section = "reference.relabel" if relabel.get("calculator") else "reference"
+    elements = sorted({symbol for frame in frames for symbol in frame.get_chemical_symbols()})
     start = time.perf_counter()
-    labelled, report = label_incrementally(frames, work, make_calc, name,
-                                           reference["max_failed_fraction"])
+    labelled, report = label(frames, calculator_name=name,
+                             max_failed_fraction=reference["max_failed_fraction"], work=work,
+                             **calculator_arguments(name, kwargs, work, section, elements,
+                                                    lambda: limit_calculator_threads(threads)))
     report["wall_time"] = quantity(time.perf_counter() - start, unit="s")
     return labelled, report
 

@@ -79,6 +79,7 @@ rule summary:
         runs=sweep_runs,
         tests=model_tests,
         learning=learning_summary_input,
+        labels=label_reports,
         mechanism="results/{comp}/analysis/mechanism.json",
         rdf="results/{comp}/analysis/rdf.json",
         scattering="results/{comp}/analysis/total_scattering.json",

@@ -24,6 +24,14 @@ print(f"dpglass: config from {', '.join(map(str, workflow.overwrite_configfiles 
       f"{' + --config' if workflow.config_settings.config else ''}; effective config hash "
       f"{dpconfig.config_hash(config)} (`dpglass config show FILE` prints it)", file=sys.stderr)
 
+
+# Before any job of a real run (never in a dry run): the reference codes can run, e.g. CP2K's
+# program, basis sets and pseudopotentials for every species (a missing one would otherwise
+# surface after hours of melt-quench).
+onstart:
+    dpconfig.check_reference_codes(config)
+
+
 COMPOSITIONS = list(config["compositions"])
 TEMPERATURES = [dpconfig.temperature_label(t) for t in dpconfig.temperatures(config)]
 MODELS = [str(i) for i in range(config["train"]["n_models"])]
@@ -396,6 +404,18 @@ def loop_files(name, iterations):
         return [f"results/{wildcards.comp}/learning/iter{k}/{name}" for k in iterations]
 
     return inputs
+
+
+def label_reports(wildcards):
+    """Every labelling report of a composition's training data, for the summary's provenance
+    (who labelled it): each glass's melt-quench frames and perturbed frames, the loop's labels."""
+    comp = wildcards.comp
+    reports = [f"results/{comp}/melt_quench{gs}/labelling.json" for gs in GLASSES]
+    if PERTURBED:
+        reports += [f"results/{comp}/train/data{gs}/perturbed.json" for gs in GLASSES]
+    if LEARN_ITERATIONS:
+        reports += loop_files("labelling.json", ITERATIONS)(wildcards)
+    return reports
 
 
 def loop_validation(wildcards):
