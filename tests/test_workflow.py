@@ -150,10 +150,12 @@ def test_measured_gr_is_read_when_the_workflow_is_planned(tmp_path):
     assert re.search(r"rule total_scattering:\n    input: [^\n]*good\.gr", result.stdout)
 
 
-def _wait_for(path, process, timeout):
+def _wait_for(directory, pattern, process, timeout):
+    """True as soon as a file matching `pattern` exists in `directory`; False if `process` ends
+    first or the time runs out."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
-        if path.exists():
+        if directory.is_dir() and any(directory.glob(pattern)):
             return True
         if process.poll() is not None:
             return False
@@ -175,7 +177,8 @@ def test_run(tmp_path_factory):
     with open(workdir / "killed_run.log", "w") as log:
         first = subprocess.Popen(args, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
                                  start_new_session=True)
-        reached = _wait_for(label_work / "frame_0000.json", first, timeout=2400)
+        # per-frame records are named by frame content and calculator settings
+        reached = _wait_for(label_work, "frame_*.json", first, timeout=2400)
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
         first.wait()
