@@ -75,7 +75,7 @@ def main() -> None:
 
     from ase.io import read
 
-    from dpglass.analysis import analyze_diffusion
+    from dpglass.analysis.conductivity import analyze_diffusion
     from dpglass.reference import make_calculator
     from dpglass.threads import limit_torch_threads
 

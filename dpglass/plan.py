@@ -29,15 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dpglass.composition import FORMAL_CHARGES, parse_formula
-from dpglass.units import (ANGSTROM2_PER_PS_IN_CM2_PER_S, BOLTZMANN_EV_PER_K, BOLTZMANN_J_PER_K,
+from dpglass.analysis.resolution import (HE_COEFFICIENT, MIN_HOPS_PER_ION, expected_hops_per_ion,
+                                         he_relative_error)
+from dpglass.lammps.inputs import production_limits_ps
+from dpglass.units import (ANGSTROM2_PER_PS_IN_CM2_PER_S, AVOGADRO_PER_MOL, BOLTZMANN_EV_PER_K, BOLTZMANN_J_PER_K,
                            ELEMENTARY_CHARGE_C, SIEMENS_PER_M_IN_MS_PER_CM, steps_for)
 
-AVOGADRO = 6.02214076e23
-# He et al. 2018: RSD(D) ≈ HE_COEFFICIENT / √(total hops).
-HE_COEFFICIENT = 3.43
-# Hops per ion over the run for the MSD at the fit window start to reach one hop distance (the
-# window starts at about a tenth of the run's length or later).
-MIN_HOPS_PER_ION = 10.0
 # Standard atomic weights, g/mol (IUPAC), of the elements dpglass.composition knows; kept here so
 # the plan does not import ASE.
 ATOMIC_MASS = {"Li": 6.94, "Na": 22.98977, "K": 39.0983, "Mg": 24.305, "Ca": 40.078,
@@ -111,13 +108,6 @@ def nernst_einstein_D_cm2_per_s(sigma_mS_per_cm: float, ion_density_per_A3: floa
     D_m2_per_s = sigma_S_per_m * BOLTZMANN_J_PER_K * temperature_K / (
         n_per_m3 * (charge_e * ELEMENTARY_CHARGE_C) ** 2)
     return D_m2_per_s * 1e4
-
-
-def production_limits_ps(sweep: dict) -> tuple[float | None, float]:
-    """(target relative error or None, maximum production length in ps)."""
-    target = sweep.get("target_relative_error")
-    maximum = sweep.get("max_production_ps") or sweep["production_ps"]
-    return target, (maximum if target else sweep["production_ps"])
 
 
 def read_throughput(config: dict, name: str, results: Path) -> tuple[float | None, str]:
@@ -279,22 +269,11 @@ def prior_diffusion(config: dict, name: str) -> tuple[int, dict[float, float]]:
     counts = cell_counts(config, name)
     n_copies = copies(config, sum(counts.values()))
     n_ions = counts.get(ion, 0) * n_copies
-    mass_g = sum(ATOMIC_MASS[el] * n for el, n in counts.items()) * n_copies / AVOGADRO
+    mass_g = sum(ATOMIC_MASS[el] * n for el, n in counts.items()) * n_copies / AVOGADRO_PER_MOL
     volume_A3 = mass_g / config["structure"]["density_g_cm3"] * 1e24
     prior = prior_for(comp["formula"], config["sweep"]["prior"])
     return n_ions, {T: (nernst_einstein_D_cm2_per_s(prior.sigma(T), n_ions / volume_A3, charge, T)
                         if n_ions else 0.0) for T in temperatures(config)}
-
-
-def expected_hops_per_ion(D_cm2_per_s: float, duration_ps: float, hop_distance_A: float) -> float:
-    """The plan's hop count: the MSD over the run in hop distances squared, 6 D t / a² (hops of
-    one length in uncorrelated directions; back-jumps add hops that this count does not see)."""
-    return 6.0 * D_cm2_per_s / ANGSTROM2_PER_PS_IN_CM2_PER_S * duration_ps / hop_distance_A**2
-
-
-def he_relative_error(total_hops: float) -> float | None:
-    """He et al. (2018): relative standard deviation of D from ``total_hops`` ion hops."""
-    return HE_COEFFICIENT / math.sqrt(total_hops) if total_hops > 0 else None
 
 
 def plan_sweep(config: dict, results: str | Path = "results") -> dict:

@@ -263,8 +263,8 @@ def diffusion(*, dump_path: str, run_json: str, ion: str, type_map: list[str], t
     """D, σ and the diffusive verdict of the composition's mobile ``ion`` in one sweep run (charge:
     its formal one unless given; analysis.hop_distance_A is the hop distance: the MSD at the fit
     window start must reach its square; glass: which of structure.glasses)."""
-    from dpglass.analysis import analyze_diffusion
-    from dpglass.analysis.plots import plot_msd
+    from dpglass.analysis.conductivity import analyze_diffusion
+    from dpglass.plotting import plot_msd
 
     run = read_json(run_json)
     result = analyze_diffusion(dump_path, ion, temperature_K, fmt="lammps-dump", type_map=type_map,
@@ -293,7 +293,7 @@ def summary(*, composition: str, formula: str, diffusion_paths: list[str], test_
     """The composition's summary (dpglass.summary), its Markdown and Arrhenius plot; with the
     mechanism and structure results, their per-temperature table and headline numbers;
     label_paths: the labelling reports of its training data (who labelled it, for provenance)."""
-    from dpglass.analysis.plots import plot_arrhenius
+    from dpglass.plotting import plot_arrhenius
     from dpglass.io import write_text
     from dpglass.paper import paper_arrhenius
     from dpglass.report import summary_markdown
@@ -342,7 +342,7 @@ def rdf(*, dump_path: str, run_json: str, type_map: list[str], pair_names: list[
     """Partial RDFs, first peaks, Al coordination, bridging-O fraction and the Al–O clusters of
     one production run; the paper's distances of this formula (none when the paper has none)
     marked beside them."""
-    from dpglass.analysis.plots import plot_network, plot_rdf
+    from dpglass.plotting import plot_network, plot_rdf
     from dpglass.rdf_trajectory import trajectory_rdf
 
     result = trajectory_rdf(dump_path, pair_names, r_max_A, fmt="lammps-dump", type_map=type_map,
@@ -370,7 +370,7 @@ def total_scattering(*, dump_path: str, run_json: str, type_map: list[str], radi
                      png_path: str, gr_path: str) -> None:
     """Neutron- (or X-ray-) weighted G(r) and S(Q) of the glass in one production run, the
     measured G(r) with its Rw when given, and the simulated G(r) as a two-column .gr file."""
-    from dpglass.analysis.plots import plot_total_scattering
+    from dpglass.plotting import plot_total_scattering
     from dpglass.analysis.scattering import gr_text
     from dpglass.analysis.scattering import total_scattering as analyze
     from dpglass.analysis.trajectory import count_frames, iter_frames
@@ -422,7 +422,7 @@ def mechanism(*, run_paths: list[str], diffusion_paths: list[str], prior_D: list
     """Per temperature: the runs' mechanism pooled, hops observed beside the plan's prediction;
     the figures (species MSD, hops, ion density) of each temperature's first run."""
     from dpglass.analysis.mechanism import mechanism_table
-    from dpglass.analysis.plots import plot_hops, plot_ion_density, plot_species_msd
+    from dpglass.plotting import plot_hops, plot_ion_density, plot_species_msd
     from dpglass.paper import paper_rdf_distances
     from dpglass.report import number
 

@@ -88,7 +88,7 @@ def composition_summary(*, composition: str, formula: str, results: list[dict],
     σ(303 K) beside the paper's like-for-like number. VFT is fitted above the paper's glass
     transition where it has one.
     """
-    from dpglass.analysis import fit_arrhenius
+    from dpglass.analysis.arrhenius import fit_arrhenius
     from dpglass.analysis.arrhenius import pool_replicas
     from dpglass.glasses import glass_spread
     from dpglass.paper import paper_arrhenius, paper_values

@@ -20,14 +20,14 @@ from dpglass.io import read_json, write_json
 from dpglass.lammps.data import choose_replication, read_data_header
 from dpglass.lammps.deviation import deviation_summary, read_model_deviation
 from dpglass.lammps.errors import describe_state, diagnose, failure_state, last_lammps_error
-from dpglass.lammps.inputs import FAILURE, FAILURE_STATE, MDSettings, Plan, plan_steps, write_in_lammps
+from dpglass.lammps.inputs import (FAILURE, FAILURE_STATE, MDSettings, Plan, plan_steps,
+                                   production_limits_ps, write_in_lammps)
 from dpglass.lammps.loader import child_env
 from dpglass.lammps.outputs import clean_run_state, join_dumps
 from dpglass.lammps.progress import ProgressWatcher, completed_step
 from dpglass.lammps.adaptive import STATE as ADAPTIVE_STATE
 from dpglass.lammps.adaptive import AdaptiveRun, StoppingRule, truncated
 from dpglass.lammps.runner import runner_command, step_time, throughput
-from dpglass.plan import production_limits_ps
 from dpglass.units import quantity, steps_for
 
 PREFLIGHT_STEPS = 50  # a loop of 50 steps, then one of 250 (see finish_run)

@@ -1,4 +1,5 @@
-from dpglass.learning.certificate import certify, write_markdown
+from dpglass.learning.certificate import certify
+from dpglass.report_certificate import write_markdown
 from dpglass.rulelog import rule_log
 
 with rule_log(snakemake.log[0]):

@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from labelled_frames import fcc_li_cl  # noqa: E402
 
-from dpglass.analysis import analyze_diffusion
+from dpglass.analysis.conductivity import analyze_diffusion
 from dpglass.config import validate_config
 from dpglass.lammps.adaptive import MAXIMUM_REACHED, STATE, TARGET_MET
 from dpglass.sweep import RunSpec, run_sweep_job

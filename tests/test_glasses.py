@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from dpglass.config import ConfigError, glass_settings, glass_suffixes, validate_config
-from dpglass.glasses import glass_spread, glass_spread_markdown
+from dpglass.glasses import glass_spread
+from dpglass.report import glass_spread_markdown
 from dpglass.units import BOLTZMANN_EV_PER_K, quantity
 
 TEMPERATURES = (303.0, 328.0, 353.0, 378.0)

@@ -80,7 +80,7 @@ def mechanism_table(runs: list[dict], diffusion: list[dict], prior_D_cm2_per_s,
     the runs' mean.
     """
     from dpglass.analysis.arrhenius import pool_replicas
-    from dpglass.plan import expected_hops_per_ion, he_relative_error
+    from dpglass.analysis.resolution import expected_hops_per_ion, he_relative_error
 
     pooled_D = {row["temperature"]["value"]: row for row in pool_replicas(diffusion)} \
         if diffusion else {}

@@ -70,7 +70,7 @@ def target_met(diffusive: bool, D: float, D_error: float | None, target: float) 
 
 def check(rule: StoppingRule, dump_path: str | Path) -> dict:
     """Analyse the joined production so far; returns D, its relative error, the verdict."""
-    from dpglass.analysis import analyze_diffusion
+    from dpglass.analysis.conductivity import analyze_diffusion
 
     try:
         result = analyze_diffusion(dump_path, rule.ion, rule.temperature_K, fmt="lammps-dump",

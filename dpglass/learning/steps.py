@@ -137,7 +137,7 @@ def _blown_up(spec, settings: dict, models: list[str], type_map: list[str], erro
 def _transport(dump: str, ion: str, temperature_K: float, type_map: list[str], timestep_fs: float,
                hop_distance_A: float) -> dict:
     """The ion's D (or its upper bound) in an exploration run; short runs are rarely diffusive."""
-    from dpglass.analysis import analyze_diffusion
+    from dpglass.analysis.conductivity import analyze_diffusion
 
     try:
         result = analyze_diffusion(dump, ion, temperature_K, fmt="lammps-dump", type_map=type_map,
