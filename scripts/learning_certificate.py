@@ -1,5 +1,5 @@
 from dpglass.learning.certificate import certify
-from dpglass.report_certificate import write_markdown
+from dpglass.report.certificate import write_markdown
 from dpglass.rulelog import rule_log
 
 with rule_log(snakemake.log[0]):

@@ -1,4 +1,4 @@
-from dpglass.learning.report import loop_report
+from dpglass.report.loop import loop_report
 from dpglass.rulelog import rule_log
 
 with rule_log(snakemake.log[0]):

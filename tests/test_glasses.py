@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from dpglass.config import ConfigError, glass_settings, glass_suffixes, validate_config
-from dpglass.glasses import glass_spread
-from dpglass.report import glass_spread_markdown
-from dpglass.units import BOLTZMANN_EV_PER_K, quantity
+from dpglass.analysis.glasses import glass_spread
+from dpglass.report.markdown import glass_spread_markdown
+from dpglass.core.units import BOLTZMANN_EV_PER_K, quantity
 
 TEMPERATURES = (303.0, 328.0, 353.0, 378.0)
 
@@ -102,15 +102,17 @@ def test_dry_run_with_two_glasses_melts_each_and_trains_one_ensemble_on_both():
 
 
 def test_runs_carry_their_glass_and_a_flagged_glass_flags_the_temperature(tmp_path):
-    from dpglass.io import write_json
-    from dpglass.report import summary_markdown
-    from dpglass.summary import extrapolation_flags, run_lengths
+    from dpglass.core.io import read_json, write_json
+    from dpglass.report.markdown import summary_markdown
+    from dpglass.report.summary import extrapolation_flags, run_lengths
     from test_report import summary
 
     paths = []
-    for suffix, extrapolating in (("", False), ("_glass1", True)):
-        path = tmp_path / "results" / "X" / f"sweep{suffix}" / "T303" / "r0" / "run.json"
+    for glass, extrapolating in ((0, False), (1, True)):
+        # the glass a run records, not its path, says which glass it is
+        path = tmp_path / f"run{1 - glass}.json"
         write_json(path, {"temperature": quantity(303.0, None, "K"), "replica": 0, "timestep_fs": 1.0,
+                          "glass": glass,
                           "production_steps": 1000, "extrapolating": extrapolating,
                           "model_deviation": {"fraction_above_hi": quantity(0.5, None, "1"),
                                               "fraction_above_lo": quantity(0.6, None, "1")}})
@@ -121,3 +123,6 @@ def test_runs_carry_their_glass_and_a_flagged_glass_flags_the_temperature(tmp_pa
     text = summary_markdown({**base, "extrapolation": flags, "transport": base["transport"][:1]})
     assert "| 303 |" in text and "| yes [1] |" in text
     assert "[1] 303 K (glass 1): the ensemble extrapolates, 50 % of frames above" in text
+    write_json(path, {**read_json(path), "glass": None})
+    with pytest.raises(ValueError, match="records no glass"):
+        run_lengths([str(path)])

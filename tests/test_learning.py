@@ -150,8 +150,8 @@ def write_iteration_files(tmp_path, statuses, selected, labelled, validation_for
 
 
 def test_loop_report_says_converged_at_which_iteration(tmp_path):
-    from dpglass.learning.report import loop_markdown, loop_record
-    from dpglass.plotting import plot_learning_loop
+    from dpglass.report.loop import loop_markdown, loop_record
+    from dpglass.report.figures import plot_learning_loop
 
     s1 = iteration_status(1, {300.0: counts(50, 40, 10), 450.0: counts(20, 60, 20)}, 0.95, None,
                           2.0)
@@ -177,7 +177,7 @@ def test_loop_report_says_converged_at_which_iteration(tmp_path):
 
 
 def test_loop_report_says_where_it_ran_out(tmp_path):
-    from dpglass.learning.report import loop_record
+    from dpglass.report.loop import loop_record
 
     s1 = iteration_status(1, {300.0: counts(50, 50, 0)}, 0.95, None, 2.0)
     s2 = iteration_status(2, {300.0: counts(90, 10, 0)}, 0.95, s1, 2.0)
@@ -241,7 +241,7 @@ def test_optional_stable_D_criterion_at_the_hottest_temperature():
 
 
 def test_summary_says_where_the_sweep_still_extrapolates_and_why():
-    from dpglass.report import _sweep_after_loop
+    from dpglass.report.markdown import _sweep_after_loop
 
     flag = {"temperature": {"value": 393}, "extrapolating": True,
             "fraction_above_hi": {"value": 0.2}}
@@ -460,7 +460,7 @@ def test_the_converging_iteration_labels_its_spot_checks_and_retrains_nothing(tm
     (the labels verify, they do not train); the loop's verdict says whether their true error is
     within the low trust level."""
     from dpglass.learning import steps
-    from dpglass.learning.report import loop_record
+    from dpglass.report.loop import loop_record
 
     status = iteration_status(1, {300.0: counts(10, 0, 0)}, 0.95, None, 2.0)
     assert status["converged"] and not status["noop"]

@@ -125,7 +125,7 @@ def test_rule_function_labels_them_with_the_reference_into_a_training_system(tmp
 
 
 def _closest(atoms) -> float:
-    from dpglass.cells import min_pair_distance
+    from dpglass.reference.cells import min_pair_distance
 
     return min_pair_distance(atoms)
 

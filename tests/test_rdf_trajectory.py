@@ -7,7 +7,7 @@ import pytest
 
 from dpglass import steps
 from dpglass.cli import build_parser, main
-from dpglass.rdf_trajectory import parse_pairs, trajectory_rdf
+from dpglass.analysis.rdf_files import parse_pairs, trajectory_rdf
 
 TYPE_MAP = ["Li", "Al", "Cl", "O"]
 

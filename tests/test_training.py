@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from dpglass.config import ConfigError, model_type_map, train_scope, validate_config
-from dpglass.plotting import plot_lcurve, plot_parity
+from dpglass.report.figures import plot_lcurve, plot_parity
 from dpglass.training.backends import BACKEND_FLAG, model_file
 from dpglass.training.compression import check_compression
 from dpglass.training.data import build_datasets, index_ranges, time_block_split

@@ -24,7 +24,7 @@ def test_composition_names_with_dot_and_plus_plan_their_own_jobs(tmp_path):
 def test_import_path_calculator_runs_in_the_rules_directory(tmp_path, monkeypatch):
     """A calculator given as package.module:Class writes into the directory the rule gives it
     (per composition), not into the shared current directory."""
-    from dpglass.reference import make_calculator
+    from dpglass.reference.calculators import make_calculator
 
     monkeypatch.chdir(tmp_path)
     own = tmp_path / "results" / "A" / "melt_quench" / "calc"

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from dpglass.analysis.resolution import pool_hop_statistics, pool_resolution
-from dpglass.units import BOLTZMANN_EV_PER_K, quantity
+from dpglass.core.units import BOLTZMANN_EV_PER_K, quantity
 
 DEFAULT_WINDOW_K = (303.0, 378.0)  # 30–105 °C (analysis.arrhenius_window_K's default)
 REFERENCE_TEMPERATURE_K = 303.0

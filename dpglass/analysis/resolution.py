@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from dpglass.units import ANGSTROM2_PER_PS_IN_CM2_PER_S, quantity
+from dpglass.core.units import ANGSTROM2_PER_PS_IN_CM2_PER_S, quantity
 
 ADDED = ("hop_events", "effective_hop_events")
 # He, Zhu, Epstein & Mo, npj Comput. Mater. 4, 18 (2018): RSD(D) ≈ HE_COEFFICIENT / √(total hops).

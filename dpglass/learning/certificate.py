@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dpglass.io import read_json, write_json
-from dpglass.units import quantity
+from dpglass.core.io import read_json, write_json
+from dpglass.core.units import quantity
 
 from dpglass.learning.settings import CertificateConfigError as CertificateError  # noqa: E402,F401
 from dpglass.learning.settings import LAG_DIVISOR, MSD_LAGS  # noqa: E402
@@ -69,9 +69,9 @@ def run_teacher(*, start_path: str, reference: dict, protocol: dict, run: int, s
                 threads: int, out_path: str) -> dict:
     """One teacher run with the reference calculator (reference.calculator: the teacher the
     training frames of the melt-quench came from)."""
-    from dpglass.meltquench import nvt_run
-    from dpglass.reference import make_calculator
-    from dpglass.threads import limit_torch_threads
+    from dpglass.reference.meltquench import nvt_run
+    from dpglass.reference.calculators import make_calculator
+    from dpglass.core.threads import limit_torch_threads
 
     limit_torch_threads(threads)
     calc = make_calculator(reference["calculator"], reference["kwargs"],
@@ -88,7 +88,7 @@ def run_students(*, start_path: str, model: str, protocol: dict, runs: int, seed
     """`runs` student runs with DeePMD-kit's ASE calculator on `model`, same protocol."""
     from deepmd.calculator import DP
 
-    from dpglass.meltquench import nvt_run
+    from dpglass.reference.meltquench import nvt_run
 
     if len(out_paths) != runs:
         raise ValueError(f"{runs} student runs, {len(out_paths)} output paths")
@@ -134,7 +134,7 @@ def run_features(frames: list, pairs: list[str], r_max_A: float, ion: str, n_bin
     from dpglass.analysis.msd import msd_fft
     from dpglass.analysis.rdf import compute_rdfs
     from dpglass.analysis.trajectory import Frame, _minimum_image_step
-    from dpglass.rdf_trajectory import parse_pairs
+    from dpglass.analysis.rdf_files import parse_pairs
 
     symbols = np.array(frames[0].get_chemical_symbols())
     if ion not in set(symbols):
@@ -473,7 +473,7 @@ def certify_ensemble(*, models: list[str], teacher_paths: list[str], out_dir: st
     """Certify any DeePMD ensemble against teacher trajectories (energies and forces, every run
     from the same frame): run the student runs from the teacher's start with the teacher's
     protocol (model 0 drives), then certify; writes certificate.json under out_dir (the caller renders certificate.md,
-    dpglass.report.certificate, as the workflow's rule does)."""
+    dpglass.report.markdown.certificate, as the workflow's rule does)."""
     import math as _math
 
     from ase.io import read

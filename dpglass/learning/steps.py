@@ -7,11 +7,11 @@ import shutil
 import time
 from pathlib import Path
 
-from dpglass.io import read_json, write_json, write_text
+from dpglass.core.io import read_json, write_json, write_text
 from dpglass.learning.convergence import iteration_status
 from dpglass.learning.selection import classify, select_frames, spot_check_frames
 from dpglass.learning.settings import explore_sweep
-from dpglass.units import quantity
+from dpglass.core.units import quantity
 
 
 def _previous(path: str | None) -> dict | None:
@@ -50,7 +50,7 @@ def explore(*, frames_path: str, split_path: str, models: list[str], type_map: l
     deviation. A no-op (seconds) when an earlier iteration converged."""
     from dpglass.lammps.data import write_data_file
     from dpglass.lammps.deviation import read_model_deviation
-    from dpglass.sweep import RunSpec, SweepError, run_sweep_job
+    from dpglass.lammps.jobs import RunSpec, MDJobError, run_md_job
 
     glass, slot = start
 
@@ -73,11 +73,11 @@ def explore(*, frames_path: str, split_path: str, models: list[str], type_map: l
     spec = RunSpec(temperature_K, 0, run_json, dump)
     # small cells, short runs: on the CPU cores the rule asked for (no GPU requested)
     try:
-        result = run_sweep_job(str(data_path), models, type_map, settings, {"device": "cpu"},
+        result = run_md_job(str(data_path), models, type_map, settings, {"device": "cpu"},
                                [spec], False, threads)[0]
         unreached, blew_up = 0, None
         steps, devi = read_model_deviation(spec.run_dir)
-    except SweepError as err:
+    except MDJobError as err:
         # An exploration that blows up is what the loop is for: the frames before it (the last
         # ones with the largest deviations) are kept; the frames never reached count as failed.
         result, steps, devi, unreached, blew_up = _blown_up(spec, settings, models, type_map, err)
@@ -114,7 +114,7 @@ def _blown_up(spec, settings: dict, models: list[str], type_map: list[str], erro
     from dpglass.lammps.deviation import read_model_deviation
     from dpglass.lammps.errors import describe_state, failure_state
     from dpglass.lammps.outputs import salvage_dump
-    from dpglass.units import steps_for
+    from dpglass.core.units import steps_for
 
     state = failure_state(spec.run_dir)
     if "step" not in state:
@@ -272,10 +272,10 @@ def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict
 def label_with_reference(frames: list, reference: dict, work: Path, threads: int) -> tuple[list, dict]:
     """Label `frames` with the training-label calculator (reference.relabel.calculator if set,
     else reference.calculator), one resumable single point per frame under `work`
-    (dpglass.labelling.label); the report carries the wall time.
+    (dpglass.reference.labelling.label); the report carries the wall time.
     reference: learning.settings.label_reference_settings."""
-    from dpglass.labelling import calculator_arguments, label
-    from dpglass.threads import limit_calculator_threads
+    from dpglass.reference.labelling import calculator_arguments, label
+    from dpglass.core.threads import limit_calculator_threads
 
     relabel = reference["relabel"]
     name = relabel.get("calculator") or reference["calculator"]

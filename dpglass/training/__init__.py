@@ -11,5 +11,5 @@
 
 Everything here writes files a user can rerun by hand: `input.json` in the training work directory
 is exactly what `dp train` gets, and every `dp` command line is printed to the rule log. Plots of
-the learning curve and parity are in dpglass.plotting.
+the learning curve and parity are in dpglass.report.figures.
 """

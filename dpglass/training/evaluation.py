@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from dpglass.training.dp import TrainingError
-from dpglass.units import quantity
+from dpglass.core.units import quantity
 
 _RMSE = re.compile(r"(Energy|Force|Virial)\s+RMSE(/Natoms)?\s*:\s*([0-9.eE+-]+|nan)\s*(\S+)")
 

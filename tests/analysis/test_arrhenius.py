@@ -4,7 +4,7 @@ import pytest
 from dpglass.analysis.arrhenius import fit_arrhenius, pool_replicas
 from dpglass.analysis.conductivity import analyze_trajectory
 from dpglass.analysis.trajectory import SpeciesTrajectory
-from dpglass.units import BOLTZMANN_EV_PER_K, quantity
+from dpglass.core.units import BOLTZMANN_EV_PER_K, quantity
 
 from synthetic_md import random_walk
 

@@ -9,8 +9,8 @@ from dpglass.analysis.conductivity import analyze_trajectory
 from dpglass.analysis.trajectory import SpeciesTrajectory
 from dpglass.steps import summary
 from dpglass.config import validate_config
-from dpglass.io import write_json
-from dpglass.units import BOLTZMANN_EV_PER_K
+from dpglass.core.io import write_json
+from dpglass.core.units import BOLTZMANN_EV_PER_K
 
 from synthetic_md import hopping
 

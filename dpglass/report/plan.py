@@ -6,7 +6,7 @@ total cost in atom-steps and hours on this machine, the concurrent-learning loop
 its reference single points and retraining steps, which the MD throughput cannot price).
 
 The expectation comes from a prior D(T) = Nernst–Einstein D from σ(T_ref) extrapolated with an
-Arrhenius Ea: the seed paper's numbers where the composition has them (dpglass.paper), else
+Arrhenius Ea: the seed paper's numbers where the composition has them (dpglass.core.paper), else
 sweep.prior. The error model is the empirical one of He, Zhu, Epstein & Mo (npj Comput. Mater. 4,
 18 (2018)): the relative standard deviation of D from an MD run is ≈ 3.43 / √N_eff, with N_eff
 the total number of ion hops (ions × hops per ion). A run also has to be diffusive by the
@@ -28,14 +28,14 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from dpglass.composition import FORMAL_CHARGES, parse_formula
+from dpglass.core.composition import FORMAL_CHARGES, parse_formula
 from dpglass.analysis.resolution import (HE_COEFFICIENT, MIN_HOPS_PER_ION, expected_hops_per_ion,
                                          he_relative_error)
 from dpglass.lammps.inputs import production_limits_ps
-from dpglass.units import (ANGSTROM2_PER_PS_IN_CM2_PER_S, AVOGADRO_PER_MOL, BOLTZMANN_EV_PER_K, BOLTZMANN_J_PER_K,
+from dpglass.core.units import (ANGSTROM2_PER_PS_IN_CM2_PER_S, AVOGADRO_PER_MOL, BOLTZMANN_EV_PER_K, BOLTZMANN_J_PER_K,
                            ELEMENTARY_CHARGE_C, SIEMENS_PER_M_IN_MS_PER_CM, steps_for)
 
-# Standard atomic weights, g/mol (IUPAC), of the elements dpglass.composition knows; kept here so
+# Standard atomic weights, g/mol (IUPAC), of the elements dpglass.core.composition knows; kept here so
 # the plan does not import ASE.
 ATOMIC_MASS = {"Li": 6.94, "Na": 22.98977, "K": 39.0983, "Mg": 24.305, "Ca": 40.078,
                "Al": 26.981538, "Ga": 69.723, "B": 10.81, "Si": 28.085, "P": 30.973762,
@@ -59,7 +59,7 @@ class Prior:
 
 def prior_for(formula: str, prior_config: dict) -> Prior:
     """The paper's σ(303 K) and Ea where it has them for this formula, else sweep.prior."""
-    from dpglass.paper import paper_values
+    from dpglass.core.paper import paper_values
 
     paper = paper_values(formula)
     sigma = paper.get("sigma_303K_experiment")
@@ -127,12 +127,12 @@ def read_throughput(config: dict, name: str, results: Path) -> tuple[float | Non
 
 
 # Seconds per CP2K single point against atoms, measured by benchmarks/bench_cp2k.py with the
-# default settings of dpglass.cp2k (shipped with the repository; absent from a bare install).
+# default settings of dpglass.reference.cp2k (shipped with the repository; absent from a bare install).
 CP2K_TIMINGS = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "cp2k.json"
 
 
 def melt_quench_frames(protocol: dict) -> int:
-    """Frames one melt-quench samples (dpglass.meltquench: one every sample_every_steps in each
+    """Frames one melt-quench samples (dpglass.reference.meltquench: one every sample_every_steps in each
     segment: NPT, melt, cool and hold, each sampling run)."""
     every, dt = protocol["sample_every_steps"], protocol["timestep_fs"]
     total_ps = (protocol["melt_time_ps"] + protocol["hold_time_ps"]

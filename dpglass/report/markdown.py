@@ -1,10 +1,10 @@
-"""What a scientist reads: summary.md per composition and the cross-composition table (its plot is in dpglass.plotting)."""
+"""What a scientist reads: summary.md per composition and the cross-composition table (its plot is in dpglass.report.figures)."""
 
 from __future__ import annotations
 
-from dpglass.glasses import SPREAD_QUANTITIES
-from dpglass.report_certificate import certificate_markdown
-from dpglass.paper import oxygen_per_al
+from dpglass.analysis.glasses import SPREAD_QUANTITIES
+from dpglass.report.certificate import certificate_markdown
+from dpglass.core.paper import oxygen_per_al
 
 
 def fmt(q: dict | None, digits: int = 3) -> str:
@@ -158,7 +158,7 @@ def summary_markdown(summary: dict) -> str:
     lines += _structure_lines(summary.get("structure"))
     lines += _model_quality_lines(summary.get("model_quality", []))
     if summary.get("learning"):
-        from dpglass.learning.report import loop_markdown
+        from dpglass.report.loop import loop_markdown
 
         lines += ["", loop_markdown(summary["learning"]).replace("# Concurrent learning",
                                                                  "## Concurrent learning", 1)]

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from dpglass.analysis.arrhenius import REFERENCE_TEMPERATURE_K
-from dpglass.meltquench import read_trace
+from dpglass.reference.meltquench import read_trace
 from dpglass.training.evaluation import read_detail
 from dpglass.training.train import read_lcurve
-from dpglass.units import ANGSTROM2_PER_PS_IN_CM2_PER_S, BOLTZMANN_EV_PER_K
+from dpglass.core.units import ANGSTROM2_PER_PS_IN_CM2_PER_S, BOLTZMANN_EV_PER_K
 
 
 def pyplot():
@@ -245,7 +245,7 @@ def plot_arrhenius(results: list[dict], fit: dict | None, path: str | Path,
     ion has not diffused, the fit, and the paper's numbers.
 
     With ``fit=None`` (too few diffusive points) the points are drawn and ``note`` says why.
-    ``paper``: the composition's own reference (``dpglass.paper.paper_arrhenius``); None or {}
+    ``paper``: the composition's own reference (``dpglass.core.paper.paper_arrhenius``); None or {}
     = none drawn.
     """
     from dpglass.analysis.arrhenius import UPPER_BOUNDS, pool_replicas

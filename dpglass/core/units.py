@@ -2,7 +2,7 @@
 
 Trajectories are in LAMMPS metal units (Å, ps, eV). Every number the analysis reports is a
 quantity object ``{"value": v, "error": e, "unit": u}``; ``error`` is ``None`` for exact numbers.
-Result files are written by dpglass.io; formal charges are dpglass.composition.FORMAL_CHARGES.
+Result files are written by dpglass.core.io; formal charges are dpglass.core.composition.FORMAL_CHARGES.
 """
 
 from __future__ import annotations

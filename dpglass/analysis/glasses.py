@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from dpglass.units import quantity
+from dpglass.core.units import quantity
 
 SPREAD_QUANTITIES = ("D", "sigma_tracer")
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from dpglass.composition import OXIDATION_STATES, Formula, FormulaError
-from dpglass.units import AVOGADRO_PER_MOL
+from dpglass.core.composition import OXIDATION_STATES, Formula, FormulaError
+from dpglass.core.units import AVOGADRO_PER_MOL
 
 
 # Shannon effective ionic radii, Å (six-fold coordination; the usual oxidation state of
-# dpglass.composition.OXIDATION_STATES). Used to derive per-pair minimum distances.
+# dpglass.core.composition.OXIDATION_STATES). Used to derive per-pair minimum distances.
 IONIC_RADII_A = {"Li": 0.76, "Na": 1.02, "K": 1.38, "Mg": 0.72, "Ca": 1.00, "Al": 0.535,
                  "Ga": 0.62, "B": 0.27, "Si": 0.40, "P": 0.38, "O": 1.40, "S": 1.84, "Se": 1.98,
                  "F": 1.33, "Cl": 1.81, "Br": 1.96, "I": 2.20}

@@ -3,7 +3,7 @@ its section of summary.md."""
 
 from __future__ import annotations
 
-from dpglass.io import read_json, write_text
+from dpglass.core.io import read_json, write_text
 
 
 def certificate_markdown(cert: dict) -> str:
