@@ -2,8 +2,8 @@ from dpglass.learning.steps import retrain
 from dpglass.rulelog import rule_log
 
 with rule_log(snakemake.log[0]) as log:
-    retrain(base_training=list(snakemake.input.training),
-            validation=list(snakemake.input.validation),
+    retrain(training_dirs=list(snakemake.input.training),
+            validation_dirs=list(snakemake.input.validation),
             earlier_data=list(snakemake.input.earlier_data),
             new_data=list(snakemake.input.new_data),
             stats_json=snakemake.input.neighbor_stat, previous_frozen=snakemake.input.previous,
