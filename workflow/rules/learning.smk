@@ -124,7 +124,8 @@ use rule train_model as learning_train with:
         "benchmarks/rules/{scope}/learning/train_iter{k}_model_{i}.tsv"
 
 
-rule learning_compress:
+# compress_model's rule (threads, resources, params and script inherited) for a retrained member.
+use rule compress_model as learning_compress with:
     input:
         frozen=f"results/{{scope}}/learning/iter{{k}}/model_{{i}}/frozen.{MODEL_EXT}",
         input_json="results/{scope}/learning/iter{k}/model_{i}/input.json",
@@ -132,14 +133,10 @@ rule learning_compress:
     output:
         compressed=f"results/{{scope}}/learning/iter{{k}}/model_{{i}}/compressed.{MODEL_EXT}",
         check="results/{scope}/learning/iter{k}/model_{i}/compress_check.json",
-    params:
-        backend=BACKEND,
-        tolerance=config["train"]["compress_tolerance_meV_per_A"],
-    threads: TRAINING_THREADS
     log:
         "logs/{scope}/learning/compress_iter{k}_model_{i}.log",
-    script:
-        "../../scripts/compress_model.py"
+    benchmark:
+        "benchmarks/rules/{scope}/learning/compress_iter{k}_model_{i}.tsv"
 
 
 rule learning_report:

@@ -98,6 +98,7 @@ rule train_model:
         "../../scripts/train_model.py"
 
 
+# learning_compress (learning.smk) is this rule for a retrained member.
 rule compress_model:
     input:
         frozen=f"results/{{scope}}/train/model_{{i}}/frozen.{MODEL_EXT}",
