@@ -550,6 +550,55 @@ def test_a_rerun_resumes_its_own_checkpoints_and_a_retraining_drops_another_s(tm
     assert len(trainings()) == 4
 
 
+def _named(cls, items: dict):
+    """A Snakemake input list as a job gets it: list items flattened, their names spanning them."""
+    named = cls()
+    for key, value in items.items():
+        start = len(named)
+        named.extend(value if isinstance(value, list) else [value])
+        named._set_name(key, start, len(named) if isinstance(value, list) else None)
+    return named
+
+
+def test_one_script_feeds_both_trainings(tmp_path, fake_dp, capfd):
+    """scripts/train_model.py runs for train_model and for learning_train (`use rule`): the
+    input `previous` makes it a retraining of that member."""
+    from snakemake.iocontainers import InputFiles, Log, OutputFiles, Params, Snakemake, Wildcards
+
+    from dpglass.config import train_settings
+    from dpglass.learning.settings import rule_settings
+    from workflow_helpers import REPO
+
+    layout = _member_layout(tmp_path)
+    first, new = Path(layout["first"]), Path(layout["retrained"])
+    common = {"training": [layout["training"]], "validation": [layout["validation"]],
+              "neighbor_stat": layout["stats"]}
+    params = {"type_map": TYPE_MAP, "train": train_settings(layout["cfg"], "train_model"),
+              "backend": "tensorflow", "device": "cpu"}
+    outputs = {"input_json": "input.json", "lcurve": "lcurve.out", "frozen": "frozen.pb"}
+    jobs = [("train_model", first, common, {"lcurve_png": "lcurve.png"}, {"i": "1"}, params),
+            ("learning_train", new,
+             {**common, "earlier_data": [], "new_data": [layout["new"]],
+              "selections": [layout["selection"]], "previous": str(first / "frozen.pb")},
+             {"validation": "validation.json"}, {"k": "1", "i": "1"},
+             {**params, "learning": rule_settings(layout["cfg"], "retrain")})]
+    script = (REPO / "scripts" / "train_model.py").read_text()
+    for rule, model, inputs, extra, wildcards, rule_params in jobs:
+        out = {key: str(model / name) for key, name in {**outputs, **extra}.items()}
+        job = Snakemake(_named(InputFiles, inputs), OutputFiles(fromdict=out),
+                        Params(fromdict=rule_params), Wildcards(fromdict=wildcards), 1,
+                        None, Log(fromdict={"log": str(tmp_path / f"{rule}.log")}), {}, rule, 0)
+        exec(compile(script, "train_model.py", "exec"), {"snakemake": job})
+    trainings = [c["argv"][2:] for c in fake_dp.calls() if c["argv"][1] == "train"]
+    assert trainings == [["input.json", "--skip-neighbor-stat"],
+                         ["input.json", "--skip-neighbor-stat", "--init-frz-model",
+                          "../../../../train/model_1/frozen.pb"]]
+    assert (first / "lcurve.png").exists() and not (first / "validation.json").exists()
+    assert json.loads((new / "validation.json").read_text())["trained"] is True
+    # the rule log is sys.stdout (here pytest's)
+    assert "iteration 1, model 1: init_model" in capfd.readouterr().out
+
+
 def test_member_routine_refuses_inconsistent_requests(tmp_path):
     from dpglass.training.member import member_input, train_member
 
