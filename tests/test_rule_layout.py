@@ -74,3 +74,20 @@ def test_rule_files_hold_rules_and_helpers_live_in_common():
         text = smk.read_text()
         assert not re.search(r"^def ", text, re.M), f"{smk.name}: a function outside common.smk"
         assert "lambda" not in text, f"{smk.name}: a lambda (name it in common.smk)"
+
+
+def test_training_library_imports_no_step_module_and_no_plotting():
+    """dpglass.training is library code: the step modules call it, never the reverse, and plots
+    stay in the steps (a training job must not need matplotlib to train)."""
+    import ast
+
+    for module in sorted((REPO / "dpglass" / "training").glob("*.py")):
+        tree = ast.parse(module.read_text())
+        names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for alias in node.names}
+        names |= {f"{node.module}.{alias.name}" for node in ast.walk(tree)
+                  if isinstance(node, ast.ImportFrom) and node.module for alias in node.names}
+        banned = {n for n in names for module in
+                  ("dpglass.steps", "dpglass.learning.steps", "dpglass.plotting")
+                  if n == module or n.startswith(module + ".")}
+        assert not banned, f"{module.name} imports {sorted(banned)}"
