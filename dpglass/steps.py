@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 from dpglass.core.io import read_json, write_json
@@ -155,24 +154,17 @@ def train_model(*, training_dirs: list[str], validation_dirs: list[str], stats_j
                 threads: int, input_json: str, lcurve: str, frozen: str, lcurve_png: str,
                 log) -> None:
     """Train ensemble member `index` (seed = train.seed + index) in work/, resuming from its last
-    checkpoint, freeze it, and copy input.json and lcurve.out next to the frozen model."""
+    checkpoint, freeze it, and copy input.json and lcurve.out next to the frozen model
+    (dpglass.training.member, as a retraining of the loop)."""
     from dpglass.report.figures import plot_lcurve
-    from dpglass.training.dp import dp
-    from dpglass.training.inputs import make_input
-    from dpglass.training.train import run_training
+    from dpglass.training.member import member_input, member_work, train_member
 
-    model_dir = Path(frozen).parent
-    work = model_dir / "work"  # not a Snakemake output: checkpoints survive a failed or killed job
+    work = member_work(frozen)
     seed = train_cfg["seed"] + index
-    payload = make_input(train_cfg, type_map, read_json(stats_json), seed,
-                         [os.path.relpath(d, work) for d in training_dirs],
-                         [os.path.relpath(d, work) for d in validation_dirs])
-    start = time.perf_counter()
-    run_training(work, payload, backend, threads, log, device)
-    print(f"training: done in {time.perf_counter() - start:.1f} s", file=log, flush=True)
-    dp(["freeze", "-o", os.path.relpath(frozen, work)], backend, work, threads, log, device=device)
-    shutil.copyfile(work / "input.json", input_json)
-    shutil.copyfile(work / "lcurve.out", lcurve)
+    payload = member_input(train_cfg, type_map, read_json(stats_json), seed, work, training_dirs,
+                           validation_dirs)
+    train_member(work=work, payload=payload, frozen=frozen, input_json=input_json, lcurve=lcurve,
+                 backend=backend, threads=threads, device=device, log=log)
     plot_lcurve(lcurve, lcurve_png, title=f"model {index} (seed {seed})")
 
 
@@ -185,7 +177,7 @@ def compress_model(*, frozen: str, validation_dirs: list[str], backend: str, thr
     from dpglass.training.compression import check_compression, compare_models
     from dpglass.training.dp import dp
 
-    # dp compress runs in the training work directory: the declared input.json (train_model's copy
+    # dp compress runs in the training work directory: the declared input.json (the training's copy
     # beside the frozen model) names the training data relative to it, for the neighbour statistics.
     input_json = input_json or str(Path(frozen).parent / "input.json")
     work = Path(frozen).parent / "work"

@@ -308,7 +308,7 @@ def test_an_iteration_after_convergence_is_a_noop_that_copies_the_models(tmp_pat
     (old / "lcurve.out").write_text("# step\n")
     new = tmp_path / "iter2/model_0"
     new.mkdir(parents=True)
-    steps.retrain(base_training=[], validation=[], earlier_data=[],
+    steps.retrain(training_dirs=[], validation_dirs=[], earlier_data=[],
                   new_data=[str(tmp_path / "data")],
                   stats_json="unused", previous_frozen=str(old / "frozen.pb"),
                   selections=[str(selection)], type_map=["Li"], train_cfg={}, learning={},
@@ -328,7 +328,7 @@ def test_an_iteration_after_convergence_is_a_noop_that_copies_the_models(tmp_pat
 
 def test_retraining_fingerprint_changes_with_the_data_content_not_only_its_path(tmp_path):
     """Checkpoints of a retraining are resumed only for the same data, start model and input."""
-    from dpglass.learning.steps import training_fingerprint
+    from dpglass.training.member import training_fingerprint
 
     data = tmp_path / "iter1/data/set.000"
     data.mkdir(parents=True)
@@ -408,8 +408,8 @@ def test_selection_never_takes_an_excluded_frame():
 def test_retraining_follows_the_init_model_recipe_and_scratch_the_first_training():
     """init_model: dpgen2's start learning rate, loss prefactors and old/new batch ratio (by
     default); scratch: the first training's schedule and prefactors, batches by size."""
-    from dpglass.learning.steps import retraining_input
     from dpglass.training.inputs import SCRATCH_START_PREFS
+    from dpglass.training.member import retraining_input
 
     cfg = validate_config(with_learning(numb_steps=500))
     train, learning = cfg["train"], cfg["learning"]
@@ -498,7 +498,7 @@ def test_the_converging_iteration_labels_its_spot_checks_and_retrains_nothing(tm
     (old / "input.json").write_text(json.dumps({"training": {
         "training_data": {"systems": ["../data"]}, "validation_data": {"systems": ["../data"]}}}))
     (old / "lcurve.out").write_text("# step\n")
-    steps.retrain(base_training=[], validation=[], earlier_data=[],
+    steps.retrain(training_dirs=[], validation_dirs=[], earlier_data=[],
                   new_data=[str(tmp_path / "data")], stats_json="unused",
                   previous_frozen=str(old / "frozen.pb"), selections=[str(selection)],
                   type_map=["Li"], train_cfg={}, learning={}, index=0, iteration=1,

@@ -78,7 +78,7 @@ def retrain(root, name: str, cfg: dict) -> dict:
     out.mkdir()
     with open(out / "retrain.log", "w") as log:
         learning_steps.retrain(
-            base_training=[str(root / "old")], validation=[str(root / "new_heldout")],
+            training_dirs=[str(root / "old")], validation_dirs=[str(root / "new_heldout")],
             earlier_data=[], new_data=[str(root / "new")],
             stats_json=str(root / "neighbor_stat.json"),
             previous_frozen=str(root / "first" / "frozen.pb"),

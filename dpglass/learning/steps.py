@@ -364,7 +364,7 @@ def _has_data(directory: str) -> bool:
     return (Path(directory) / "type.raw").exists()
 
 
-def retrain(*, base_training: list[str], validation: list[str], earlier_data: list[str],
+def retrain(*, training_dirs: list[str], validation_dirs: list[str], earlier_data: list[str],
             new_data: list[str], stats_json: str, previous_frozen: str, selections: list[str],
             type_map: list[str], train_cfg: dict, learning: dict, index: int, iteration: int,
             backend: str, device: str, threads: int, input_json: str, lcurve: str, frozen: str,
@@ -372,58 +372,37 @@ def retrain(*, base_training: list[str], validation: list[str], earlier_data: li
     """Ensemble member `index` of iteration `iteration`: continued from its previous model
     (dp train --init-frz-model, with the init-model schedule of retraining_input; learning.retrain:
     scratch trains anew) on all data so far, or the previous model copied when the loop converged
-    or nothing new was labelled."""
-    from dpglass.training.dp import dp
-    from dpglass.training.train import run_training
+    or nothing new was labelled. Trained as the first training is (dpglass.training.member), on
+    the first training's data (training_dirs), earlier iterations' and this one's."""
+    from dpglass.training.member import carry_member, member_input, member_work, train_member
 
     model_dir = Path(frozen).parent
-    work = model_dir / "work"
+    work = member_work(frozen)
     previous_dir = Path(previous_frozen).parent
     # at convergence the selection holds only spot checks, labelled to verify the models, not to
     # retrain them
     new_frames = sum(0 if s.get("converged") else s["selected"]
                      for s in map(read_json, selections))
     new = [d for d in new_data if _has_data(d)]
-    old = list(base_training) + [d for d in earlier_data if _has_data(d)]
+    old = list(training_dirs) + [d for d in earlier_data if _has_data(d)]
     if new_frames == 0 or not new:
-        work.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(previous_frozen, frozen)
-        # its data paths are relative to the previous work directory: rebased to this one
-        # (learning_compress runs `dp compress -t input.json` here)
-        rebased = rebase_input(read_json(previous_dir / "input.json"), previous_dir / "work",
-                               work)
-        write_json(input_json, rebased)
-        write_json(work / "input.json", rebased)
-        shutil.copyfile(previous_dir / "lcurve.out", lcurve)
+        # input.json rebased to this work directory: learning_compress runs `dp compress -t
+        # input.json` here
+        carry_member(previous_frozen, frozen=frozen, input_json=input_json, lcurve=lcurve)
         previous_test = previous_dir / "validation.json"
         measured = (read_json(previous_test) if previous_test.exists() else {}).get("validation")
-        if measured is None and validation:
+        if measured is None and validation_dirs:
             # the first training's models (converged at iteration 1): measured here, on the same
             # validation frames, so the loop table's row 0 has their error
-            measured = validation_errors(previous_frozen, validation, backend, threads, log,
+            measured = validation_errors(previous_frozen, validation_dirs, backend, threads, log,
                                          work=model_dir / "dp_test_before")
         write_json(test_json, {"copied_from": str(previous_frozen), "trained": False,
                                "validation_before": measured, "validation": measured})
         print(f"iteration {iteration}: no new labels (converged or nothing selected); model "
               f"{index} copied from {previous_frozen}", file=log, flush=True)
         return
-    payload = retraining_input(train_cfg, learning, type_map, read_json(stats_json),
-                               train_cfg["seed"] + index,
-                               [os.path.relpath(d, work) for d in old],
-                               [os.path.relpath(d, work) for d in new],
-                               [os.path.relpath(d, work) for d in validation])
-    init = None if learning["retrain"] == "scratch" else os.path.relpath(previous_frozen, work)
-    fingerprint = training_fingerprint(old + new, previous_frozen, payload, init)
-    stamp = work / "learning_inputs.sha256"
-    stale = stamp.read_text().strip() != fingerprint if stamp.exists() else work.exists()
-    if stale:
-        # same paths, other content (a new selection was labelled, the previous model changed):
-        # the checkpoints in work/ belong to another training
-        print(f"iteration {iteration}: the data or the start model changed since the checkpoints "
-              f"in {work} were written; training anew", file=log, flush=True)
-        shutil.rmtree(work)
-    work.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(fingerprint + "\n")
+    payload = member_input(train_cfg, type_map, read_json(stats_json), train_cfg["seed"] + index,
+                           work, old, validation_dirs, new_dirs=new, learning=learning)
     schedule = payload["learning_rate"]
     print(f"iteration {iteration}, model {index}: {learning['retrain']} on {len(old)} old + "
           f"{len(new)} new systems ({new_frames} new frames), learning rate "
@@ -431,86 +410,28 @@ def retrain(*, base_training: list[str], validation: list[str], earlier_data: li
           f"{payload['training']['numb_steps']} steps, batches "
           f"{payload['training']['training_data'].get('auto_prob', 'by system size')}",
           file=log, flush=True)
-    start = time.perf_counter()
-    state = run_training(work, payload, backend, threads, log, device, init_frz_model=init)
-    train_s = time.perf_counter() - start
-    dp(["freeze", "-o", os.path.relpath(frozen, work)], backend, work, threads, log, device=device)
-    shutil.copyfile(work / "input.json", input_json)
-    shutil.copyfile(work / "lcurve.out", lcurve)
-    result = {"trained": state["trained"], "restarted_from": state["restarted_from"],
-              "init_frz_model": init, "numb_steps": payload["training"]["numb_steps"],
+    run = train_member(work=work, payload=payload, frozen=frozen, input_json=input_json,
+                       lcurve=lcurve, backend=backend, threads=threads, device=device, log=log,
+                       previous=previous_frozen, init_model=learning["retrain"] != "scratch",
+                       data_dirs=old + new)
+    result = {"trained": run["trained"], "restarted_from": run["restarted_from"],
+              "init_frz_model": run["init_frz_model"],
+              "numb_steps": payload["training"]["numb_steps"],
               "learning_rate": {"start": schedule["start_lr"], "stop": schedule["stop_lr"]},
               "start_prefs": {k: payload["loss"][f"start_pref_{k}"] for k in "efv"},
               "auto_prob": payload["training"]["training_data"].get("auto_prob"),
               "training_systems": len(old) + len(new), "new_systems": len(new),
-              "training_wall_time": quantity(train_s, unit="s"),
-              "validation_before": validation_errors(previous_frozen, validation, backend, threads,
-                                                     log, work=model_dir / "dp_test_before"),
-              "validation": validation_errors(frozen, validation, backend, threads, log)}
+              "training_wall_time": quantity(run["seconds"], unit="s"),
+              "validation_before": validation_errors(previous_frozen, validation_dirs, backend,
+                                                     threads, log,
+                                                     work=model_dir / "dp_test_before"),
+              "validation": validation_errors(frozen, validation_dirs, backend, threads, log)}
     write_json(test_json, result)
     before, after = result["validation_before"], result["validation"]
     print(f"iteration {iteration}, model {index}: validation force RMSE "
           f"{before['force_rmse']['value']:.1f} -> {after['force_rmse']['value']:.1f} meV/Å, "
           f"energy {before['energy_rmse']['value']:.2f} -> {after['energy_rmse']['value']:.2f} "
           f"meV/atom", file=log, flush=True)
-
-
-def rebase_input(payload: dict, old_work: Path, new_work: Path) -> dict:
-    """A copy of a DeePMD-kit input.json whose data systems, relative to `old_work`, are made
-    relative to `new_work`."""
-    import copy
-
-    out = copy.deepcopy(payload)
-    for section in ("training_data", "validation_data"):
-        data = out["training"].get(section)
-        if data:
-            data["systems"] = [os.path.relpath(Path(old_work) / system, new_work)
-                               for system in data["systems"]]
-    return out
-
-
-def retraining_input(train_cfg: dict, learning: dict, type_map: list[str], stats: dict,
-                     seed: int, old_dirs: list[str], new_dirs: list[str],
-                     validation_dirs: list[str]) -> dict:
-    """input.json of a retraining on old (first training and earlier iterations) and new (this
-    iteration's) systems.
-
-    learning.retrain init_model follows dpgen2's init-model recipe (RunDPTrain's
-    init_model_start_lr 1e-4, init_model_start_pref_e/f/v 0.1/100/0, init_model_old_ratio 0.9):
-    the previous model is refined, not retrained, so the learning rate starts at learning.start_lr
-    (not the first training's), the loss prefactors at learning.start_pref_*, and a fixed share
-    learning.old_ratio of the batches comes from the old data, the rest from the new frames (which
-    are otherwise drawn a few times in a whole retraining). scratch: the first training's
-    schedule and prefactors, batches by system size."""
-    from dpglass.training.inputs import make_input, old_new_probability
-
-    cfg = dict(train_cfg, numb_steps=learning["numb_steps"])
-    systems = list(old_dirs) + list(new_dirs)
-    if learning["retrain"] == "scratch":
-        return make_input(cfg, type_map, stats, seed, systems, validation_dirs)
-    cfg["start_lr"] = learning["start_lr"]
-    cfg["stop_lr"] = learning["stop_lr"] if learning["stop_lr"] is not None else \
-        min(train_cfg["stop_lr"], learning["start_lr"])
-    prefs = {k: learning[f"start_pref_{k}"] for k in "efv"}
-    return make_input(cfg, type_map, stats, seed, systems, validation_dirs, start_prefs=prefs,
-                      auto_prob=old_new_probability(len(old_dirs), len(new_dirs),
-                                                    learning["old_ratio"]))
-
-
-def training_fingerprint(data_dirs: list[str], start_model: str, payload: dict,
-                         init: str | None) -> str:
-    """Hash of what a retraining learns from: every data file, the start model, the input."""
-    import hashlib
-    import json
-
-    digest = hashlib.sha256(json.dumps([payload, init], sort_keys=True).encode())
-    for directory in data_dirs:
-        for path in sorted(Path(directory).rglob("*")):
-            if path.is_file():
-                digest.update(str(path.relative_to(directory)).encode())
-                digest.update(path.read_bytes())
-    digest.update(Path(start_model).read_bytes())
-    return digest.hexdigest()
 
 
 def validation_errors(model: str, validation: list[str], backend: str, threads: int, log,

@@ -5,6 +5,8 @@
     inputs       the input.json of an ensemble member
     dp           running a `dp` subcommand (threads, log, errors)
     train        `dp train` with restart from the last checkpoint
+    member       one ensemble member trained, frozen and copied (the first training and every
+                 retraining of the learning loop), or carried over unchanged
     compression  compressed vs frozen model on the validation frames
     evaluation   `dp test` RMSEs and the quality gate
     backends     the backend -> `dp` flag and model-suffix maps
