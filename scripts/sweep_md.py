@@ -1,6 +1,6 @@
 from dpglass.config import glass_index
-from dpglass.rulelog import rule_log
-from dpglass.steps import sweep_md
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import sweep_md
 
 with rule_log(snakemake.log[0]):
     glass = glass_index(snakemake.wildcards.gs)

@@ -1,6 +1,6 @@
-from dpglass.learning.steps import retrain
-from dpglass.rulelog import rule_log
-from dpglass.steps import train_model
+from dpglass.steps.learning import retrain
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import train_model
 
 # train_model, and learning_train (`use rule train_model as learning_train`): the input `previous`,
 # the member of the iteration before, makes it a retraining

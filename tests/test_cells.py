@@ -119,7 +119,7 @@ def test_start_cell_size_precedence():
 def test_start_cell_step_writes_the_substituted_crystal(tmp_path, capsys):
     from ase.io import read
 
-    from dpglass.steps import start_cell
+    from dpglass.steps.workflow import start_cell
 
     crystal = tmp_path / "LiAlCl4.cif"
     write(crystal, toy_lialcl4(), format="cif")

@@ -128,7 +128,7 @@ def test_explore_labels_are_kept_and_checked_without_relabel(tmp_path):
 
 def test_relabel_rule_function_takes_the_calculator_from_config(tmp_path):
     from dpglass.config import validate_config
-    from dpglass.steps import label_frames as label_step
+    from dpglass.steps.workflow import label_frames as label_step
 
     frames = sampled_frames(tmp_path / "sampled.extxyz", n=4)
     reference = validate_config({

@@ -112,7 +112,7 @@ def test_chunked_run_is_rerunnable_by_hand_and_resumes_after_sigterm(ensemble, t
 
     # SIGTERM a job after two chunks, as a walltime limit would; rerun: it resumes from the restart
     killed = spec(tmp_path, "killed")
-    code = (f"from dpglass.steps import sweep_md; sweep_md(data_path={ensemble['data']!r}, "
+    code = (f"from dpglass.steps.workflow import sweep_md; sweep_md(data_path={ensemble['data']!r}, "
             f"models={ensemble['models']!r}, type_map={ensemble['type_map']!r}, sweep={sweep!r}, "
             f"execution={execution!r}, runs=[[300.0, 0]], "
             f"outputs=[{killed.run_json!r}, {killed.dump!r}], preflight=False, threads=1)")
@@ -241,7 +241,7 @@ def test_an_exploration_that_blows_up_keeps_its_frames_for_the_loop(ensemble, tm
     count as failed, and selection picks labelled frames from what was kept."""
     from ase.io import read
 
-    from dpglass.learning import steps
+    from dpglass.steps import learning as steps
 
     sweep = {"timestep_fs": 2.0, "thermostat_damping_ps": 0.1, "seed": 3,
              "halt_temperature_factor": 1.0001}

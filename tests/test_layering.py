@@ -107,10 +107,11 @@ def test_no_import_cycle_counting_imports_inside_functions():
 def test_the_checker_sees_imports_inside_functions_and_relative_ones(tmp_path):
     """The test above could pass by not seeing an import: check the scanner on a made-up module."""
     source = tmp_path / "m.py"
-    source.write_text("def f():\n    from dpglass.steps import x\n"
+    source.write_text("def f():\n    from dpglass.steps import workflow\n"
                       "from . import units\nimport dpglass.lammps.jobs\n")
-    known = {"dpglass.steps", "dpglass.core.units", "dpglass.lammps.jobs"}
-    assert imported(source, "dpglass.core.m", known) == {"dpglass.steps", "dpglass.core.units",
-                                                          "dpglass.lammps.jobs"}
+    known = {"dpglass.steps", "dpglass.steps.workflow", "dpglass.core.units", "dpglass.lammps.jobs"}
+    assert imported(source, "dpglass.core.m", known) == {"dpglass.steps.workflow",
+                                                          "dpglass.core.units", "dpglass.lammps.jobs"}
+    assert layer_of("dpglass.steps.workflow") > layer_of("dpglass.core.m")
     with pytest.raises(AssertionError):
         layer_of("dpglass.nowhere")

@@ -266,7 +266,7 @@ def test_summary_says_where_the_sweep_still_extrapolates_and_why():
 def test_an_iteration_after_convergence_is_a_noop_that_copies_the_models(tmp_path):
     """Explore, converge, select, label and retrain of an iteration after convergence write their
     outputs in no time and the 'retrained' model is the previous one, byte for byte."""
-    from dpglass.learning import steps
+    from dpglass.steps import learning as steps
 
     converged = iteration_status(1, {300.0: counts(99, 1, 0)}, 0.95, None, 2.0)
     previous = tmp_path / "conv1.json"
@@ -381,7 +381,7 @@ def test_an_exploration_starts_from_a_training_frame_of_the_hold(tmp_path):
     from ase import Atoms
     from ase.io import write
 
-    from dpglass.learning.steps import start_frame
+    from dpglass.learning.exploration import start_frame
 
     frames = []
     for i, phase in enumerate(["melt"] * 4 + ["hold"] * 8 + ["sample_300K"] * 3):
@@ -459,7 +459,7 @@ def test_the_converging_iteration_labels_its_spot_checks_and_retrains_nothing(tm
     iteration are labelled all the same (no candidates), and the retraining copies the models
     (the labels verify, they do not train); the loop's verdict says whether their true error is
     within the low trust level."""
-    from dpglass.learning import steps
+    from dpglass.steps import learning as steps
     from dpglass.report.loop import loop_record
 
     status = iteration_status(1, {300.0: counts(10, 0, 0)}, 0.95, None, 2.0)

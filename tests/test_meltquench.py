@@ -183,7 +183,7 @@ def test_rule_function_logs_density_and_memory_and_writes_the_report(start, tmp_
 
     from ase.io import write
 
-    from dpglass.steps import melt_quench
+    from dpglass.steps.workflow import melt_quench
 
     config = validate_config({**BASE, "reference": {
         "calculator": "ase.calculators.lj:LennardJones",
@@ -210,7 +210,7 @@ def test_missing_relabel_calculator_stops_before_any_md(tmp_path, monkeypatch):
     import sys
 
     from dpglass.reference.calculators import CalculatorUnavailable
-    from dpglass.steps import melt_quench
+    from dpglass.steps.workflow import melt_quench
 
     monkeypatch.setitem(sys.modules, "sevenn", None)
     config = validate_config({**BASE, "reference": {"relabel": {"calculator": "sevennet"}}})

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from dpglass import steps
+from dpglass.steps import workflow as steps
 from dpglass.cli import build_parser, main
 from dpglass.analysis.rdf_files import parse_pairs, trajectory_rdf
 

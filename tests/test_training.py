@@ -380,7 +380,7 @@ def test_run_training_restarts_from_checkpoint(tmp_path, fake_dp, backend, resta
 def test_pytorch_commands_and_suffixes(tmp_path, fake_dp):
     """dp --pt cannot run here (deepmd-kit 3.2's PyTorch op library is built for torch 2.11, this
     environment has torch 2.13 for CHGNet), so the PyTorch path is checked by its commands and files."""
-    from dpglass import steps
+    from dpglass.steps import workflow as steps
 
     train_dirs, valid_dirs = [str(tmp_path / "t")], [str(tmp_path / "v")]
     stats = tmp_path / "neighbor_stat.json"
@@ -431,7 +431,7 @@ def _member_layout(tmp_path) -> dict:
 
 
 def _first_training(layout, log=sys.stdout):
-    from dpglass import steps
+    from dpglass.steps import workflow as steps
     from dpglass.config import train_settings
 
     first = Path(layout["first"])
@@ -446,7 +446,7 @@ def _first_training(layout, log=sys.stdout):
 
 def _retraining(layout, log=sys.stdout, **learning) -> dict:
     from dpglass.config import train_settings
-    from dpglass.learning import steps as learning_steps
+    from dpglass.steps import learning as learning_steps
     from dpglass.learning.settings import rule_settings
 
     new = Path(layout["retrained"])
@@ -722,7 +722,7 @@ def test_plan_per_composition_pytorch_and_uncompressed():
 def test_training_rules_see_only_the_keys_they_use(tmp_path, fake_dp):
     """Each rule gets a subset of train.* as params (a gate threshold change must not retrain);
     the step functions work from exactly that subset."""
-    from dpglass import steps
+    from dpglass.steps import workflow as steps
     from dpglass.config import train_settings
 
     full = config(numb_steps=10)

@@ -2,7 +2,7 @@
 is known well enough, or the maximum length is reached.
 
 After every production chunk the job joins the chunk dumps so far into the run's dump file and
-analyses it exactly as the workflow's diffusion rule does (dpglass.steps.diffusion: the same
+analyses it exactly as the workflow's diffusion rule does (dpglass.steps.workflow.diffusion: the same
 function, trajectory and settings), so the D the rule stopped on is the D the analysis reports.
 The run stops when
 

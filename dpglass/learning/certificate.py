@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dpglass.core.io import read_json, write_json
+from dpglass.core.io import write_json
 from dpglass.core.units import quantity
 
 from dpglass.learning.settings import CertificateConfigError as CertificateError  # noqa: E402,F401

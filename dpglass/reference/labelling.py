@@ -271,3 +271,25 @@ def label_frames(frames_path: str | Path, out_path: str | Path, report_path: str
     os.replace(tmp, out_path)
     write_json(report_path, report)
     return report
+
+
+def label_with_reference(frames: list, reference: dict, work: Path, threads: int) -> tuple[list, dict]:
+    """Label `frames` with the training-label calculator (reference.relabel.calculator if set,
+    else reference.calculator), one resumable single point per frame under `work`
+    (dpglass.reference.labelling.label); the report carries the wall time.
+    reference: learning.settings.label_reference_settings."""
+    from dpglass.core.threads import limit_calculator_threads
+
+    relabel = reference["relabel"]
+    if relabel.get("calculator"):
+        name, kwargs, section = relabel["calculator"], relabel["kwargs"], "reference.relabel"
+    else:
+        name, kwargs, section = reference["calculator"], reference["kwargs"], "reference"
+    elements = sorted({symbol for frame in frames for symbol in frame.get_chemical_symbols()})
+    start = time.perf_counter()
+    labelled, report = label(frames, calculator_name=name,
+                             max_failed_fraction=reference["max_failed_fraction"], work=work,
+                             **calculator_arguments(name, kwargs, work, section, elements,
+                                                    lambda: limit_calculator_threads(threads)))
+    report["wall_time"] = quantity(time.perf_counter() - start, unit="s")
+    return labelled, report

@@ -8,7 +8,7 @@ import pytest
 
 from dpglass.core.io import write_json
 from dpglass.report.markdown import summary_markdown
-from dpglass.steps import mechanism, mechanism_run, total_scattering
+from dpglass.steps.workflow import mechanism, mechanism_run, total_scattering
 from dpglass.core.units import quantity
 from synthetic_md import BOX_A, SPECIES_COUNTS, TYPE_MAP, lattice_walk, write_lammps_dump
 

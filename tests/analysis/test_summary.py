@@ -7,7 +7,7 @@ import pytest
 
 from dpglass.analysis.conductivity import analyze_trajectory
 from dpglass.analysis.trajectory import SpeciesTrajectory
-from dpglass.steps import summary
+from dpglass.steps.workflow import summary
 from dpglass.config import validate_config
 from dpglass.core.io import write_json
 from dpglass.core.units import BOLTZMANN_EV_PER_K

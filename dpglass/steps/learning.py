@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
@@ -10,7 +9,12 @@ from pathlib import Path
 from dpglass.core.io import read_json, write_json, write_text
 from dpglass.learning.convergence import iteration_status
 from dpglass.learning.selection import classify, select_frames, spot_check_frames
+from dpglass.learning.exploration import (blown_up_run, dump_atoms, exploration_transport,
+                                          start_frame)
+from dpglass.learning.selection import true_errors
 from dpglass.learning.settings import explore_sweep
+from dpglass.reference.labelling import label_with_reference
+from dpglass.training.evaluation import validation_errors
 from dpglass.core.units import quantity
 
 
@@ -20,25 +24,6 @@ def _previous(path: str | None) -> dict | None:
 
 # ----------------------------------------------------------------------------------------------
 # Exploration
-
-
-def start_frame(frames_path: str, split_path: str, slot: int):
-    """(index, Atoms) of the labelled frame an exploration starts from: a training frame of the
-    melt-quench hold (never a validation frame, whose error the loop reports), the `slot`-th of
-    them in spread_order, so no two explorations of a glass share a start while the hold has
-    frames enough."""
-    from ase.io import read
-
-    from dpglass.learning.settings import spread_order
-
-    frames = read(frames_path, index=":")
-    training = {i for a, b in read_json(split_path)["training_frames"] for i in range(a, b)}
-    hold = [i for i, a in enumerate(frames) if a.info.get("phase") == "hold" and i in training]
-    if not hold:
-        raise ValueError(f"{frames_path}: no training frame of the melt-quench hold to start an "
-                         f"exploration from (melt_quench.hold_time_ps, train.validation_fraction)")
-    index = hold[spread_order(len(hold))[slot % len(hold)]]
-    return index, frames[index]
 
 
 def explore(*, frames_path: str, split_path: str, models: list[str], type_map: list[str],
@@ -80,7 +65,7 @@ def explore(*, frames_path: str, split_path: str, models: list[str], type_map: l
     except MDJobError as err:
         # An exploration that blows up is what the loop is for: the frames before it (the last
         # ones with the largest deviations) are kept; the frames never reached count as failed.
-        result, steps, devi, unreached, blew_up = _blown_up(spec, settings, models, type_map, err)
+        result, steps, devi, unreached, blew_up = blown_up_run(spec, settings, models, type_map, err)
     result.update({"noop": False, "iteration": iteration, "glass": glass, "explore_ps": explore_ps,
                    "start": {"glass": glass, "frame": frame_index,
                              "time": quantity(frame.info.get("time_ps"), unit="ps"),
@@ -88,7 +73,7 @@ def explore(*, frames_path: str, split_path: str, models: list[str], type_map: l
                    "deviation_steps": steps.tolist(), "max_devi_f": devi.tolist(),
                    "blew_up": blew_up,
                    "classification": classify(devi, trust, unreached=unreached),
-                   "transport": (_transport(dump, ion, temperature_K, type_map,
+                   "transport": (exploration_transport(dump, ion, temperature_K, type_map,
                                             settings["timestep_fs"], hop_distance_A)
                                  if blew_up is None else
                                  {"diffusive": False, "D": None, "D_upper_bound": None,
@@ -104,49 +89,6 @@ def explore(*, frames_path: str, split_path: str, models: list[str], type_map: l
           f"{c['frames']} frames, "
           f"accurate {c['accurate_fraction']:.1%}, candidate {c['candidate_fraction']:.1%}, "
           f"failed {c['failed_fraction']:.1%}")
-
-
-def _blown_up(spec, settings: dict, models: list[str], type_map: list[str], error: Exception):
-    """run.json fields, deviations and unreached frame count of an exploration whose MD blew up;
-    re-raises `error` when the run did not get to MD (no failure state: a model or input error)."""
-    import numpy as np
-
-    from dpglass.lammps.deviation import read_model_deviation
-    from dpglass.lammps.errors import describe_state, failure_state
-    from dpglass.lammps.outputs import salvage_dump
-    from dpglass.core.units import steps_for
-
-    state = failure_state(spec.run_dir)
-    if "step" not in state:
-        raise error
-    kept = salvage_dump(spec.run_dir, spec.dump)
-    steps, devi = read_model_deviation(spec.run_dir)
-    on_disk = np.isin(steps, kept)  # selection reads the frames back from the dump
-    steps, devi = steps[on_disk], devi[on_disk]
-    every = settings["dump_every_steps"]
-    planned = steps_for(settings["production_ps"], settings["timestep_fs"]) // every + 1
-    result = {"temperature": quantity(spec.temperature_K, unit="K"), "replica": spec.replica,
-              "frames": len(kept), "dump_every_steps": every,
-              "models": [os.path.relpath(m, spec.run_dir) for m in models], "type_map": type_map,
-              "stopping": None}
-    blew_up = {"step": state["step"], "where": describe_state(state, type_map),
-               "message": str(error)}
-    return result, steps, devi, max(0, planned - len(devi)), blew_up
-
-
-def _transport(dump: str, ion: str, temperature_K: float, type_map: list[str], timestep_fs: float,
-               hop_distance_A: float) -> dict:
-    """The ion's D (or its upper bound) in an exploration run; short runs are rarely diffusive."""
-    from dpglass.analysis.conductivity import analyze_diffusion
-
-    try:
-        result = analyze_diffusion(dump, ion, temperature_K, fmt="lammps-dump", type_map=type_map,
-                                   timestep_fs=timestep_fs, hop_distance_A=hop_distance_A)
-    except ValueError as err:
-        return {"diffusive": False, "D": None, "D_upper_bound": None, "note": str(err)}
-    return {"diffusive": result["diffusive"], "D": result["D"] if result["diffusive"] else None,
-            "D_upper_bound": result.get("D_upper_bound"),
-            "note": "; ".join(result.get("not_diffusive_because") or [])}
 
 
 def convergence(*, run_jsons: list[str], previous_convergence: str | None, learning: dict,
@@ -181,20 +123,6 @@ def convergence(*, run_jsons: list[str], previous_convergence: str | None, learn
 
 # ----------------------------------------------------------------------------------------------
 # Selection and labelling
-
-
-def _dump_atoms(dump: str, type_map: list[str], steps: set[int]) -> dict:
-    from ase import Atoms
-
-    from dpglass.analysis.trajectory import iter_frames
-
-    out = {}
-    for frame in iter_frames(dump, fmt="lammps-dump", type_map=type_map):
-        if frame.step in steps:
-            out[frame.step] = Atoms(symbols=list(frame.symbols), positions=frame.positions,
-                                    cell=frame.cell, pbc=True)
-            out[frame.step].wrap()
-    return out
 
 
 def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict,
@@ -241,7 +169,7 @@ def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict
         kinds.update({i: "spot_check" for i in spots[T]})
         picks = sorted(kinds)
         steps = {run["deviation_steps"][i] for i in picks}
-        atoms = _dump_atoms(dump, type_map, steps)
+        atoms = dump_atoms(dump, type_map, steps)
         missing = sorted(steps - set(atoms))
         if missing:
             raise RuntimeError(f"{dump}: no frame at step(s) {missing} of the model deviation; "
@@ -267,28 +195,6 @@ def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict
           + ", ".join(f"{r['temperature_K']:g} K: {r['selected']} of {r['candidate']} candidates "
                       f"+ {r['spot_checks']} spot checks ({r['failed']} failed, not labelled)"
                       for r in rows))
-
-
-def label_with_reference(frames: list, reference: dict, work: Path, threads: int) -> tuple[list, dict]:
-    """Label `frames` with the training-label calculator (reference.relabel.calculator if set,
-    else reference.calculator), one resumable single point per frame under `work`
-    (dpglass.reference.labelling.label); the report carries the wall time.
-    reference: learning.settings.label_reference_settings."""
-    from dpglass.reference.labelling import calculator_arguments, label
-    from dpglass.core.threads import limit_calculator_threads
-
-    relabel = reference["relabel"]
-    name = relabel.get("calculator") or reference["calculator"]
-    kwargs = relabel["kwargs"] if relabel.get("calculator") else reference["kwargs"]
-    section = "reference.relabel" if relabel.get("calculator") else "reference"
-    elements = sorted({symbol for frame in frames for symbol in frame.get_chemical_symbols()})
-    start = time.perf_counter()
-    labelled, report = label(frames, calculator_name=name,
-                             max_failed_fraction=reference["max_failed_fraction"], work=work,
-                             **calculator_arguments(name, kwargs, work, section, elements,
-                                                    lambda: limit_calculator_threads(threads)))
-    report["wall_time"] = quantity(time.perf_counter() - start, unit="s")
-    return labelled, report
 
 
 def label(*, selected_frames: str, selection_json: str, reference: dict, type_map: list[str],
@@ -327,33 +233,6 @@ def label(*, selected_frames: str, selection_json: str, reference: dict, type_ma
         shutil.rmtree(data_dir)
         system.to("deepmd/npy", data_dir)
     write_json(out_report, report)
-
-
-def true_errors(models: list[str], labelled: list) -> list[dict]:
-    """Per kind and temperature of the labelled frames: the models' force RMSE (per component)
-    and RMS of the force-error vector against the reference labels, mean over members, on
-    frames no model has trained on. A spot check's true error is what the deviation could not
-    see."""
-    import numpy as np
-
-    from dpglass.learning.certificate import frame_errors
-
-    groups: dict[tuple, list] = {}
-    for atoms in labelled:
-        key = (atoms.info.get("kind", "candidate"), float(atoms.info["temperature_K"]))
-        groups.setdefault(key, []).append(atoms)
-    keys = sorted(groups)
-    # per member and group: squared force error per atom (sum of squares / atoms)
-    squared = [[rows[:, 0].sum() / rows[:, 1].sum()
-                for rows in frame_errors(model, [groups[k] for k in keys])] for model in models]
-    rows = []
-    for (kind, temperature), values in zip(keys, np.transpose(squared)):
-        vector = 1000.0 * np.sqrt(np.mean(values))
-        rows.append({"kind": kind, "temperature_K": temperature,
-                     "frames": len(groups[(kind, temperature)]),
-                     "force_rmse": quantity(vector / np.sqrt(3.0), unit="meV/Å"),
-                     "force_error_vector_rms": quantity(vector, unit="meV/Å")})
-    return rows
 
 
 # ----------------------------------------------------------------------------------------------
@@ -432,25 +311,3 @@ def retrain(*, training_dirs: list[str], validation_dirs: list[str], earlier_dat
           f"{before['force_rmse']['value']:.1f} -> {after['force_rmse']['value']:.1f} meV/Å, "
           f"energy {before['energy_rmse']['value']:.2f} -> {after['energy_rmse']['value']:.2f} "
           f"meV/atom", file=log, flush=True)
-
-
-def validation_errors(model: str, validation: list[str], backend: str, threads: int, log,
-                      work: str | Path | None = None) -> dict:
-    """dp test of `model` on each validation system: energy and force RMSE, the plain mean of the
-    per-system RMSEs (not weighted by frame count)."""
-    from dpglass.training.dp import dp
-    from dpglass.training.evaluation import parse_dp_test
-
-    work = Path(work or Path(model).parent / "dp_test")
-    work.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for n, system in enumerate(validation):
-        test_log = work / f"dp_test_{n}.log"
-        test_log.unlink(missing_ok=True)
-        dp(["test", "-m", os.path.relpath(model, work), "-s", os.path.relpath(system, work),
-            "-l", test_log.name], backend, work, threads, log)
-        rows.append(parse_dp_test(test_log.read_text()))
-    energy = sum(r["energy_rmse"]["value"] for r in rows) / len(rows)
-    force = sum(r["force_rmse"]["value"] for r in rows) / len(rows)
-    return {"energy_rmse": quantity(energy, unit="meV/atom"),
-            "force_rmse": quantity(force, unit="meV/Å"), "systems": len(rows)}

@@ -121,7 +121,7 @@ def perturbed_frames(*, frames_path: str, split_path: str, settings: dict, refer
     reference (resumable, one single point per frame), as a training-only deepmd/npy system."""
     from ase.io import read, write
 
-    from dpglass.learning.steps import label_with_reference
+    from dpglass.reference.labelling import label_with_reference
     from dpglass.training.data import read_labelled_frames
     from dpglass.training.perturb import make_perturbed, summary
 
