@@ -80,7 +80,7 @@ def test_zero_glasses_is_a_config_error():
 
 @pytest.mark.snakemake
 def test_dry_run_with_two_glasses_melts_each_and_trains_one_ensemble_on_both():
-    from workflow_helpers import dry_run, shipped_config
+    from workflow_helpers import dry_run, job_counts, shipped_config
 
     result = dry_run(shipped_config("test.yaml"), "structure:\n  glasses: 2\n")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -92,9 +92,7 @@ def test_dry_run_with_two_glasses_melts_each_and_trains_one_ensemble_on_both():
                  "results/LACO75/analysis_glass1/diffusion_T363_r0.json",
                  "results/LACO75/sweep/T303/r0/run.json"):
         assert path in out, path
-    stats = out[out.index("Job stats:"):]
-    counts = {line.split()[0]: int(line.split()[1]) for line in stats.splitlines()[3:]
-              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    counts = job_counts(out)
     n_comp = 2  # LACO75 and NACO75
     assert counts["melt_quench"] == n_comp * 2 and counts["training_data"] == n_comp * 2
     assert counts["train_model"] == n_comp * 2  # n_models per composition, not x glasses

