@@ -187,7 +187,7 @@ def test_summary_says_where_the_target_was_met_and_what_the_fit_used(tmp_path):
     paths = []
     for T, steps, reason, rel in ((303.0, 10000, MAXIMUM_REACHED, 0.9), (393.0, 5000, TARGET_MET, 0.15)):
         path = tmp_path / f"T{T:g}.json"
-        write_json(path, {"temperature": quantity(T, None, "K"), "replica": 0, "timestep_fs": 1.0,
+        write_json(path, {"temperature": quantity(T, None, "K"), "replica": 0, "glass": 0, "timestep_fs": 1.0,
                           "production_steps": steps,
                           "stopping": {"reason": reason, "relative_error": rel,
                                        "target_relative_error": 0.2}})
