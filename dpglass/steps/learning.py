@@ -55,7 +55,7 @@ def explore(*, frames_path: str, split_path: str, models: list[str], type_map: l
     data_path = Path(run_json).parent / "start.lmp"
     data_path.parent.mkdir(parents=True, exist_ok=True)
     write_data_file(frame, data_path, type_map)
-    spec = RunSpec(temperature_K, 0, run_json, dump, glass=start[0])
+    spec = RunSpec(temperature_K, 0, run_json, dump, glass=glass)
     # small cells, short runs: on the CPU cores the rule asked for (no GPU requested)
     try:
         result = run_md_job(str(data_path), models, type_map, settings, {"device": "cpu"},
