@@ -4,7 +4,7 @@ For the default descriptor (se_e2_a) at four network sizes: the schema defaults 
 "narrow" (the same with DeePMD-kit's [25, 50, 100] embedding widths, the defaults before the hidden
 layers were widened), the demo's (config/config.yaml), and DeePMD-kit's water example (rcut 6 Å, 16
 embedding nets per species pair, axis 16, fitting [240, 240, 240]: the first defaults), it
-builds the same chain the workflow runs: a LACO75 start cell (dpglass.cells.build_start_cell, 42
+builds the same chain the workflow runs: a LACO75 start cell (dpglass.reference.cells.build_start_cell, 42
 atoms at 2.2 g/cm³, the demo cell), a few labelled frames of short Lennard-Jones MD from it (ASE;
 the labels only have to exist, throughput does not depend on them), `dp neighbor-stat` -> sel, a
 short `dp train`, `dp freeze`, `dp compress`; then the same in.lammps
@@ -52,8 +52,8 @@ def labelled_frames(path: Path, n_frames: int, seed: int = 1):
     from ase.calculators.lj import LennardJones
     from ase.io import write
 
-    from dpglass.cells import build_start_cell
-    from dpglass.composition import parse_formula
+    from dpglass.reference.cells import build_start_cell
+    from dpglass.core.composition import parse_formula
     from dpglass.config import validate_config
 
     sys.path.insert(0, str(ROOT / "tests"))
@@ -132,7 +132,7 @@ def main() -> None:
                         help="also print the TensorFlow op profile of the default model, frozen and compressed")
     args = parser.parse_args()
 
-    from dpglass.threads import thread_variables
+    from dpglass.core.threads import thread_variables
 
     os.environ.update(thread_variables(args.threads))
     import yaml
@@ -217,7 +217,7 @@ def main() -> None:
                     print(f"[{natoms[cell]} atoms, {name}] {stem:10} run {repeat + 1}/{args.repeats}: "
                           f"{runs[-1]:.2f} s", flush=True)
 
-    from dpglass.provenance import cpu_model
+    from dpglass.report.provenance import cpu_model
 
     header = (f"LAMMPS pair_style deepmd, {args.md_steps} timed steps after 20 warm-up "
               f"steps, medians of {args.repeats} interleaved repeats (speed-up: of the paired ratios), "

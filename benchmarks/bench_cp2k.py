@@ -4,7 +4,7 @@ default teacher) is from CP2K-PBE on the same frames.
 Frames: a random packing of LiAlCl2.5O0.75 at 2.2 g/cm^3 (4 and 8 formula units: 21 and 42
 atoms), relaxed for 60 FIRE steps and run at 600 K for 100 fs between frames with CHGNet (Langevin,
 2 fs), as the melt-quench samples them. Each size's frames are labelled in sequence by one CP2K
-shell with dpglass's default CP2K settings (dpglass.cp2k: PBE, DZVP-MOLOPT-SR-GTH, GTH-PBE, 600 Ry,
+shell with dpglass's default CP2K settings (dpglass.reference.cp2k: PBE, DZVP-MOLOPT-SR-GTH, GTH-PBE, 600 Ry,
 diagonalisation + Broyden), as the workflow's labeller does, on `--threads` OpenMP threads.
 
 Per point it records the wall time and the CPU time of the CP2K process (the machine may be
@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dpglass.io import write_json, write_text
-from dpglass.units import quantity
+from dpglass.core.io import write_json, write_text
+from dpglass.core.units import quantity
 
 GPA_PER_EV_A3 = 160.21766208
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -46,10 +46,10 @@ def glass_frames(formula_units: int, count: int, seed: int = 3) -> list:
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
     from ase import units
 
-    from dpglass.cells import pair_min_distances, random_packing
-    from dpglass.composition import parse_formula
-    from dpglass.meltquench import prerelax
-    from dpglass.reference import make_calculator
+    from dpglass.reference.cells import pair_min_distances, random_packing
+    from dpglass.core.composition import parse_formula
+    from dpglass.reference.meltquench import prerelax
+    from dpglass.reference.calculators import make_calculator
 
     formula = parse_formula("LiAlCl2.5O0.75")
     atoms = random_packing(formula, formula.integer_counts(None, formula_units), 2.2,
@@ -84,7 +84,7 @@ def label_timed(frames: list, threads: int, directory: Path,
                 kwargs: dict) -> tuple[list[dict], str | None]:
     """CP2K (dpglass's defaults) on `frames` with one shell: per point wall and CPU seconds, SCF
     steps, energy, forces, stress; and CP2K's version."""
-    from dpglass.cp2k import make_calculator
+    from dpglass.reference.cp2k import make_calculator
 
     calc = make_calculator(directory=directory, **kwargs,
                            command=f"env OMP_NUM_THREADS={threads} cp2k.psmp -s")
@@ -124,7 +124,7 @@ def mean_sem(values) -> tuple[float, float | None]:
 
 def compare_with_chgnet(frames: list, points: list[dict], seed: int = 0) -> dict:
     """CHGNet against CP2K on the same frames: RMSEs with bootstrap errors over frames."""
-    from dpglass.reference import make_calculator
+    from dpglass.reference.calculators import make_calculator
 
     chgnet = make_calculator("chgnet")
     rows = []
@@ -210,8 +210,8 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from dpglass.provenance import cpu_model
-    from dpglass.reference import describe
+    from dpglass.report.provenance import cpu_model
+    from dpglass.reference.calculators import describe
 
     kwargs = {key: value for key, value in (("cutoff_Ry", args.cutoff_ry), ("basis_set", args.basis))
               if value is not None}
@@ -231,7 +231,7 @@ def main() -> None:
         all_loads += [p["load"] for p in points]
         if comparison is None:
             comparison = compare_with_chgnet(frames, points)
-    from dpglass.plan import timing_fit
+    from dpglass.report.plan import timing_fit
 
     a, p = timing_fit(rows)
     settings = describe("cp2k", kwargs) | {"version": calc_version}

@@ -2,7 +2,7 @@
 
 Needs a GPU node with the gpu environment (bash envs/setup.sh gpu) and deployed models (the
 workflow's results/{comp}/train/model_*/compressed.pth, or --models/--data/--type-map). It runs the
-sweep job exactly as the workflow does (dpglass.sweep.run_sweep_job with execution.device gpu:
+sweep job exactly as the workflow does (dpglass.lammps.jobs.run_md_job with execution.device gpu:
 one LAMMPS process per temperature, all pinned to the job's GPU via CUDA_VISIBLE_DEVICES), for each
 pack size, alternating the order over repeats, and writes benchmarks/results/gpu_packing.md
 naming the GPU model. Speed-up = aggregate katom-step/s with k per GPU / aggregate with 1 per GPU.
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from dpglass.config import validate_config
-from dpglass.sweep import RunSpec, run_sweep_job
+from dpglass.lammps.jobs import RunSpec, run_md_job
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,7 +70,7 @@ def main() -> None:
         for k in order:
             runs = [RunSpec(213.0 + 15 * i, 0, str(work / f"k{k}_r{repeat}/T{i}/run.json"), None) for i in range(k)]
             start = time.perf_counter()
-            out = run_sweep_job(data, models, args.type_map, cfg["sweep"], cfg["execution"], runs, False,
+            out = run_md_job(data, models, args.type_map, cfg["sweep"], cfg["execution"], runs, False,
                                 args.threads * k)
             wall = time.perf_counter() - start
             natoms = out[0]["natoms"]

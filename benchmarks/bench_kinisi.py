@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO / "tests" / "analysis"))
 from synthetic_md import BOX_A, HOP_A, MD_LIKE_FAMILIES as FAMILIES  # noqa: E402
 
 from dpglass.analysis.diffusion import estimate_diffusion  # noqa: E402
-from dpglass.provenance import cpu_model  # noqa: E402
+from dpglass.report.provenance import cpu_model  # noqa: E402
 
 N_FRAMEWORK = 8
 KINISI_MAX_LAGS = 400

@@ -42,7 +42,7 @@ from real_md import RUNS, MdRun  # noqa: E402
 from dpglass.analysis.conductivity import analyze_trajectory  # noqa: E402
 from dpglass.analysis.trajectory import (_minimum_image_step, iter_frames,  # noqa: E402
                                          load_species_trajectory)
-from dpglass.provenance import cpu_model  # noqa: E402
+from dpglass.report.provenance import cpu_model  # noqa: E402
 
 TO_A2_PER_PS = 1e4  # cm²/s → Å²/ps
 # kinisi builds a dense covariance over every lag it is given: cap the lags (log-spaced subset of
@@ -289,7 +289,7 @@ def main(argv=None) -> int:
     import os
     import platform
 
-    from dpglass.provenance import git_commit
+    from dpglass.report.provenance import git_commit
 
     command = " ".join(["benchmarks/bench_kinisi_md.py", *(argv if argv is not None
                                                            else sys.argv[1:])])

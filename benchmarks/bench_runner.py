@@ -1,6 +1,6 @@
 """The workflow's LAMMPS runner against bare `lmp -in in.lammps`, on the same in.lammps, side by side.
 
-Both run the file the sweep rule writes (dpglass.sweep.prepare_run) in the same run directory, with
+Both run the file the sweep rule writes (dpglass.lammps.jobs.prepare_run) in the same run directory, with
 the same environment (dpglass.lammps.loader.child_env), alternating A/B for several repeats; the state of
 the previous run (restart/, chunks/, model_devi/) is removed before each so both do the full run.
 
@@ -31,8 +31,8 @@ from dpglass.config import validate_config
 from dpglass.lammps.data import read_data_header
 from dpglass.lammps.loader import child_env
 from dpglass.lammps.runner import runner_command
-from dpglass.provenance import cpu_model
-from dpglass.sweep import RunSpec, md_settings, prepare_run
+from dpglass.report.provenance import cpu_model
+from dpglass.lammps.jobs import RunSpec, md_settings, prepare_run
 
 ROOT = Path(__file__).resolve().parent.parent
 

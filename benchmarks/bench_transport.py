@@ -30,8 +30,8 @@ BOLTZMANN_EV = 8.617333262e-5
 
 
 def run_md(side: str, calc_factory, start, protocol: dict, seed: int, path: Path) -> float:
-    """One NVT run (dpglass.meltquench.nvt_run); returns its wall time (0 when reused)."""
-    from dpglass.meltquench import nvt_run
+    """One NVT run (dpglass.reference.meltquench.nvt_run); returns its wall time (0 when reused)."""
+    from dpglass.reference.meltquench import nvt_run
 
     if path.exists():
         return 0.0
@@ -75,9 +75,9 @@ def main() -> None:
 
     from ase.io import read
 
-    from dpglass.analysis import analyze_diffusion
-    from dpglass.reference import make_calculator
-    from dpglass.threads import limit_torch_threads
+    from dpglass.analysis.conductivity import analyze_diffusion
+    from dpglass.reference.calculators import make_calculator
+    from dpglass.core.threads import limit_torch_threads
 
     limit_torch_threads(args.threads)
     start = read(args.results / "melt_quench" / "quenched.extxyz")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Sequence
 
 from dpglass.config import load_schema
-from dpglass.io import write_json
+from dpglass.core.io import write_json
 
 # The analysis choices, as constants here so that `dpglass plan` need not import the analysis
 # (tests/test_plan.py checks they match dpglass.analysis).
@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                            default="sigma_tracer")
     arrhenius.add_argument("--glass-transition", type=float, default=None, metavar="TG_K",
                            help="fit VFT only above this temperature (K)")
+    arrhenius.add_argument("--formula", default=None,
+                           help="composition whose published numbers (dpglass.core.paper) the fit "
+                                "records and the plot draws; default none")
     arrhenius.add_argument("--json", type=Path, required=True)
     arrhenius.add_argument("--plot", type=Path, default=None)
 
@@ -169,7 +172,7 @@ def _run_diffusion(args) -> None:
                                hop_distance_A=args.hop_distance)
     write_json(args.json, result)
     if args.plot:
-        from dpglass.analysis.plots import plot_msd
+        from dpglass.report.figures import plot_msd
         plot_msd(result, args.plot)
 
 
@@ -181,16 +184,19 @@ def _run_arrhenius(args) -> None:
         if not path.is_file():
             raise FileNotFoundError(f"diffusion result not found: {path}")
         results.append(json.loads(path.read_text()))
+    from dpglass.core.paper import paper_arrhenius
+
     fit = fit_arrhenius(results, window=tuple(args.window), quantity_name=args.quantity,
                         glass_transition_K=args.glass_transition)
+    fit["paper_reference"] = paper_arrhenius(args.formula) if args.formula else {}
     write_json(args.json, fit)
     if args.plot:
-        from dpglass.analysis.plots import plot_arrhenius
-        plot_arrhenius(results, fit, args.plot)
+        from dpglass.report.figures import plot_arrhenius
+        plot_arrhenius(results, fit, args.plot, paper=fit["paper_reference"])
 
 
 def _run_rdf(args) -> None:
-    from dpglass.rdf_trajectory import trajectory_rdf
+    from dpglass.analysis.rdf_files import trajectory_rdf
 
     if args.stride < 1:
         raise ValueError(f"--stride must be >= 1, got {args.stride}")
@@ -199,7 +205,7 @@ def _run_rdf(args) -> None:
                             log=lambda line: print(line, file=sys.stderr))
     write_json(args.json, result)
     if args.plot:
-        from dpglass.analysis.plots import plot_rdf
+        from dpglass.report.figures import plot_rdf
         plot_rdf(result, args.plot)
 
 
@@ -219,7 +225,7 @@ def _run_config(args) -> None:
 
 def _run_plan(args) -> None:
     from dpglass.config import effective_config
-    from dpglass.plan import format_plan, plan_sweep
+    from dpglass.report.plan import format_plan, plan_sweep
 
     for path in args.configfile:
         if not path.is_file():
@@ -232,6 +238,7 @@ def _run_plan(args) -> None:
 
 def _run_certificate(args) -> None:
     from dpglass.learning.certificate import certify_ensemble
+    from dpglass.report.certificate import write_markdown
 
     for path in args.models:
         if not path.is_file():
@@ -245,6 +252,7 @@ def _run_certificate(args) -> None:
                               rdf_pairs=args.pairs, rdf_r_max_A=args.r_max,
                               trust_low_eV_per_A=args.trust_low, confidence=args.confidence,
                               seed=args.seed, overrides=overrides)
+    write_markdown(str(args.out / "certificate.json"), str(args.out / "certificate.md"))
     print(f"{args.out / 'certificate.md'}: {result['verdict']['text']}")
 
 

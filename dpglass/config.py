@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import jsonschema
 import yaml
 
-from dpglass.composition import FormulaError, check_neutral, parse_formula, type_map
+from dpglass.core.composition import FormulaError, check_neutral, parse_formula, type_map
 
 ALKALI = ("Li", "Na", "K")
 SHARED_SCOPE = "shared"  # results/shared/train/... holds the ensemble of train.shared_model
@@ -34,7 +34,7 @@ class Rename(NamedTuple):
     factor: float = 1.0
 
 
-# Keys renamed by issue 16 (old name -> new). A config that still uses an old name fails validation
+# Renamed keys (old name -> new). A config that still uses an old name fails validation
 # with the new name and, where the unit changed, the converted value: times in ps and pressures in
 # bar in every section; no `t_` that means a time in one key and a temperature in the next.
 RENAMED_KEYS = {
@@ -298,7 +298,7 @@ def _check_learning(config: dict) -> None:
 
 def _check_start_cells_and_reference(config: dict) -> None:
     """Cell sizes that give whole atom counts, a crystal where one is asked for, known calculators."""
-    from dpglass.reference import check_calculator_name
+    from dpglass.reference.calculators import check_calculator_name
 
     structure = config["structure"]
     for name, comp in config["compositions"].items():
@@ -321,7 +321,7 @@ def _check_start_cells_and_reference(config: dict) -> None:
         try:
             check_calculator_name(name, f"{section}.calculator")
             if name == "cp2k":
-                from dpglass.cp2k import check_keywords
+                from dpglass.reference.cp2k import check_keywords
 
                 check_keywords(settings["kwargs"], f"{section}.kwargs")
         except ValueError as err:
@@ -337,8 +337,8 @@ def reference_sections(config: dict) -> list[tuple[str, dict]]:
 def check_reference_codes(config: dict) -> None:
     """Before a run (the workflow's onstart, not a dry run): every calculator the config names
     can run for every species of its compositions: its package, and for CP2K the program, the
-    data directory and a basis set and pseudopotential per element (dpglass.reference.check_ready)."""
-    from dpglass.reference import check_ready
+    data directory and a basis set and pseudopotential per element (dpglass.reference.calculators.check_ready)."""
+    from dpglass.reference.calculators import check_ready
 
     elements = sorted({element for comp in config["compositions"].values()
                        for element in parse_formula(comp["formula"]).elements})

@@ -1,5 +1,5 @@
-from dpglass.rulelog import rule_log
-from dpglass.steps import compare_compositions
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import compare_compositions
 
 with rule_log(snakemake.log[0]):
     compare_compositions(summary_paths=list(snakemake.input), json_path=snakemake.output.table,

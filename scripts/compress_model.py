@@ -1,5 +1,5 @@
-from dpglass.rulelog import rule_log
-from dpglass.steps import compress_model
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import compress_model
 
 with rule_log(snakemake.log[0]) as log:
     compress_model(frozen=snakemake.input.frozen, validation_dirs=list(snakemake.input.validation),

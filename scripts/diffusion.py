@@ -1,6 +1,6 @@
 from dpglass.config import glass_index
-from dpglass.rulelog import rule_log
-from dpglass.steps import diffusion
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import diffusion
 
 with rule_log(snakemake.log[0]):
     diffusion(dump_path=snakemake.input.dump, run_json=snakemake.input.run, ion=snakemake.params.ion,

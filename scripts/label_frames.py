@@ -1,5 +1,5 @@
-from dpglass.rulelog import rule_log
-from dpglass.steps import label_frames
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import label_frames
 
 with rule_log(snakemake.log[0]):
     label_frames(sampled_path=snakemake.input[0], reference=snakemake.params.reference,

@@ -1,5 +1,5 @@
-from dpglass.rulelog import rule_log
-from dpglass.steps import lammps_data
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import lammps_data
 
 with rule_log(snakemake.log[0]):
     lammps_data(quenched_path=snakemake.input[0], type_map=snakemake.params.type_map,

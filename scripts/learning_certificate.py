@@ -1,5 +1,6 @@
-from dpglass.learning.certificate import certify, write_markdown
-from dpglass.rulelog import rule_log
+from dpglass.learning.certificate import certify
+from dpglass.report.certificate import write_markdown
+from dpglass.steps.rulelog import rule_log
 
 with rule_log(snakemake.log[0]):
     certify(teacher_paths=list(snakemake.input.teacher),

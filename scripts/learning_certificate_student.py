@@ -1,6 +1,6 @@
 from dpglass.learning.certificate import run_students
-from dpglass.rulelog import rule_log
-from dpglass.threads import limit_torch_threads
+from dpglass.steps.rulelog import rule_log
+from dpglass.core.threads import limit_torch_threads
 
 with rule_log(snakemake.log[0]):
     limit_torch_threads(snakemake.threads)

@@ -1,5 +1,5 @@
 from dpglass.learning.certificate import run_teacher
-from dpglass.rulelog import rule_log
+from dpglass.steps.rulelog import rule_log
 
 with rule_log(snakemake.log[0]):
     run_teacher(start_path=snakemake.input.start, reference=snakemake.params.reference,

@@ -1,5 +1,5 @@
-from dpglass.learning.steps import convergence
-from dpglass.rulelog import rule_log
+from dpglass.steps.learning import convergence
+from dpglass.steps.rulelog import rule_log
 
 with rule_log(snakemake.log[0]):
     convergence(run_jsons=list(snakemake.input.runs),

@@ -1,5 +1,5 @@
-from dpglass.learning.steps import explore
-from dpglass.rulelog import rule_log
+from dpglass.steps.learning import explore
+from dpglass.steps.rulelog import rule_log
 
 with rule_log(snakemake.log[0]):
     explore(frames_path=snakemake.input.frames, split_path=snakemake.input.split,

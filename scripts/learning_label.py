@@ -1,5 +1,5 @@
-from dpglass.learning.steps import label
-from dpglass.rulelog import rule_log
+from dpglass.steps.learning import label
+from dpglass.steps.rulelog import rule_log
 
 with rule_log(snakemake.log[0]):
     label(selected_frames=snakemake.input.frames, selection_json=snakemake.input.selection,

@@ -1,5 +1,5 @@
-from dpglass.learning.report import loop_report
-from dpglass.rulelog import rule_log
+from dpglass.report.loop import loop_report
+from dpglass.steps.rulelog import rule_log
 
 with rule_log(snakemake.log[0]):
     loop_report(convergence_paths=list(snakemake.input.convergence),

@@ -1,5 +1,5 @@
-from dpglass.learning.steps import select
-from dpglass.rulelog import rule_log
+from dpglass.steps.learning import select
+from dpglass.steps.rulelog import rule_log
 
 with rule_log(snakemake.log[0]):
     select(runs=list(zip(snakemake.input.runs, snakemake.input.dumps)),

@@ -1,5 +1,5 @@
-from dpglass.rulelog import rule_log
-from dpglass.steps import mechanism
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import mechanism
 
 with rule_log(snakemake.log[0]):
     mechanism(run_paths=list(snakemake.input.runs), diffusion_paths=list(snakemake.input.diffusion),

@@ -1,6 +1,6 @@
 from dpglass.config import glass_index
-from dpglass.rulelog import rule_log
-from dpglass.steps import mechanism_run
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import mechanism_run
 
 with rule_log(snakemake.log[0]):
     mechanism_run(dump_path=snakemake.input.dump, run_json=snakemake.input.run,

@@ -1,5 +1,5 @@
-from dpglass.rulelog import rule_log
-from dpglass.steps import melt_quench
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import melt_quench
 
 with rule_log(snakemake.log[0]):
     melt_quench(start_path=snakemake.input[0], structure=snakemake.params.structure,

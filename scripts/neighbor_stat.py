@@ -1,5 +1,5 @@
-from dpglass.rulelog import rule_log
-from dpglass.steps import neighbor_stat
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import neighbor_stat
 
 with rule_log(snakemake.log[0]) as log:
     neighbor_stat(data_dirs=list(snakemake.input.training) + list(snakemake.input.validation),

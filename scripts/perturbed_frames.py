@@ -1,5 +1,5 @@
-from dpglass.rulelog import rule_log
-from dpglass.steps import perturbed_frames
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import perturbed_frames
 
 with rule_log(snakemake.log[0]):
     perturbed_frames(frames_path=snakemake.input.frames, split_path=snakemake.input.split,

@@ -1,5 +1,5 @@
-from dpglass.rulelog import rule_log
-from dpglass.steps import rdf
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import rdf
 
 with rule_log(snakemake.log[0]):
     rdf(dump_path=snakemake.input.dump, run_json=snakemake.input.run, type_map=snakemake.params.type_map,

@@ -1,5 +1,5 @@
-from dpglass.rulelog import rule_log
-from dpglass.steps import start_cell
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import start_cell
 
 with rule_log(snakemake.log[0]):
     start_cell(formula_text=snakemake.params.formula, composition=snakemake.params.composition,

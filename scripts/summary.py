@@ -1,5 +1,5 @@
-from dpglass.rulelog import rule_log
-from dpglass.steps import summary
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import summary
 
 with rule_log(snakemake.log[0]):
     summary(composition=snakemake.params.composition, formula=snakemake.params.formula,

@@ -1,8 +1,9 @@
 from dpglass.config import glass_index
-from dpglass.rulelog import rule_log
-from dpglass.steps import sweep_md
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import sweep_md
 
 with rule_log(snakemake.log[0]):
+    glass = glass_index(snakemake.wildcards.gs)
     # GPU ids say which GPU a local job leases, not what it computes: config, not a param
     execution = dict(snakemake.params.execution, gpu_ids=snakemake.config["execution"]["gpu_ids"])
     sweep_md(data_path=snakemake.input.data, models=list(snakemake.input.models),
@@ -12,4 +13,4 @@ with rule_log(snakemake.log[0]):
              tasks=getattr(snakemake.resources, "tasks", 1),
              mpi=getattr(snakemake.resources, "mpi", None),
              stopping=getattr(snakemake.params, "stopping", None),
-             label=f"{snakemake.wildcards.comp}, glass {glass_index(snakemake.wildcards.gs)}")
+             label=f"{snakemake.wildcards.comp}, glass {glass}", glass=glass)

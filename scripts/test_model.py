@@ -1,5 +1,5 @@
-from dpglass.rulelog import rule_log
-from dpglass.steps import test_model
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import test_model
 
 with rule_log(snakemake.log[0]) as log:
     test_model(model=snakemake.input.model, validation_dir=snakemake.input.validation,

@@ -1,5 +1,5 @@
-from dpglass.rulelog import rule_log
-from dpglass.steps import total_scattering
+from dpglass.steps.rulelog import rule_log
+from dpglass.steps.workflow import total_scattering
 
 with rule_log(snakemake.log[0]):
     total_scattering(dump_path=snakemake.input.dump, run_json=snakemake.input.run,

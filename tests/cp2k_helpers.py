@@ -36,8 +36,8 @@ def small_cell():
     cell (so the stress has shear components), rattled off any symmetric position."""
     import numpy as np
 
-    from dpglass.cells import pair_min_distances, random_packing
-    from dpglass.composition import parse_formula
+    from dpglass.reference.cells import pair_min_distances, random_packing
+    from dpglass.core.composition import parse_formula
 
     formula = parse_formula("LiAlCl2O")
     atoms = random_packing(formula, formula.integer_counts(None, 1), 2.2,

@@ -1,5 +1,5 @@
 """A stand-in for `cp2k.psmp -s` that speaks the CP2K shell protocol ASE uses, for the tests of
-dpglass.cp2k without CP2K: usage `python fake_cp2k_shell.py PLAN`.
+dpglass.reference.cp2k without CP2K: usage `python fake_cp2k_shell.py PLAN`.
 
 PLAN is a file with one outcome per evaluation (EVAL_EF), consumed across shells:
   converged  write a converged SCF to the output file, return an energy of -1 eV per atom

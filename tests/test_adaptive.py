@@ -17,10 +17,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from labelled_frames import fcc_li_cl  # noqa: E402
 
-from dpglass.analysis import analyze_diffusion
+from dpglass.analysis.conductivity import analyze_diffusion
 from dpglass.config import validate_config
 from dpglass.lammps.adaptive import MAXIMUM_REACHED, STATE, TARGET_MET
-from dpglass.sweep import RunSpec, run_sweep_job
+from dpglass.lammps.jobs import RunSpec, run_md_job
 
 pytestmark = pytest.mark.md  # LAMMPS
 
@@ -50,11 +50,12 @@ def sweep_config(**sweep):
 
 
 def run_spec(root: Path, name: str) -> RunSpec:
-    return RunSpec(TEMPERATURE_K, 0, str(root / name / "run.json"), str(root / name / "dump.lammpstrj"))
+    return RunSpec(TEMPERATURE_K, 0, str(root / name / "run.json"), str(root / name / "dump.lammpstrj"),
+                   glass=1)
 
 
 def run_job(data, sweep, execution, spec, preflight=False):
-    return run_sweep_job(data, [], TYPE_MAP, sweep, execution, [spec], preflight, 1,
+    return run_md_job(data, [], TYPE_MAP, sweep, execution, [spec], preflight, 1,
                          stopping=STOPPING, settings_override={"pair_commands": LJ})[0]
 
 
@@ -64,6 +65,7 @@ def test_loose_target_stops_early_and_the_analysis_sees_the_same_D(data, tmp_pat
     result = run_job(data, sweep, execution, spec)
     stopping = result["stopping"]
     assert stopping["reason"] == TARGET_MET
+    assert result["glass"] == 1  # the run records its glass; nobody parses it out of a path
     assert stopping["stopped_at_production_ps"] < 4.0
     assert stopping["relative_error"] <= 0.5 and stopping["diffusive"]
     # the run's length is where the rule stopped it, and the dump holds exactly that production
@@ -131,7 +133,7 @@ def test_plan_throughput_from_a_preflight_predicts_the_run(tmp_path):
     production run of the same system to within a factor of 3. A 2048-atom cell, so that a step
     is compute (not output) and the preflight's 10 steps are long enough to time."""
     from dpglass.lammps.data import write_data_file
-    from dpglass.plan import read_throughput
+    from dpglass.report.plan import read_throughput
 
     big = tmp_path / "big.lmp"
     write_data_file(fcc_li_cl().repeat((4, 4, 4)), big, TYPE_MAP)
@@ -176,16 +178,16 @@ def test_loop_time_counts_the_share_of_a_core():
 
 
 def test_summary_says_where_the_target_was_met_and_what_the_fit_used(tmp_path):
-    from dpglass.io import write_json
-    from dpglass.report import summary_markdown
-    from dpglass.summary import run_lengths
-    from dpglass.units import quantity
+    from dpglass.core.io import write_json
+    from dpglass.report.markdown import summary_markdown
+    from dpglass.report.summary import run_lengths
+    from dpglass.core.units import quantity
     from test_report import summary
 
     paths = []
     for T, steps, reason, rel in ((303.0, 10000, MAXIMUM_REACHED, 0.9), (393.0, 5000, TARGET_MET, 0.15)):
         path = tmp_path / f"T{T:g}.json"
-        write_json(path, {"temperature": quantity(T, None, "K"), "replica": 0, "timestep_fs": 1.0,
+        write_json(path, {"temperature": quantity(T, None, "K"), "replica": 0, "glass": 0, "timestep_fs": 1.0,
                           "production_steps": steps,
                           "stopping": {"reason": reason, "relative_error": rel,
                                        "target_relative_error": 0.2}})

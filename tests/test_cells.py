@@ -5,9 +5,9 @@ import pytest
 from ase import Atoms
 from ase.io import write
 
-from dpglass.cells import (CellError, build_start_cell, density_g_cm3, pair_key, pair_min_distances,
+from dpglass.reference.cells import (CellError, build_start_cell, density_g_cm3, pair_key, pair_min_distances,
                            random_packing, read_crystal, start_cell_size, substituted_crystal)
-from dpglass.composition import parse_formula
+from dpglass.core.composition import parse_formula
 
 LACO75 = parse_formula("LiAlCl2.5O0.75")
 STRUCTURE = {"source": "random", "radii": "ionic", "radius_scale": 0.75, "min_distance_A": 1.7,
@@ -119,7 +119,7 @@ def test_start_cell_size_precedence():
 def test_start_cell_step_writes_the_substituted_crystal(tmp_path, capsys):
     from ase.io import read
 
-    from dpglass.steps import start_cell
+    from dpglass.steps.workflow import start_cell
 
     crystal = tmp_path / "LiAlCl4.cif"
     write(crystal, toy_lialcl4(), format="cif")

@@ -31,7 +31,7 @@ def lj():
 
 def teacher_runs(directory: Path, n: int, first_seed: int, protocol: dict = PROTOCOL) -> list:
     """`n` LJ runs from the same fcc frame, other velocities: the teacher's own runs."""
-    from dpglass.meltquench import nvt_run
+    from dpglass.reference.meltquench import nvt_run
 
     paths = []
     for k in range(n):

@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from dpglass.composition import FormulaError, check_neutral, parse_formula
+from dpglass.core.composition import FormulaError, check_neutral, parse_formula
 from dpglass.config import ConfigError, validate_config
 
 PAPER_FORMULAS = {

@@ -107,7 +107,7 @@ def test_each_composition_has_its_own_mobile_ion():
 
 
 def test_paper_numbers_belong_to_each_composition():
-    from dpglass.paper import paper_arrhenius, paper_rdf_distances
+    from dpglass.core.paper import paper_arrhenius, paper_rdf_distances
 
     laco, licl = paper_arrhenius("LiAlCl2.5O0.75"), paper_arrhenius("LiAlCl4")
     assert laco["Ea_md"]["value"] == 0.30 and laco["sigma_303K_experiment"]["value"] == 1.52

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from cp2k_helpers import QUICK, ensure_cp2k, small_cell
-from dpglass.cp2k import SCF_SECTION
-from dpglass.labelling import LabellingError, calculator_arguments, label, single_point
+from dpglass.reference.cp2k import SCF_SECTION
+from dpglass.reference.labelling import LabellingError, calculator_arguments, label, single_point
 
 pytestmark = pytest.mark.dft
 

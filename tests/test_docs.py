@@ -3,7 +3,7 @@
 import pytest
 
 from dpglass.config import load_schema
-from dpglass.docs import schema_markdown
+from dpglass.report.docs import schema_markdown
 
 from workflow_helpers import REPO
 
@@ -18,7 +18,7 @@ def leaves(properties, prefix=""):
 
 def test_config_readme_is_generated_from_the_current_schema():
     assert (REPO / "config" / "README.md").read_text() == schema_markdown(), \
-        "config/README.md is stale: run .venv/bin/python -m dpglass.docs > config/README.md"
+        "config/README.md is stale: run .venv/bin/python -m dpglass.report.docs > config/README.md"
 
 
 def test_every_key_has_type_default_and_description():
@@ -84,6 +84,6 @@ def test_readme_stage_table_names_every_rule_and_its_outputs():
                  "sweep/preflight/run.json", "train/neighbor_stat.json"):
         assert path in table, path
     smk = "".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
-    assert '"results/{comp}/sweep{gs}/T{T}/r{rep}/run.json"' in smk
+    assert 'SWEEP_RUN = "results/{comp}/sweep{gs}/T{T}/r{rep}/"' in smk and 'SWEEP_RUN + "run.json"' in smk
     assert '"results/{comp}/analysis{gs}/diffusion_T{T}_r{rep}.json"' in smk
     assert "sweep_glass<g>/" in table  # glass g > 0 of structure.glasses

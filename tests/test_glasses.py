@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from dpglass.config import ConfigError, glass_settings, glass_suffixes, validate_config
-from dpglass.glasses import glass_spread, glass_spread_markdown
-from dpglass.units import BOLTZMANN_EV_PER_K, quantity
+from dpglass.analysis.glasses import glass_spread
+from dpglass.report.markdown import glass_spread_markdown
+from dpglass.core.units import BOLTZMANN_EV_PER_K, quantity
 
 TEMPERATURES = (303.0, 328.0, 353.0, 378.0)
 
@@ -79,7 +80,7 @@ def test_zero_glasses_is_a_config_error():
 
 @pytest.mark.snakemake
 def test_dry_run_with_two_glasses_melts_each_and_trains_one_ensemble_on_both():
-    from workflow_helpers import dry_run, shipped_config
+    from workflow_helpers import dry_run, job_counts, shipped_config
 
     result = dry_run(shipped_config("test.yaml"), "structure:\n  glasses: 2\n")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -91,9 +92,7 @@ def test_dry_run_with_two_glasses_melts_each_and_trains_one_ensemble_on_both():
                  "results/LACO75/analysis_glass1/diffusion_T363_r0.json",
                  "results/LACO75/sweep/T303/r0/run.json"):
         assert path in out, path
-    stats = out[out.index("Job stats:"):]
-    counts = {line.split()[0]: int(line.split()[1]) for line in stats.splitlines()[3:]
-              if len(line.split()) == 2 and line.split()[1].isdigit()}
+    counts = job_counts(out)
     n_comp = 2  # LACO75 and NACO75
     assert counts["melt_quench"] == n_comp * 2 and counts["training_data"] == n_comp * 2
     assert counts["train_model"] == n_comp * 2  # n_models per composition, not x glasses
@@ -101,15 +100,17 @@ def test_dry_run_with_two_glasses_melts_each_and_trains_one_ensemble_on_both():
 
 
 def test_runs_carry_their_glass_and_a_flagged_glass_flags_the_temperature(tmp_path):
-    from dpglass.io import write_json
-    from dpglass.report import summary_markdown
-    from dpglass.summary import extrapolation_flags, run_lengths
+    from dpglass.core.io import read_json, write_json
+    from dpglass.report.markdown import summary_markdown
+    from dpglass.report.summary import extrapolation_flags, run_lengths
     from test_report import summary
 
     paths = []
-    for suffix, extrapolating in (("", False), ("_glass1", True)):
-        path = tmp_path / "results" / "X" / f"sweep{suffix}" / "T303" / "r0" / "run.json"
+    for glass, extrapolating in ((0, False), (1, True)):
+        # the glass a run records, not its path, says which glass it is
+        path = tmp_path / f"run{1 - glass}.json"
         write_json(path, {"temperature": quantity(303.0, None, "K"), "replica": 0, "timestep_fs": 1.0,
+                          "glass": glass,
                           "production_steps": 1000, "extrapolating": extrapolating,
                           "model_deviation": {"fraction_above_hi": quantity(0.5, None, "1"),
                                               "fraction_above_lo": quantity(0.6, None, "1")}})
@@ -120,3 +121,6 @@ def test_runs_carry_their_glass_and_a_flagged_glass_flags_the_temperature(tmp_pa
     text = summary_markdown({**base, "extrapolation": flags, "transport": base["transport"][:1]})
     assert "| 303 |" in text and "| yes [1] |" in text
     assert "[1] 303 K (glass 1): the ensemble extrapolates, 50 % of frames above" in text
+    write_json(path, {**read_json(path), "glass": None})
+    with pytest.raises(ValueError, match="records no glass"):
+        run_lengths([str(path)])

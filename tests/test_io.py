@@ -1,4 +1,4 @@
-"""dpglass.io writes result files atomically, and dpglass.units is a leaf module."""
+"""dpglass.core.io writes result files atomically, and dpglass.core.units is a leaf module."""
 
 import json
 import math
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from dpglass.io import read_json, write_json, write_text
+from dpglass.core.io import read_json, write_json, write_text
 
 
 def test_a_write_that_fails_midway_leaves_the_old_file_whole(tmp_path):
@@ -33,7 +33,7 @@ def test_write_json_round_trip_and_non_finite_numbers_rejected(tmp_path):
 
 
 def test_units_imports_no_other_dpglass_module():
-    code = ("import sys, dpglass.units\n"
+    code = ("import sys, dpglass.core.units\n"
             "print(sorted(m for m in sys.modules if m.startswith('dpglass')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['dpglass', 'dpglass.units']"
+    assert out.stdout.strip() == "['dpglass', 'dpglass.core', 'dpglass.core.units']"

@@ -11,7 +11,7 @@ from ase.calculators.lj import LennardJones
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.io import read, write
 
-from dpglass.labelling import LabellingError, label, label_frames, settings_key
+from dpglass.reference.labelling import LabellingError, label, label_frames, settings_key
 
 
 def lj(epsilon):
@@ -128,7 +128,7 @@ def test_explore_labels_are_kept_and_checked_without_relabel(tmp_path):
 
 def test_relabel_rule_function_takes_the_calculator_from_config(tmp_path):
     from dpglass.config import validate_config
-    from dpglass.steps import label_frames as label_step
+    from dpglass.steps.workflow import label_frames as label_step
 
     frames = sampled_frames(tmp_path / "sampled.extxyz", n=4)
     reference = validate_config({
@@ -232,11 +232,11 @@ def test_labeller_never_reuses_a_record_for_another_frame(tmp_path):
 
 
 class SCFNotConverged(RuntimeError):
-    """Named as dpglass.cp2k's: the labeller knows the reason by the exception's name."""
+    """Named as dpglass.reference.cp2k's: the labeller knows the reason by the exception's name."""
 
 
 def test_an_unconverged_scf_exception_is_counted_as_scf_not_converged(tmp_path):
-    from dpglass.labelling import single_point
+    from dpglass.reference.labelling import single_point
 
     class Raising(Calculator):
         implemented_properties = ["energy", "forces"]

@@ -18,7 +18,7 @@ from labelled_frames import fcc_li_cl  # noqa: E402
 from lammps_fixtures import build_tiny_ensemble  # noqa: E402
 
 from dpglass.config import validate_config
-from dpglass.sweep import RunSpec, SweepError, run_sweep_job
+from dpglass.lammps.jobs import RunSpec, MDJobError, run_md_job
 
 pytestmark = pytest.mark.md  # DeePMD-kit and LAMMPS
 VENV_BIN = Path(sys.executable).parent
@@ -62,7 +62,7 @@ def frames(path):
 
 def test_preflight_passes_and_names_what_to_fix(ensemble, tmp_path):
     sweep, execution = sweep_config()
-    result = run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
+    result = run_md_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
                            [spec(tmp_path, "ok", dump=False)], True, 1)[0]
     # the production cadence (thermo_every_steps 10) over the preflight's 50 + 250 steps
     assert result["model_deviation"]["frames"] == 31
@@ -73,14 +73,14 @@ def test_preflight_passes_and_names_what_to_fix(ensemble, tmp_path):
 
     corrupt = tmp_path / "corrupt.pb"
     corrupt.write_bytes(b"this is not a frozen graph" * 10)
-    with pytest.raises(SweepError, match="model file is unreadable"):
-        run_sweep_job(ensemble["data"], [str(corrupt), ensemble["models"][1]], ensemble["type_map"],
+    with pytest.raises(MDJobError, match="model file is unreadable"):
+        run_md_job(ensemble["data"], [str(corrupt), ensemble["models"][1]], ensemble["type_map"],
                       sweep, execution, [spec(tmp_path, "corrupt", dump=False)], True, 1)
     assert not (tmp_path / "corrupt" / "run.json").exists()
 
     # pair_coeff names a species the models do not know (the data file has the same 2 types)
-    with pytest.raises(SweepError, match="do not match the model's type_map"):
-        run_sweep_job(ensemble["data"], ensemble["models"], ["Li", "Br"], sweep, execution,
+    with pytest.raises(MDJobError, match="do not match the model's type_map"):
+        run_md_job(ensemble["data"], ensemble["models"], ["Li", "Br"], sweep, execution,
                       [spec(tmp_path, "species", dump=False)], True, 1)
     assert "pair_coeff * * Li Br" in (tmp_path / "species" / "in.lammps").read_text()
 
@@ -88,7 +88,7 @@ def test_preflight_passes_and_names_what_to_fix(ensemble, tmp_path):
 def test_chunked_run_is_rerunnable_by_hand_and_resumes_after_sigterm(ensemble, tmp_path):
     sweep, execution = sweep_config()
     reference = spec(tmp_path, "reference")
-    result = run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
+    result = run_md_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
                            [reference], False, 1)[0]
     # 10 NPT + 10 NVT steps, then 120 production steps dumped every 10 -> 13 frames;
     # chunks of 20 steps: 1 NPT + 1 NVT + 6 production
@@ -112,7 +112,7 @@ def test_chunked_run_is_rerunnable_by_hand_and_resumes_after_sigterm(ensemble, t
 
     # SIGTERM a job after two chunks, as a walltime limit would; rerun: it resumes from the restart
     killed = spec(tmp_path, "killed")
-    code = (f"from dpglass.steps import sweep_md; sweep_md(data_path={ensemble['data']!r}, "
+    code = (f"from dpglass.steps.workflow import sweep_md; sweep_md(data_path={ensemble['data']!r}, "
             f"models={ensemble['models']!r}, type_map={ensemble['type_map']!r}, sweep={sweep!r}, "
             f"execution={execution!r}, runs=[[300.0, 0]], "
             f"outputs=[{killed.run_json!r}, {killed.dump!r}], preflight=False, threads=1)")
@@ -130,7 +130,7 @@ def test_chunked_run_is_rerunnable_by_hand_and_resumes_after_sigterm(ensemble, t
     assert not Path(killed.run_json).exists() and not Path(killed.dump).exists()
     done_before_kill = int(progress.read_text().split()[-1])
 
-    resumed = run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
+    resumed = run_md_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
                             [killed], False, 1)[0]
     assert resumed["resumed_from_step"] == done_before_kill and 40 <= done_before_kill < 140
     assert resumed["steps_this_process"] == 140 - resumed["resumed_from_step"]
@@ -142,8 +142,8 @@ def test_chunked_run_is_rerunnable_by_hand_and_resumes_after_sigterm(ensemble, t
 def test_blow_up_fails_clearly_and_leaves_no_result(ensemble, tmp_path):
     sweep, execution = sweep_config(halt_temperature_factor=1.0001, npt_equilibration_ps=0)
     run = spec(tmp_path, "hot")
-    with pytest.raises(SweepError, match="blew up") as failed:
-        run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
+    with pytest.raises(MDJobError, match="blew up") as failed:
+        run_md_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
                       [run], False, 1, label="LiCl, glass 1")
     assert not Path(run.run_json).exists() and not Path(run.dump).exists()
     # which run, when, and its closest pair (recomputed here from the state LAMMPS stopped in)
@@ -161,7 +161,7 @@ def test_blow_up_fails_clearly_and_leaves_no_result(ensemble, tmp_path):
 
 def test_two_mpi_ranks(ensemble, tmp_path):
     sweep, execution = sweep_config(npt_equilibration_ps=0, production_ps=0.04, chunk_ps=0)
-    result = run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
+    result = run_md_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
                            [spec(tmp_path, "mpi")], False, 2, tasks=2, mpi="mpirun")[0]
     assert result["mpi_ranks"] == 2
     assert result["frames"] == 3
@@ -176,7 +176,7 @@ def test_gpu_packing_runs_several_temperatures_in_one_job(ensemble, tmp_path, mo
     sweep, execution = sweep_config(npt_equilibration_ps=0, production_ps=0.04, chunk_ps=0)
     execution = dict(execution, device="gpu", gpu_ids=[3], runs_per_gpu_job=2)
     runs = [spec(tmp_path, "T300", 300.0), spec(tmp_path, "T400", 400.0)]
-    results = run_sweep_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
+    results = run_md_job(ensemble["data"], ensemble["models"], ensemble["type_map"], sweep, execution,
                             runs, False, 2, lock_dir=tmp_path / "locks")
     assert [r["temperature"]["value"] for r in results] == [300.0, 400.0]
     assert [r["cuda_visible_devices"] for r in results] == ["3", "3"]
@@ -241,7 +241,7 @@ def test_an_exploration_that_blows_up_keeps_its_frames_for_the_loop(ensemble, tm
     count as failed, and selection picks labelled frames from what was kept."""
     from ase.io import read
 
-    from dpglass.learning import steps
+    from dpglass.steps import learning as steps
 
     sweep = {"timestep_fs": 2.0, "thermostat_damping_ps": 0.1, "seed": 3,
              "halt_temperature_factor": 1.0001}

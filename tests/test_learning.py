@@ -150,8 +150,8 @@ def write_iteration_files(tmp_path, statuses, selected, labelled, validation_for
 
 
 def test_loop_report_says_converged_at_which_iteration(tmp_path):
-    from dpglass.learning.report import loop_markdown, loop_record
-    from dpglass.plotting import plot_learning_loop
+    from dpglass.report.loop import loop_markdown, loop_record
+    from dpglass.report.figures import plot_learning_loop
 
     s1 = iteration_status(1, {300.0: counts(50, 40, 10), 450.0: counts(20, 60, 20)}, 0.95, None,
                           2.0)
@@ -177,7 +177,7 @@ def test_loop_report_says_converged_at_which_iteration(tmp_path):
 
 
 def test_loop_report_says_where_it_ran_out(tmp_path):
-    from dpglass.learning.report import loop_record
+    from dpglass.report.loop import loop_record
 
     s1 = iteration_status(1, {300.0: counts(50, 50, 0)}, 0.95, None, 2.0)
     s2 = iteration_status(2, {300.0: counts(90, 10, 0)}, 0.95, s1, 2.0)
@@ -241,7 +241,7 @@ def test_optional_stable_D_criterion_at_the_hottest_temperature():
 
 
 def test_summary_says_where_the_sweep_still_extrapolates_and_why():
-    from dpglass.report import _sweep_after_loop
+    from dpglass.report.markdown import _sweep_after_loop
 
     flag = {"temperature": {"value": 393}, "extrapolating": True,
             "fraction_above_hi": {"value": 0.2}}
@@ -266,7 +266,7 @@ def test_summary_says_where_the_sweep_still_extrapolates_and_why():
 def test_an_iteration_after_convergence_is_a_noop_that_copies_the_models(tmp_path):
     """Explore, converge, select, label and retrain of an iteration after convergence write their
     outputs in no time and the 'retrained' model is the previous one, byte for byte."""
-    from dpglass.learning import steps
+    from dpglass.steps import learning as steps
 
     converged = iteration_status(1, {300.0: counts(99, 1, 0)}, 0.95, None, 2.0)
     previous = tmp_path / "conv1.json"
@@ -308,7 +308,7 @@ def test_an_iteration_after_convergence_is_a_noop_that_copies_the_models(tmp_pat
     (old / "lcurve.out").write_text("# step\n")
     new = tmp_path / "iter2/model_0"
     new.mkdir(parents=True)
-    steps.retrain(base_training=[], validation=[], earlier_data=[],
+    steps.retrain(training_dirs=[], validation_dirs=[], earlier_data=[],
                   new_data=[str(tmp_path / "data")],
                   stats_json="unused", previous_frozen=str(old / "frozen.pb"),
                   selections=[str(selection)], type_map=["Li"], train_cfg={}, learning={},
@@ -328,7 +328,7 @@ def test_an_iteration_after_convergence_is_a_noop_that_copies_the_models(tmp_pat
 
 def test_retraining_fingerprint_changes_with_the_data_content_not_only_its_path(tmp_path):
     """Checkpoints of a retraining are resumed only for the same data, start model and input."""
-    from dpglass.learning.steps import training_fingerprint
+    from dpglass.training.member import training_fingerprint
 
     data = tmp_path / "iter1/data/set.000"
     data.mkdir(parents=True)
@@ -381,7 +381,7 @@ def test_an_exploration_starts_from_a_training_frame_of_the_hold(tmp_path):
     from ase import Atoms
     from ase.io import write
 
-    from dpglass.learning.steps import start_frame
+    from dpglass.learning.exploration import start_frame
 
     frames = []
     for i, phase in enumerate(["melt"] * 4 + ["hold"] * 8 + ["sample_300K"] * 3):
@@ -408,8 +408,8 @@ def test_selection_never_takes_an_excluded_frame():
 def test_retraining_follows_the_init_model_recipe_and_scratch_the_first_training():
     """init_model: dpgen2's start learning rate, loss prefactors and old/new batch ratio (by
     default); scratch: the first training's schedule and prefactors, batches by size."""
-    from dpglass.learning.steps import retraining_input
     from dpglass.training.inputs import SCRATCH_START_PREFS
+    from dpglass.training.member import retraining_input
 
     cfg = validate_config(with_learning(numb_steps=500))
     train, learning = cfg["train"], cfg["learning"]
@@ -459,8 +459,8 @@ def test_the_converging_iteration_labels_its_spot_checks_and_retrains_nothing(tm
     iteration are labelled all the same (no candidates), and the retraining copies the models
     (the labels verify, they do not train); the loop's verdict says whether their true error is
     within the low trust level."""
-    from dpglass.learning import steps
-    from dpglass.learning.report import loop_record
+    from dpglass.steps import learning as steps
+    from dpglass.report.loop import loop_record
 
     status = iteration_status(1, {300.0: counts(10, 0, 0)}, 0.95, None, 2.0)
     assert status["converged"] and not status["noop"]
@@ -498,7 +498,7 @@ def test_the_converging_iteration_labels_its_spot_checks_and_retrains_nothing(tm
     (old / "input.json").write_text(json.dumps({"training": {
         "training_data": {"systems": ["../data"]}, "validation_data": {"systems": ["../data"]}}}))
     (old / "lcurve.out").write_text("# step\n")
-    steps.retrain(base_training=[], validation=[], earlier_data=[],
+    steps.retrain(training_dirs=[], validation_dirs=[], earlier_data=[],
                   new_data=[str(tmp_path / "data")], stats_json="unused",
                   previous_frozen=str(old / "frozen.pb"), selections=[str(selection)],
                   type_map=["Li"], train_cfg={}, learning={}, index=0, iteration=1,

@@ -8,12 +8,12 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.calculators.lj import LennardJones
 from ase.io import read
 
-from dpglass.cells import build_start_cell
-from dpglass.composition import parse_formula
+from dpglass.reference.cells import build_start_cell
+from dpglass.core.composition import parse_formula
 from dpglass.config import ConfigError, validate_config
-from dpglass.meltquench import (Displacements, MDGuardError, Schedule, check_guards, memory_verdict,
+from dpglass.reference.meltquench import (Displacements, MDGuardError, Schedule, check_guards, memory_verdict,
                                 prerelax, read_trace, run_melt_quench)
-from dpglass.plotting import plot_trace
+from dpglass.report.figures import plot_trace
 
 BASE = {"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}}}
 
@@ -183,7 +183,7 @@ def test_rule_function_logs_density_and_memory_and_writes_the_report(start, tmp_
 
     from ase.io import write
 
-    from dpglass.steps import melt_quench
+    from dpglass.steps.workflow import melt_quench
 
     config = validate_config({**BASE, "reference": {
         "calculator": "ase.calculators.lj:LennardJones",
@@ -209,8 +209,8 @@ def test_rule_function_logs_density_and_memory_and_writes_the_report(start, tmp_
 def test_missing_relabel_calculator_stops_before_any_md(tmp_path, monkeypatch):
     import sys
 
-    from dpglass.reference import CalculatorUnavailable
-    from dpglass.steps import melt_quench
+    from dpglass.reference.calculators import CalculatorUnavailable
+    from dpglass.steps.workflow import melt_quench
 
     monkeypatch.setitem(sys.modules, "sevenn", None)
     config = validate_config({**BASE, "reference": {"relabel": {"calculator": "sevennet"}}})
@@ -229,7 +229,7 @@ def test_ps_and_bar_keys_give_the_dynamics_of_the_former_fs_and_gpa_values(start
     from ase import units
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
 
-    from dpglass.meltquench import make_barostat, make_thermostat
+    from dpglass.reference.meltquench import make_barostat, make_thermostat
 
     mq = protocol()  # the schema defaults of the renamed keys
     assert (mq["thermostat_damping_ps"], mq["barostat_damping_ps"], mq["pressure_bar"],

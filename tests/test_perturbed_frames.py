@@ -82,12 +82,12 @@ def test_each_glass_draws_its_own_reproducible_perturbations(tmp_path):
 
 
 def test_rule_function_labels_them_with_the_reference_into_a_training_system(tmp_path):
-    """dpglass.steps.perturbed_frames: labels from the training-label calculator (relabel when set),
+    """dpglass.steps.workflow.perturbed_frames: labels from the training-label calculator (relabel when set),
     compressed frames carry short contacts and larger forces than the MD frames, deepmd/npy out."""
     from ase.calculators.lj import LennardJones
     from ase.io import read
 
-    from dpglass.steps import perturbed_frames
+    from dpglass.steps.workflow import perturbed_frames
 
     lj_frames(tmp_path / "frames.extxyz", n_frames=20)
     (tmp_path / "split.json").write_text(json.dumps({"training_frames": [[0, 15]]}))
@@ -125,7 +125,7 @@ def test_rule_function_labels_them_with_the_reference_into_a_training_system(tmp
 
 
 def _closest(atoms) -> float:
-    from dpglass.cells import min_pair_distance
+    from dpglass.reference.cells import min_pair_distance
 
     return min_pair_distance(atoms)
 

@@ -11,7 +11,7 @@ import pytest
 
 from dpglass.cli import main
 from dpglass.config import ConfigError, validate_config
-from dpglass.plan import (ATOMIC_MASS, format_plan, nernst_einstein_D_cm2_per_s, plan_sweep,
+from dpglass.report.plan import (ATOMIC_MASS, format_plan, nernst_einstein_D_cm2_per_s, plan_sweep,
                           prior_for)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -157,7 +157,7 @@ def test_plan_prices_the_dft_labels_and_says_where_the_seconds_came_from(tmp_pat
     candidates and spot checks) x seconds per point. The seconds, each source overriding the one
     before: the benchmark table fitted as a power of the atom count (cited),
     execution.label_seconds_per_point, a relabelling already measured in the work directory."""
-    from dpglass.plan import label_points, label_seconds, melt_quench_frames, plan_labels
+    from dpglass.report.plan import label_points, label_seconds, melt_quench_frames, plan_labels
 
     config = validate_config({
         "compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},

@@ -28,6 +28,30 @@ def test_slurm_gpu_profile_dry_run_requests_gpus_only_where_needed(device, expec
     assert with_gpu == expect_gpu
 
 
+@pytest.mark.snakemake
+def test_the_loop_trains_and_compresses_with_the_first_training_s_resources():
+    """learning_train is planned as train_model and learning_compress as compress_model (`use
+    rule`): the same resources (GPU included) and a benchmark under benchmarks/rules/."""
+    result = dry_run(shipped_config("test.yaml"), "execution:\n  device: gpu\n",
+                     profile="slurm-gpu")
+    assert result.returncode == 0, result.stderr[-3000:]
+    planned: dict[str, set[str]] = {}
+    for rule, line in planned_resources(result.stdout):
+        planned.setdefault(rule, set()).add(line)
+    for parent, child in (("train_model", "learning_train"),
+                          ("compress_model", "learning_compress")):
+        assert planned[child] == planned[parent] and len(planned[parent]) == 1, (child, planned)
+    assert "gpu=1" in next(iter(planned["learning_train"]))
+    jobs = re.findall(r"^(?:local)?rule (learning_train|learning_compress):\n((?:    .*\n)*)",
+                      result.stdout, re.M)
+    assert {rule for rule, _ in jobs} == {"learning_train", "learning_compress"}
+    for rule, body in jobs:
+        name = {"learning_train": "train", "learning_compress": "compress"}[rule]
+        wildcards = dict(re.findall(r"(\w+)=(\w+)", re.search(r"wildcards: (.*)", body)[1]))
+        assert f"    benchmark: benchmarks/rules/{wildcards['scope']}/learning/{name}_iter" \
+               f"{wildcards['k']}_model_{wildcards['i']}.tsv\n" in body, body
+
+
 def test_default_profile_never_selects_slurm():
     profile = yaml.safe_load((REPO / "workflow/profiles/default/config.yaml").read_text())
     assert "executor" not in profile or profile["executor"] in ("local", "dryrun")

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from dpglass import steps
+from dpglass.steps import workflow as steps
 from dpglass.cli import build_parser, main
-from dpglass.rdf_trajectory import parse_pairs, trajectory_rdf
+from dpglass.analysis.rdf_files import parse_pairs, trajectory_rdf
 
 TYPE_MAP = ["Li", "Al", "Cl", "O"]
 

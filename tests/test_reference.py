@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from ase import Atoms
 
-from dpglass.reference import CalculatorUnavailable, check_calculator_name, make_calculator
+from dpglass.reference.calculators import CalculatorUnavailable, check_calculator_name, make_calculator
 
 
 def small_cell() -> Atoms:
@@ -122,7 +122,7 @@ def test_unconverged_cp2k_is_a_failed_single_point_and_the_next_one_runs(tmp_pat
     """CP2K 2023 warns and returns numbers ('warn'); CP2K 2024+ aborts and its shell dies
     ('abort'): both are 'SCF not converged' with CP2K's line, and the next frame is labelled
     by a fresh shell. The version and data directory come from the output."""
-    from dpglass.labelling import single_point
+    from dpglass.reference.labelling import single_point
 
     atoms = small_cell()
     calc, plan = fake_cp2k(tmp_path, ["warn", "abort", "converged", "converged"])
@@ -139,7 +139,7 @@ def test_unconverged_cp2k_is_a_failed_single_point_and_the_next_one_runs(tmp_pat
     assert results["forces"].shape == (5, 3) and results["stress"].shape == (6,)
     assert calc.version == "CP2K version 2099.9 (git:fake)" and calc.data_directory == "/fake/data"
     assert plan.read_text().split() == ["converged"]  # one evaluation per frame, no retry
-    from dpglass.reference import describe
+    from dpglass.reference.calculators import describe
 
     assert describe("cp2k", {"cutoff_Ry": 500}, calc) | {"input_template": None} == {
         "code": "CP2K", "version": "CP2K version 2099.9 (git:fake)",
@@ -171,7 +171,7 @@ def cp2k_install(tmp_path, monkeypatch):
 
 
 def test_cp2k_installation_check_names_the_key_and_what_is_missing(cp2k_install, tmp_path):
-    from dpglass.cp2k import CP2KSetupError, check_installation, compiled_data_dir, data_directory
+    from dpglass.reference.cp2k import CP2KSetupError, check_installation, compiled_data_dir, data_directory
 
     compiled_data_dir.cache_clear()
     key = "reference.relabel.kwargs"
@@ -198,7 +198,7 @@ def test_cp2k_installation_check_names_the_key_and_what_is_missing(cp2k_install,
     with pytest.raises(CP2KSetupError, match=r"unknown CP2K keyword\(s\) encut"):
         check_installation({"encut": 500}, ["Li"], key)
     # data_dir: files by name become absolute paths there (mpirun cannot lose them)
-    from dpglass.cp2k import settings
+    from dpglass.reference.cp2k import settings
 
     params = settings({"data_dir": str(cp2k_install), "potential_file": "/opt/mine/POT"})
     assert params["basis_set_file"] == str(cp2k_install / "BASIS_MOLOPT")
@@ -219,7 +219,7 @@ def test_cp2k_keywords_are_checked_with_the_config(kwargs, match):
 
 
 def test_program_of_a_run_command():
-    from dpglass.cp2k import program
+    from dpglass.reference.cp2k import program
 
     assert program("cp2k.psmp -s") == "cp2k.psmp"
     assert program("env OMP_NUM_THREADS=2 mpirun -np 4 /opt/cp2k/bin/cp2k.psmp -s") == \
@@ -236,7 +236,7 @@ def test_chgnet_default_gives_finite_energy_forces_stress():
 
 
 def test_missing_relabel_package_is_caught_before_the_melt_quench(monkeypatch):
-    from dpglass.reference import check_available
+    from dpglass.reference.calculators import check_available
 
     monkeypatch.setitem(sys.modules, "sevenn", None)  # find_spec raises ValueError: as if absent
     with pytest.raises(CalculatorUnavailable,

@@ -1,8 +1,8 @@
 """summary.md and the cross-composition table: the numbers, units, flags and paper values."""
 
-from dpglass.paper import oxygen_per_al, paper_values
-from dpglass.report import cross_composition, cross_composition_markdown, fmt, summary_markdown
-from dpglass.units import quantity
+from dpglass.core.paper import oxygen_per_al, paper_values
+from dpglass.report.markdown import cross_composition, cross_composition_markdown, fmt, summary_markdown
+from dpglass.core.units import quantity
 
 
 def summary(formula="LiAlCl2.5O0.75", extrapolating=(False, True), ion="Li"):
@@ -121,7 +121,7 @@ def test_unresolved_quantities_read_as_not_resolved_with_a_bound_and_reasons_are
 
 
 def test_resolution_line_names_the_single_criterion_and_the_run_length_that_passes():
-    from dpglass.report import resolution_lines
+    from dpglass.report.markdown import resolution_lines
 
     def q(value, unit="1"):
         return quantity(value, None, unit)

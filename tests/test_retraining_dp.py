@@ -19,9 +19,10 @@ import json
 
 import pytest
 
-from dpglass import steps
+from dpglass.steps import workflow as steps
 from dpglass.config import validate_config
-from dpglass.learning import steps as learning_steps
+from dpglass.steps import learning as learning_steps
+from dpglass.training.evaluation import validation_errors
 from dpglass.training.data import read_labelled_frames
 from labelled_frames import lj_frames
 
@@ -78,7 +79,7 @@ def retrain(root, name: str, cfg: dict) -> dict:
     out.mkdir()
     with open(out / "retrain.log", "w") as log:
         learning_steps.retrain(
-            base_training=[str(root / "old")], validation=[str(root / "new_heldout")],
+            training_dirs=[str(root / "old")], validation_dirs=[str(root / "new_heldout")],
             earlier_data=[], new_data=[str(root / "new")],
             stats_json=str(root / "neighbor_stat.json"),
             previous_frozen=str(root / "first" / "frozen.pb"),
@@ -87,7 +88,7 @@ def retrain(root, name: str, cfg: dict) -> dict:
             threads=2, input_json=str(out / "input.json"), lcurve=str(out / "lcurve.out"),
             frozen=str(out / "frozen.pb"), test_json=str(out / "test.json"), log=log)
         record = json.loads((out / "test.json").read_text())
-        old = learning_steps.validation_errors(str(out / "frozen.pb"), [str(root / "old_heldout")],
+        old = validation_errors(str(out / "frozen.pb"), [str(root / "old_heldout")],
                                                "tensorflow", 2, log, work=out / "dp_test_old")
     return {"new_before": record["validation_before"]["force_rmse"]["value"],
             "new": record["validation"]["force_rmse"]["value"],
@@ -98,7 +99,7 @@ def test_a_loop_iteration_lowers_the_error_on_frames_no_training_saw(first_model
     cfg = config()
     defaults = retrain(first_model, "init_model", cfg)
     with open(first_model / "before.log", "w") as log:
-        old_before = learning_steps.validation_errors(
+        old_before = validation_errors(
             str(first_model / "first" / "frozen.pb"), [str(first_model / "old_heldout")],
             "tensorflow", 2, log, work=first_model / "dp_test_before")["force_rmse"]["value"]
     # the shipped defaults refine: the learning rate starts far below the first training's

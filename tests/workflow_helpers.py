@@ -3,6 +3,7 @@ module called conftest would clash with tests/analysis/conftest.py on sys.path).
 
 import functools
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -42,3 +43,9 @@ def dry_run(*configs: str, profile: str | None = None) -> subprocess.CompletedPr
 def shipped_config(name: str) -> str:
     """Text of config/<name> (for dry_run)."""
     return (REPO / "config" / name).read_text()
+
+
+def job_counts(stdout: str) -> dict[str, int]:
+    """Snakemake's "Job stats:" table of a (dry) run: jobs per rule."""
+    table = stdout[stdout.index("Job stats:"):]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}

@@ -20,11 +20,9 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from dpglass.analysis.resolution import pool_hop_statistics, pool_resolution
-from dpglass.units import BOLTZMANN_EV_PER_K, quantity
+from dpglass.core.units import BOLTZMANN_EV_PER_K, quantity
 
-PAPER_WINDOW_K = (303.0, 378.0)  # 30–105 °C, the seed paper's MD Arrhenius range
-PAPER_EA_MD_EV = 0.30
-PAPER_SIGMA_303K_MS_PER_CM = 1.52
+DEFAULT_WINDOW_K = (303.0, 378.0)  # 30–105 °C (analysis.arrhenius_window_K's default)
 REFERENCE_TEMPERATURE_K = 303.0
 FITTABLE = {"sigma_tracer": "mS/cm", "sigma_collective": "mS/cm",
             "sigma_collective_ion": "mS/cm", "D": "cm^2/s"}
@@ -187,7 +185,7 @@ def _information_criteria(chi2: float, n_parameters: int, n_points: int) -> dict
             "bic": quantity(chi2 + n_parameters * np.log(n_points), None, "1")}
 
 
-def fit_arrhenius(results: list[dict], window: tuple[float, float] = PAPER_WINDOW_K,
+def fit_arrhenius(results: list[dict], window: tuple[float, float] = DEFAULT_WINDOW_K,
                   quantity_name: str = "sigma_tracer",
                   glass_transition_K: float | None = None) -> dict:
     """Arrhenius fit within ``window`` (K), VFT above the glass transition, and a model verdict.
@@ -254,9 +252,6 @@ def fit_arrhenius(results: list[dict], window: tuple[float, float] = PAPER_WINDO
         "reduced_chi2": quantity(chi2 / (n_window - 2) if n_window > 2 else None, None, "1"),
         "excluded": excluded,
         "upper_bounds": bounds,
-        "paper_reference": {"Ea_md": quantity(PAPER_EA_MD_EV, None, "eV"),
-                            "sigma_303K_experiment": quantity(PAPER_SIGMA_303K_MS_PER_CM, None,
-                                                              "mS/cm")},
     }
     above = np.ones(len(temperatures), bool)
     if glass_transition_K is not None:

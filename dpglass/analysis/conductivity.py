@@ -51,8 +51,8 @@ from dpglass.analysis.diffusion import (displacement_statistics, estimate_diffus
                                         fit_msd_gls)
 from dpglass.analysis.msd import msd_fft
 from dpglass.analysis.trajectory import SpeciesTrajectory, load_species_trajectory
-from dpglass.composition import FORMAL_CHARGES
-from dpglass.units import ANGSTROM2_PER_PS_IN_CM2_PER_S, einstein_conductivity_mS_per_cm, quantity
+from dpglass.core.composition import FORMAL_CHARGES
+from dpglass.core.units import ANGSTROM2_PER_PS_IN_CM2_PER_S, einstein_conductivity_mS_per_cm, quantity
 
 DRIFT_CORRECTIONS = ("system", "framework", "none")
 # Points kept of the MSD curves in the result file (log-spaced), enough to plot them.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dpglass.units import quantity
+from dpglass.core.units import quantity
 
 # Histogram bin, Å (projections), and the voxel of the visited-volume share, Å.
 DENSITY_BIN_A = 0.3

@@ -506,7 +506,7 @@ def hop_statistics(D_A2_per_ps: float, D_error_A2_per_ps: float | None, n_ions: 
     (HE_COEFFICIENT · D / σ_D)², the number of independent hops the fitted error is worth (fewer
     than hop_events when hops are correlated: back-jumps, cooperative moves). {} without a.
     """
-    from dpglass.plan import HE_COEFFICIENT
+    from dpglass.analysis.resolution import HE_COEFFICIENT
 
     if not hop_distance_A or not D_A2_per_ps > 0:
         return {}
@@ -544,7 +544,7 @@ def resolution(diffusive: bool, checks: dict, unmet: list, fit: LinearMsdFit, bo
     1/START_REACH = 4 hops per ion; a lower limit when D is only bounded. expected_relative_error
     at that length is the plan's He et al. estimate, HE_COEFFICIENT / √(ions × hops per ion).
     """
-    from dpglass.plan import HE_COEFFICIENT
+    from dpglass.analysis.resolution import HE_COEFFICIENT
 
     refused = [name for name, check in checks.items() if not check.get("passed", True)]
     refused += [name for name in unmet if name not in refused]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dpglass.units import quantity
+from dpglass.core.units import quantity
 
 # Hop-length histogram: bin width and the Gaussian kernel that finds its peaks, Å.
 LENGTH_BIN_A = 0.1

@@ -16,7 +16,7 @@ from dpglass.analysis.density import position_density
 from dpglass.analysis.hops import binomial_error, hop_statistics, length_peaks
 from dpglass.analysis.species_msd import GLASS_VERDICTS, glass_verdict, species_msd
 from dpglass.analysis.trajectory import Trajectory
-from dpglass.units import quantity
+from dpglass.core.units import quantity
 
 # At least this many dumped frames to smooth over / to stay in a new site for a hop.
 MIN_RESIDENCE_FRAMES = 2
@@ -71,7 +71,7 @@ def mechanism_table(runs: list[dict], diffusion: list[dict], prior_D_cm2_per_s,
 
     ``glass``: the worst verdict of its runs (flows > relaxing > glass) and why;
     ``hops_per_ion``: hops observed per ion per run (Poisson error), beside
-    ``hops_per_ion_plan`` = 6 D_prior t / a² (dpglass.plan: the prior D, the run length t and
+    ``hops_per_ion_plan`` = 6 D_prior t / a² (dpglass.report.plan: the prior D, the run length t and
     analysis.hop_distance_A a) and ``hops_per_ion_from_D`` = 6 D t / a² with the measured D
     (its upper bound when not diffusive, ``D_is_upper_bound``); ``he_relative_error``: the D
     error He et al. (2018) give for the hops observed at this temperature, beside
@@ -80,7 +80,7 @@ def mechanism_table(runs: list[dict], diffusion: list[dict], prior_D_cm2_per_s,
     the runs' mean.
     """
     from dpglass.analysis.arrhenius import pool_replicas
-    from dpglass.plan import expected_hops_per_ion, he_relative_error
+    from dpglass.analysis.resolution import expected_hops_per_ion, he_relative_error
 
     pooled_D = {row["temperature"]["value"]: row for row in pool_replicas(diffusion)} \
         if diffusion else {}

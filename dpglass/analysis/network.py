@@ -15,7 +15,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from dpglass.units import quantity
+from dpglass.core.units import quantity
 
 KINDS = ("isolated", "chain", "network")
 

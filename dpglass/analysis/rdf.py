@@ -11,7 +11,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from dpglass.analysis.network import ClusterCounter
-from dpglass.units import quantity
+from dpglass.core.units import quantity
 
 DEFAULT_PAIRS = (("Li", "Li"), ("Al", "Al"), ("Al", "O"), ("Al", "Cl"))
 # First minima of the Al–O and Al–Cl RDFs in chloro-aluminate glasses (bonds ~1.8 / ~2.15 Å).

@@ -13,15 +13,30 @@ from __future__ import annotations
 
 import math
 
-from dpglass.units import quantity
+from dpglass.core.units import ANGSTROM2_PER_PS_IN_CM2_PER_S, quantity
 
 ADDED = ("hop_events", "effective_hop_events")
+# He, Zhu, Epstein & Mo, npj Comput. Mater. 4, 18 (2018): RSD(D) ≈ HE_COEFFICIENT / √(total hops).
+HE_COEFFICIENT = 3.43
+# Hops per ion over the run for the MSD at the fit window start to reach one hop distance (the
+# window starts at about a tenth of the run's length or later).
+MIN_HOPS_PER_ION = 10.0
+
+
+def expected_hops_per_ion(D_cm2_per_s: float, duration_ps: float, hop_distance_A: float) -> float:
+    """The plan's hop count: the MSD over the run in hop distances squared, 6 D t / a² (hops of
+    one length in uncorrelated directions; back-jumps add hops that this count does not see)."""
+    return 6.0 * D_cm2_per_s / ANGSTROM2_PER_PS_IN_CM2_PER_S * duration_ps / hop_distance_A**2
+
+
+def he_relative_error(total_hops: float) -> float | None:
+    """He et al. (2018): relative standard deviation of D from ``total_hops`` ion hops."""
+    return HE_COEFFICIENT / math.sqrt(total_hops) if total_hops > 0 else None
+
 
 
 def pool_hop_statistics(entries: list[dict | None]) -> dict | None:
     """One ``hop_statistics`` for independent runs at one temperature (None when none has it)."""
-    from dpglass.plan import HE_COEFFICIENT
-
     entries = [e for e in entries if e]
     if not entries:
         return None

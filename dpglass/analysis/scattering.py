@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from dpglass.units import quantity
+from dpglass.core.units import quantity
 
 RADIATIONS = ("neutron", "xray")
 
 # Bound coherent scattering lengths b_c (fm) of the natural elements, Sears (1992), the elements
-# dpglass.composition knows. B is strongly absorbing (b_c = 5.30 − 0.213i fm): the real part is
+# dpglass.core.composition knows. B is strongly absorbing (b_c = 5.30 − 0.213i fm): the real part is
 # used, and an experiment on natural B would use 11B.
 NEUTRON_SCATTERING_LENGTH_FM = {
     "Li": -1.90, "Na": 3.63, "K": 3.67, "Mg": 5.375, "Ca": 4.70, "Al": 3.449, "Ga": 7.288,

@@ -18,7 +18,7 @@ import numpy as np
 from dpglass.analysis.diffusion import (beta_passes, displacement_statistics, lag_grid,
                                         log_log_slope)
 from dpglass.analysis.msd import msd_fft
-from dpglass.units import quantity
+from dpglass.core.units import quantity
 
 PLATEAU_MAX_BETA = 0.3
 STORED_CURVE_POINTS = 80

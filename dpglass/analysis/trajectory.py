@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 import numpy as np
 from ase.data import atomic_masses, atomic_numbers
 
-from dpglass.composition import FORMAL_CHARGES
+from dpglass.core.composition import FORMAL_CHARGES
 
 TRAJECTORY_FORMATS = ("lammps-dump", "extxyz")
 

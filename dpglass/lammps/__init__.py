@@ -3,13 +3,14 @@
     loader     load LAMMPS (libmpi, the deepmd plugin) here, or the environment of a LAMMPS child
     inputs     run settings, the step plan (stages cut into chunks) and the in.lammps
     runner     the runner process (`python -m dpglass.lammps.runner RUN_DIR`) and its command line
-    progress   how far a run has got (for resuming and the ETA)
+    monitor    how far a run has got (for resuming and the ETA)
     errors     why a run failed, in words that say what to fix
     outputs    a finished run's joined trajectory; dropping its restart state
     deviation  the ensemble's model deviation along a run
     data       LAMMPS data files and supercell size
+    jobs       a job of runs (the sweep's, an exploration's): plan, preflight, launch, resume
 
-Exploration (concurrent learning) needs inputs + runner and deviation only.
+The sweep and the learning loop's explorations both run through jobs.
 
 Layout of a run directory (the workflow declares only run.json and dump.lammpstrj as outputs, so
 Snakemake never deletes the restart state of a killed job):

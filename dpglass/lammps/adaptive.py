@@ -2,7 +2,7 @@
 is known well enough, or the maximum length is reached.
 
 After every production chunk the job joins the chunk dumps so far into the run's dump file and
-analyses it exactly as the workflow's diffusion rule does (dpglass.steps.diffusion: the same
+analyses it exactly as the workflow's diffusion rule does (dpglass.steps.workflow.diffusion: the same
 function, trajectory and settings), so the D the rule stopped on is the D the analysis reports.
 The run stops when
 
@@ -70,7 +70,7 @@ def target_met(diffusive: bool, D: float, D_error: float | None, target: float) 
 
 def check(rule: StoppingRule, dump_path: str | Path) -> dict:
     """Analyse the joined production so far; returns D, its relative error, the verdict."""
-    from dpglass.analysis import analyze_diffusion
+    from dpglass.analysis.conductivity import analyze_diffusion
 
     try:
         result = analyze_diffusion(dump_path, rule.ion, rule.temperature_K, fmt="lammps-dump",

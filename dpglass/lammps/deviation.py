@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 from pathlib import Path
 
-from dpglass.units import quantity
+from dpglass.core.units import quantity
 
 
 def read_model_deviation(run_dir: str | Path, from_step: int = 0):

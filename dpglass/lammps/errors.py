@@ -65,7 +65,7 @@ def diagnose(message: str, models: list[str], type_map: list[str], temperature_K
                   "unknown element", "not in the type map")
     if any(word in text for word in type_words):
         return (f"the species do not match the model's type_map: LAMMPS types are {type_map} "
-                f"(dpglass.composition order); check that the models were trained on this composition's "
+                f"(dpglass.core.composition order); check that the models were trained on this composition's "
                 f"species and that pair_coeff names them. LAMMPS said: {message}")
     model_words = ("graph", "protobuf", "parse", "model file", "not found", "no such file", "cannot open",
                    "failed to load", "invalid", "deepmd")

@@ -14,6 +14,13 @@ FAILURE = "failure.txt"
 FAILURE_STATE = "failure_state.json"  # step, temperature and closest pair when it failed
 
 
+def production_limits_ps(sweep: dict) -> tuple[float | None, float]:
+    """(target relative error or None, maximum production length in ps)."""
+    target = sweep.get("target_relative_error")
+    maximum = sweep.get("max_production_ps") or sweep["production_ps"]
+    return target, (maximum if target else sweep["production_ps"])
+
+
 @dataclass(frozen=True)
 class MDSettings:
     temperature_K: float

@@ -12,7 +12,7 @@ import sys
 import types
 from pathlib import Path
 
-from dpglass.threads import thread_env
+from dpglass.core.threads import thread_env
 
 _MPI_HANDLE = None
 _ENV_READY = "DPGLASS_LAMMPS_ENV"

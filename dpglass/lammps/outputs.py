@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from dpglass.io import write_text
+from dpglass.core.io import write_text
 from dpglass.lammps.errors import LammpsRunError
 from dpglass.lammps.inputs import PROGRESS, Plan
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from dpglass.lammps.errors import LammpsRunError
 from dpglass.lammps.inputs import FAILURE, FAILURE_STATE
 from dpglass.lammps.loader import import_lammps
-from dpglass.lammps.progress import completed_step
-from dpglass.units import quantity
+from dpglass.lammps.monitor import completed_step
+from dpglass.core.units import quantity
 
 
 def _rank() -> int:

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dpglass.io import read_json, write_json
-from dpglass.units import quantity
+from dpglass.core.io import write_json
+from dpglass.core.units import quantity
 
 from dpglass.learning.settings import CertificateConfigError as CertificateError  # noqa: E402,F401
 from dpglass.learning.settings import LAG_DIVISOR, MSD_LAGS  # noqa: E402
@@ -69,9 +69,9 @@ def run_teacher(*, start_path: str, reference: dict, protocol: dict, run: int, s
                 threads: int, out_path: str) -> dict:
     """One teacher run with the reference calculator (reference.calculator: the teacher the
     training frames of the melt-quench came from)."""
-    from dpglass.meltquench import nvt_run
-    from dpglass.reference import make_calculator
-    from dpglass.threads import limit_torch_threads
+    from dpglass.reference.meltquench import nvt_run
+    from dpglass.reference.calculators import make_calculator
+    from dpglass.core.threads import limit_torch_threads
 
     limit_torch_threads(threads)
     calc = make_calculator(reference["calculator"], reference["kwargs"],
@@ -88,7 +88,7 @@ def run_students(*, start_path: str, model: str, protocol: dict, runs: int, seed
     """`runs` student runs with DeePMD-kit's ASE calculator on `model`, same protocol."""
     from deepmd.calculator import DP
 
-    from dpglass.meltquench import nvt_run
+    from dpglass.reference.meltquench import nvt_run
 
     if len(out_paths) != runs:
         raise ValueError(f"{runs} student runs, {len(out_paths)} output paths")
@@ -134,7 +134,7 @@ def run_features(frames: list, pairs: list[str], r_max_A: float, ion: str, n_bin
     from dpglass.analysis.msd import msd_fft
     from dpglass.analysis.rdf import compute_rdfs
     from dpglass.analysis.trajectory import Frame, _minimum_image_step
-    from dpglass.rdf_trajectory import parse_pairs
+    from dpglass.analysis.rdf_files import parse_pairs
 
     symbols = np.array(frames[0].get_chemical_symbols())
     if ion not in set(symbols):
@@ -472,8 +472,8 @@ def certify_ensemble(*, models: list[str], teacher_paths: list[str], out_dir: st
                      overrides: dict) -> dict:
     """Certify any DeePMD ensemble against teacher trajectories (energies and forces, every run
     from the same frame): run the student runs from the teacher's start with the teacher's
-    protocol (model 0 drives), then certify; writes certificate.json and certificate.md under
-    out_dir, as the workflow's rule does."""
+    protocol (model 0 drives), then certify; writes certificate.json under out_dir (the caller renders certificate.md,
+    dpglass.report.markdown.certificate, as the workflow's rule does)."""
     import math as _math
 
     from ase.io import read
@@ -505,58 +505,4 @@ def certify_ensemble(*, models: list[str], teacher_paths: list[str], out_dir: st
                      trust_low_eV_per_A=trust_low_eV_per_A, confidence=confidence,
                      out_json=str(out / "certificate.json"),
                      reference_label=f"the first frame of {teacher_paths[0]}")
-    write_markdown(str(out / "certificate.json"), str(out / "certificate.md"))
     return result
-
-
-def certificate_markdown(cert: dict) -> str:
-    """The certificate as a summary.md section."""
-    test = cert["permutation_test"]
-    lines = ["## Teacher–student certificate", "", f"**{cert['verdict']['text']}**", "",
-             f"{cert['teacher_runs']} teacher runs ({cert['teacher_calculator']}) and "
-             f"{cert['student_runs']} student runs (model 0 in ASE) from {cert['reference']}, "
-             f"{cert['temperature']['value']:g} K, {cert['time']['value']:.3g} ps each, "
-             f"{cert['thermostat']} thermostat, a frame every "
-             f"{cert['frame_interval']['value'] * 1000:.0f} fs. Permutation test over the "
-             f"{test['assignments']} assignments of runs to the two sides; pass at p ≥ "
-             f"{1 - cert['confidence']:.2g} (confidence {cert['confidence']:g}).", "",
-             "| check | student − teacher | teacher's own run-to-run | p |",
-             "|---|---|---|---|"]
-    for row in cert["side_by_side"]:
-        p = test["groups"][row["group"]]["p_value"]
-        if row["group"].startswith("RDF"):
-            lines.append(f"| {row['group']}: RMS Δg of the means | "
-                         f"{row['rms_difference_of_means']['value']:.3f} | "
-                         f"{row['teacher_run_to_run_rms']['value']:.3f} | {p:.2f} |")
-        else:
-            lags = ", ".join(f"{t:.2g}" for t in row["lags"]["value"])
-            ratio = ", ".join(f"{s / t:.2f}" for s, t in zip(row["student"]["value"],
-                                                             row["teacher"]["value"]))
-            lines.append(f"| {row['group']} at {lags} ps: student/teacher | {ratio} | "
-                         f"teacher {', '.join(f'{v:.3g}' for v in row['teacher']['value'])} Å² "
-                         f"| {p:.2f} |")
-    lines.append(f"| all of the above (omnibus) | | | {test['omnibus']['p_value']:.2f} |")
-    forces = cert["forces"]
-    lines += ["", f"Forces and energies of every member on the {forces['frames']} teacher frames "
-              f"(never trained on), error from blocks of frames; threshold: RMS of the force-error "
-              f"vector ≤ {forces['threshold_vector_rms']['value']:.0f} meV/Å "
-              f"({forces['threshold_from']}), upper {cert['confidence']:g} bound:", "",
-              "| model | force RMSE (meV/Å) | RMS abs(ΔF) (meV/Å) | upper bound (meV/Å) | "
-              "energy RMSE (meV/atom) | pass |",
-              "|---|---|---|---|---|---|"]
-    for n, m in enumerate(forces["members"]):
-        lines.append(f"| {n} | {_pm(m['force_rmse'])} | {_pm(m['force_error_vector_rms'])} | "
-                     f"{m['force_error_vector_rms_upper']['value']:.0f} | "
-                     f"{_pm(m['energy_rmse'])} | {'yes' if m['passed'] else 'no'} |")
-    return "\n".join(lines) + "\n"
-
-
-def _pm(q: dict) -> str:
-    return f"{q['value']:.3g} ± {q['error']:.2g}" if q.get("error") is not None \
-        else f"{q['value']:.3g}"
-
-
-def write_markdown(cert_json: str, out_md: str) -> None:
-    from dpglass.io import write_text
-
-    write_text(out_md, certificate_markdown(read_json(cert_json)))

@@ -76,3 +76,32 @@ def spot_check_frames(max_devi_f, trust_levels: list[float], count: int, min_sep
         if all(abs(int(i) - j) >= min_separation for j in chosen):
             chosen.append(int(i))
     return sorted(chosen)
+
+
+def true_errors(models: list[str], labelled: list) -> list[dict]:
+    """Per kind and temperature of the labelled frames: the models' force RMSE (per component)
+    and RMS of the force-error vector against the reference labels, mean over members, on
+    frames no model has trained on. A spot check's true error is what the deviation could not
+    see."""
+    import numpy as np
+
+    from dpglass.core.units import quantity
+
+    from dpglass.learning.certificate import frame_errors
+
+    groups: dict[tuple, list] = {}
+    for atoms in labelled:
+        key = (atoms.info.get("kind", "candidate"), float(atoms.info["temperature_K"]))
+        groups.setdefault(key, []).append(atoms)
+    keys = sorted(groups)
+    # per member and group: squared force error per atom (sum of squares / atoms)
+    squared = [[rows[:, 0].sum() / rows[:, 1].sum()
+                for rows in frame_errors(model, [groups[k] for k in keys])] for model in models]
+    rows = []
+    for (kind, temperature), values in zip(keys, np.transpose(squared)):
+        vector = 1000.0 * np.sqrt(np.mean(values))
+        rows.append({"kind": kind, "temperature_K": temperature,
+                     "frames": len(groups[(kind, temperature)]),
+                     "force_rmse": quantity(vector / np.sqrt(3.0), unit="meV/Å"),
+                     "force_error_vector_rms": quantity(vector, unit="meV/Å")})
+    return rows

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-# Sweep and melt_quench keys read here, in one place (issue 16 renames some of them).
+# Sweep and melt_quench keys read here, in one place.
 SWEEP_SUPERCELL = "supercell"
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from dpglass.training.dp import TrainingError
-from dpglass.units import quantity
+from dpglass.core.units import quantity
 
 
 def load_systems(dirs: list[str]):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from dpglass.io import write_json
+from dpglass.core.io import write_json
 
 
 def time_block_split(n_frames: int, validation_fraction: float, n_blocks: int = 1,

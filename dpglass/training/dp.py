@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dpglass.threads import thread_env
+from dpglass.core.threads import thread_env
 from dpglass.training.backends import BACKEND_FLAG
 
 

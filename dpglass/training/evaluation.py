@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import numpy as np
 
 from dpglass.training.dp import TrainingError
-from dpglass.units import quantity
+from dpglass.core.units import quantity
 
 _RMSE = re.compile(r"(Energy|Force|Virial)\s+RMSE(/Natoms)?\s*:\s*([0-9.eE+-]+|nan)\s*(\S+)")
 
@@ -65,3 +66,24 @@ def model_test_record(metrics: dict, *, model: str, validation_dir: str, trainin
 def read_detail(path: str | Path) -> np.ndarray:
     """A `dp test -d` detail file (data columns, then prediction columns), all systems stacked."""
     return np.atleast_2d(np.loadtxt(path, comments="#"))
+
+
+def validation_errors(model: str, validation: list[str], backend: str, threads: int, log,
+                      work: str | Path | None = None) -> dict:
+    """dp test of `model` on each validation system: energy and force RMSE, the plain mean of the
+    per-system RMSEs (not weighted by frame count)."""
+    from dpglass.training.dp import dp
+
+    work = Path(work or Path(model).parent / "dp_test")
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for n, system in enumerate(validation):
+        test_log = work / f"dp_test_{n}.log"
+        test_log.unlink(missing_ok=True)
+        dp(["test", "-m", os.path.relpath(model, work), "-s", os.path.relpath(system, work),
+            "-l", test_log.name], backend, work, threads, log)
+        rows.append(parse_dp_test(test_log.read_text()))
+    energy = sum(r["energy_rmse"]["value"] for r in rows) / len(rows)
+    force = sum(r["force_rmse"]["value"] for r in rows) / len(rows)
+    return {"energy_rmse": quantity(energy, unit="meV/atom"),
+            "force_rmse": quantity(force, unit="meV/Å"), "systems": len(rows)}

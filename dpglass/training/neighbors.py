@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from dpglass.io import write_json
+from dpglass.core.io import write_json
 from dpglass.training.dp import dp
 from dpglass.training.inputs import DESCRIPTORS, DPA2_REPFORMER_RCUT_RATIO
 

@@ -70,8 +70,8 @@ def make_perturbed(frames: list, split: dict, settings: dict, name: str) -> list
 
 def summary(perturbed: list, labelled: list) -> dict:
     """What the perturbation did: scale range, closest pairs, largest reference force."""
-    from dpglass.cells import min_pair_distance
-    from dpglass.units import quantity
+    from dpglass.reference.cells import min_pair_distance
+    from dpglass.core.units import quantity
 
     scales = [f.info["cell_scale"] for f in perturbed]
     closest = [min_pair_distance(f) for f in perturbed]

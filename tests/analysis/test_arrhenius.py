@@ -4,7 +4,7 @@ import pytest
 from dpglass.analysis.arrhenius import fit_arrhenius, pool_replicas
 from dpglass.analysis.conductivity import analyze_trajectory
 from dpglass.analysis.trajectory import SpeciesTrajectory
-from dpglass.units import BOLTZMANN_EV_PER_K, quantity
+from dpglass.core.units import BOLTZMANN_EV_PER_K, quantity
 
 from synthetic_md import random_walk
 
@@ -194,3 +194,27 @@ def test_one_diffusive_replica_among_caged_ones_keeps_its_own_error():
     assert pooled["sigma_tracer"]["error"] == pytest.approx(0.1)
     scatter = pooled["replica_scatter"]["sigma_tracer"]
     assert scatter["dof"]["value"] == 0 and scatter["p_value"]["value"] is None
+
+
+def test_cli_records_and_draws_a_papers_numbers_only_for_the_formula_asked(tmp_path):
+    """`dpglass arrhenius` carries no composition's published numbers unless --formula names one
+    (it used to put LACO75's Ea and σ into every fit and plot)."""
+    import json
+
+    from dpglass.cli import main
+    from dpglass.core.io import write_json
+
+    paths = []
+    for T in np.arange(303.0, 379.0, 15.0):
+        paths.append(str(tmp_path / f"T{T:g}.json"))
+        write_json(paths[-1], _result(T, _arrhenius_sigma(T)))
+    assert main(["arrhenius", *paths, "--json", str(tmp_path / "plain.json")]) == 0
+    assert json.loads((tmp_path / "plain.json").read_text())["paper_reference"] == {}
+    assert main(["arrhenius", *paths, "--json", str(tmp_path / "naco.json"),
+                 "--formula", "NaAlCl2.5O0.75", "--plot", str(tmp_path / "naco.png")]) == 0
+    naco = json.loads((tmp_path / "naco.json").read_text())["paper_reference"]
+    assert "Ea_md" not in naco and naco["sigma_303K_experiment"]["value"] == 1.33
+    assert (tmp_path / "naco.png").stat().st_size > 0
+    assert main(["arrhenius", *paths, "--json", str(tmp_path / "laco.json"),
+                 "--formula", "LiAlCl2.5O0.75"]) == 0
+    assert json.loads((tmp_path / "laco.json").read_text())["paper_reference"]["Ea_md"]["value"] == 0.30

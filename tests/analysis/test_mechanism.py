@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from dpglass.io import write_json
-from dpglass.report import summary_markdown
-from dpglass.steps import mechanism, mechanism_run, total_scattering
-from dpglass.units import quantity
+from dpglass.core.io import write_json
+from dpglass.report.markdown import summary_markdown
+from dpglass.steps.workflow import mechanism, mechanism_run, total_scattering
+from dpglass.core.units import quantity
 from synthetic_md import BOX_A, SPECIES_COUNTS, TYPE_MAP, lattice_walk, write_lammps_dump
 
 HOPS = {"threshold_A": 1.5, "smoothing_ps": 0.05, "min_residence_ps": 0.1}

@@ -7,10 +7,10 @@ import pytest
 
 from dpglass.analysis.conductivity import analyze_trajectory
 from dpglass.analysis.trajectory import SpeciesTrajectory
-from dpglass.steps import summary
+from dpglass.steps.workflow import summary
 from dpglass.config import validate_config
-from dpglass.io import write_json
-from dpglass.units import BOLTZMANN_EV_PER_K
+from dpglass.core.io import write_json
+from dpglass.core.units import BOLTZMANN_EV_PER_K
 
 from synthetic_md import hopping
 
@@ -43,7 +43,7 @@ def test_summary_pools_replicas_bounds_caged_points_and_compares_like_for_like(t
         write_json(paths[-1], result)
         runs.append(tmp_path / f"run_{index}.json")
         write_json(runs[-1], {"temperature": result["temperature"], "replica": result["replica"],
-                              "extrapolating": False, "model_deviation": None,
+                              "glass": 0, "extrapolating": False, "model_deviation": None,
                               "production_steps": 1000, "timestep_fs": 100.0})
     out, markdown, plot = tmp_path / "summary.json", tmp_path / "summary.md", tmp_path / "a.png"
     summary(composition="LACO75", formula="LiAlCl2.5O0.75", diffusion_paths=[str(p) for p in paths],

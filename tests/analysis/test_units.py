@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from dpglass.units import einstein_conductivity_mS_per_cm, nernst_einstein_mS_per_cm, quantity
+from dpglass.core.units import einstein_conductivity_mS_per_cm, nernst_einstein_mS_per_cm, quantity
 
 
 def test_nernst_einstein_matches_hand_computation():

@@ -7,19 +7,7 @@
 set -euo pipefail
 pkgs=(cp2k cp2k-data)
 
-missing=()
-for p in "${pkgs[@]}"; do
-    st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-    [[ "$st" == installed ]] || missing+=("$p")
-done
-if ((${#missing[@]} == 0)); then
-    exit 0
-fi
-if [[ $(id -u) -ne 0 ]]; then
-    echo "install.sh: need root to install: ${missing[*]}" >&2
-    exit 1
-fi
-echo "install.sh: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
+source "$(dirname "${BASH_SOURCE[0]}")/../debian_packages.sh"
+need_packages "${pkgs[@]}"
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

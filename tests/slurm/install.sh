@@ -8,20 +8,8 @@ set -euo pipefail
 pkgs=(munge slurm-client slurmctld slurmd)
 [[ -z "${NO_ACCOUNTING:-}" ]] && pkgs+=(slurmdbd mariadb-server)
 
-missing=()
-for p in "${pkgs[@]}"; do
-    st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-    [[ "$st" == installed ]] || missing+=("$p")
-done
-if ((${#missing[@]} == 0)); then
-    exit 0
-fi
-if [[ $(id -u) -ne 0 ]]; then
-    echo "install.sh: need root to install: ${missing[*]}" >&2
-    exit 1
-fi
-echo "install.sh: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
+source "$(dirname "${BASH_SOURCE[0]}")/../debian_packages.sh"
+need_packages "${pkgs[@]}"
 # Do not let package scripts start services (the test cluster starts its own daemons).
 policy=/usr/sbin/policy-rc.d
 created_policy=0

@@ -1,7 +1,7 @@
 rule diffusion:
     input:
-        dump="results/{comp}/sweep{gs}/T{T}/r{rep}/dump.lammpstrj",
-        run="results/{comp}/sweep{gs}/T{T}/r{rep}/run.json",
+        dump=SWEEP_RUN + "dump.lammpstrj",
+        run=SWEEP_RUN + "run.json",
     output:
         result="results/{comp}/analysis{gs}/diffusion_T{T}_r{rep}.json",
         msd_png=report(
@@ -23,8 +23,8 @@ rule diffusion:
 
 rule mechanism_run:
     input:
-        dump="results/{comp}/sweep{gs}/T{T}/r{rep}/dump.lammpstrj",
-        run="results/{comp}/sweep{gs}/T{T}/r{rep}/run.json",
+        dump=SWEEP_RUN + "dump.lammpstrj",
+        run=SWEEP_RUN + "run.json",
     output:
         result="results/{comp}/analysis{gs}/mechanism_T{T}_r{rep}.json",
     params:

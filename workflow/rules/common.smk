@@ -5,7 +5,7 @@ import sys
 sys.path.insert(0, workflow.basedir)  # dpglass importable from a checkout without installing
 
 from dpglass import config as dpconfig
-from dpglass.composition import parse_formula
+from dpglass.core.composition import parse_formula
 from dpglass.learning import settings as learning_settings
 
 
@@ -44,6 +44,10 @@ ON_GPU = config["execution"]["device"] == "gpu"
 REPLICAS = [str(r) for r in range(config["sweep"]["replicas"])]
 # Path suffix of each independent glass (structure.glasses): '' (glass 0), '_glass1', ...
 GLASSES = dpconfig.glass_suffixes(config)
+# A glass's sweep files: its LAMMPS data file, the preflight, and each (T, replica) run's.
+SWEEP_DATA = "results/{comp}/sweep{gs}/data.lmp"
+SWEEP_PREFLIGHT = "results/{comp}/sweep{gs}/preflight/run.json"
+SWEEP_RUN = "results/{comp}/sweep{gs}/T{T}/r{rep}/"
 # GPU profile: (T, replica) runs packed several to a GPU job; None = one job per run.
 SWEEP_PACKS = (
     dpconfig.sweep_packs(config) if ON_GPU and config["execution"]["runs_per_gpu_job"] > 1 else None
@@ -210,8 +214,8 @@ def mechanism_runs(wildcards):
 
 def prior_D_of(wildcards):
     """[T, D] pairs: the plan's prior tracer D (cm²/s) of the composition at each sweep
-    temperature, from which it predicts the hops per ion (dpglass.plan)."""
-    from dpglass.plan import prior_diffusion
+    temperature, from which it predicts the hops per ion (dpglass.report.plan)."""
+    from dpglass.report.plan import prior_diffusion
 
     return [[T, D] for T, D in prior_diffusion(config, wildcards.comp)[1].items()]
 
@@ -242,7 +246,7 @@ check_measured_gr_files()
 def sweep_runs(wildcards):
     """run.json of every (temperature, replica): throughput and the extrapolation flags."""
     return expand(
-        "results/{comp}/sweep{gs}/T{T}/r{rep}/run.json",
+        SWEEP_RUN + "run.json",
         comp=wildcards.comp,
         gs=GLASSES,
         T=TEMPERATURES,
@@ -353,7 +357,7 @@ def all_targets():
     ) + ["results/compositions.json", "results/compositions.png"]
 
 
-# ---- issue 14: the concurrent-learning loop's input functions (rules in learning.smk)
+# ---- the concurrent-learning loop's input functions (rules in learning.smk)
 def _iteration(wildcards):
     return int(wildcards.k)
 
@@ -452,9 +456,9 @@ def scope_learning(name, iterations):
     return inputs
 
 
-# ---- issue 15: the sweep's cost in every log (details: dpglass plan --configfile FILE)
+# ---- the sweep's cost in every log (details: dpglass plan --configfile FILE)
 def _plan_line():
-    from dpglass.plan import plan_sweep, summary_line
+    from dpglass.report.plan import plan_sweep, summary_line
 
     return summary_line(plan_sweep(config))
 

@@ -98,8 +98,10 @@ rule learning_label:
         "../../scripts/learning_label.py"
 
 
-# As train_model: checkpoints live in work/ (not an output), so a killed job resumes.
-rule learning_train:
+# train_model's rule for a retraining (threads, resources and script inherited): the input
+# `previous`, the member of iteration k-1, makes scripts/train_model.py retrain it. As in
+# train_model, checkpoints live in work/ (not an output), so a killed job resumes.
+use rule train_model as learning_train with:
     input:
         training=scope_data("training"),
         validation=scope_data("validation"),
@@ -114,25 +116,16 @@ rule learning_train:
         frozen=f"results/{{scope}}/learning/iter{{k}}/model_{{i}}/frozen.{MODEL_EXT}",
         validation="results/{scope}/learning/iter{k}/model_{i}/validation.json",
     params:
-        type_map=model_type_map_of,
-        train=dpconfig.train_settings(config, "train_model"),
+        # added to train_model's params (type_map, train, backend, device)
         learning=learning_settings.rule_settings(config, "retrain"),
-        backend=BACKEND,
-        device=config["execution"]["device"],
-    threads: TRAINING_THREADS
-    resources:
-        runtime=runtime_per_attempt(720),
-        mem_mb=8000,
-        **gpu_resources(),
     log:
         "logs/{scope}/learning/train_iter{k}_model_{i}.log",
     benchmark:
         "benchmarks/rules/{scope}/learning/train_iter{k}_model_{i}.tsv"
-    script:
-        "../../scripts/learning_train.py"
 
 
-rule learning_compress:
+# compress_model's rule (threads, resources, params and script inherited) for a retrained member.
+use rule compress_model as learning_compress with:
     input:
         frozen=f"results/{{scope}}/learning/iter{{k}}/model_{{i}}/frozen.{MODEL_EXT}",
         input_json="results/{scope}/learning/iter{k}/model_{i}/input.json",
@@ -140,14 +133,10 @@ rule learning_compress:
     output:
         compressed=f"results/{{scope}}/learning/iter{{k}}/model_{{i}}/compressed.{MODEL_EXT}",
         check="results/{scope}/learning/iter{k}/model_{i}/compress_check.json",
-    params:
-        backend=BACKEND,
-        tolerance=config["train"]["compress_tolerance_meV_per_A"],
-    threads: TRAINING_THREADS
     log:
         "logs/{scope}/learning/compress_iter{k}_model_{i}.log",
-    script:
-        "../../scripts/compress_model.py"
+    benchmark:
+        "benchmarks/rules/{scope}/learning/compress_iter{k}_model_{i}.tsv"
 
 
 rule learning_report:

@@ -2,7 +2,7 @@ rule lammps_data:
     input:
         "results/{comp}/melt_quench{gs}/quenched.extxyz",
     output:
-        "results/{comp}/sweep{gs}/data.lmp",
+        SWEEP_DATA,
     params:
         type_map=type_map_of,
     log:
@@ -14,10 +14,10 @@ rule lammps_data:
 rule sweep_preflight:
     """A few steps with the deployed ensemble, so a broken plugin, model or type_map fails in seconds."""
     input:
-        data="results/{comp}/sweep{gs}/data.lmp",
+        data=SWEEP_DATA,
         models=ensemble_models,
     output:
-        "results/{comp}/sweep{gs}/preflight/run.json",
+        SWEEP_PREFLIGHT,
     params:
         type_map=type_map_of,
         sweep=dpconfig.sweep_settings(config),
@@ -35,12 +35,12 @@ rule sweep_preflight:
 # run.json (undeclared, so a failed or killed job's restart state survives for the rerun).
 rule sweep_md:
     input:
-        data="results/{comp}/sweep{gs}/data.lmp",
+        data=SWEEP_DATA,
         models=ensemble_models,
-        preflight="results/{comp}/sweep{gs}/preflight/run.json",
+        preflight=SWEEP_PREFLIGHT,
     output:
-        run="results/{comp}/sweep{gs}/T{T}/r{rep}/run.json",
-        dump="results/{comp}/sweep{gs}/T{T}/r{rep}/dump.lammpstrj",
+        run=SWEEP_RUN + "run.json",
+        dump=SWEEP_RUN + "dump.lammpstrj",
     wildcard_constraints:
         # With GPU packing the sweep_md_pack rules below produce every run instead.
         T=r"(?!)" if SWEEP_PACKS else r"[0-9]+(\.[0-9]+)?",
@@ -51,7 +51,7 @@ rule sweep_md:
         execution={"device": config["execution"]["device"]},
         runs=single_run,
         preflight=False,
-        # issue 15: what an adaptive run's stopping rule analyses (sweep.target_relative_error)
+        # what an adaptive run's stopping rule analyses (sweep.target_relative_error)
         stopping=stopping_of,
     threads: sweep_threads
     resources:
@@ -81,9 +81,9 @@ for _index, _pack in enumerate(SWEEP_PACKS or []):
         name:
             f"sweep_md_pack{_index}"
         input:
-            data="results/{comp}/sweep{gs}/data.lmp",
+            data=SWEEP_DATA,
             models=ensemble_models,
-            preflight="results/{comp}/sweep{gs}/preflight/run.json",
+            preflight=SWEEP_PREFLIGHT,
         output:
             [
                 f"results/{{comp}}/sweep{{gs}}/T{T}/r{rep}/{name}"

@@ -65,6 +65,7 @@ rule neighbor_stat:
 
 # Checkpoints and lcurve.out live in model_{i}/work/, which is not an output: Snakemake deletes
 # the outputs of a failed or killed job, and the rerun (--rerun-incomplete) resumes from there.
+# learning_train (learning.smk) is this rule for a retraining: same threads, resources, script.
 rule train_model:
     input:
         training=scope_data("training"),
@@ -97,6 +98,7 @@ rule train_model:
         "../../scripts/train_model.py"
 
 
+# learning_compress (learning.smk) is this rule for a retrained member.
 rule compress_model:
     input:
         frozen=f"results/{{scope}}/train/model_{{i}}/frozen.{MODEL_EXT}",

@@ -1,7 +1,8 @@
-"""The temperature sweep job: settings from config, launching LAMMPS runs (MPI, GPU packing), results.
+"""An MD job of DeePMD-driven LAMMPS runs (the sweep's, the preflight, the learning loop's
+explorations): settings from the sweep section, launching the runs (MPI, GPU packing), results.
 
-One sweep job runs one or several (temperature, replica) LAMMPS runs, each in its own directory
-with its own in.lammps. Several runs in one job share the job's GPU (execution.runs_per_gpu_job).
+One job runs one or several (temperature, replica) LAMMPS runs, each in its own directory with
+its own in.lammps. Several runs in one job share the job's GPU (execution.runs_per_gpu_job).
 """
 
 from __future__ import annotations
@@ -16,25 +17,25 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from dpglass.io import read_json, write_json
+from dpglass.core.io import read_json, write_json
 from dpglass.lammps.data import choose_replication, read_data_header
 from dpglass.lammps.deviation import deviation_summary, read_model_deviation
 from dpglass.lammps.errors import describe_state, diagnose, failure_state, last_lammps_error
-from dpglass.lammps.inputs import FAILURE, FAILURE_STATE, MDSettings, Plan, plan_steps, write_in_lammps
+from dpglass.lammps.inputs import (FAILURE, FAILURE_STATE, MDSettings, Plan, plan_steps,
+                                   production_limits_ps, write_in_lammps)
 from dpglass.lammps.loader import child_env
 from dpglass.lammps.outputs import clean_run_state, join_dumps
-from dpglass.lammps.progress import ProgressWatcher, completed_step
+from dpglass.lammps.monitor import ProgressWatcher, completed_step
 from dpglass.lammps.adaptive import STATE as ADAPTIVE_STATE
 from dpglass.lammps.adaptive import AdaptiveRun, StoppingRule, truncated
 from dpglass.lammps.runner import runner_command, step_time, throughput
-from dpglass.plan import production_limits_ps
-from dpglass.units import quantity, steps_for
+from dpglass.core.units import quantity, steps_for
 
 PREFLIGHT_STEPS = 50  # a loop of 50 steps, then one of 250 (see finish_run)
 
 
-class SweepError(RuntimeError):
-    """A sweep run failed; the message says which run and what to fix."""
+class MDJobError(RuntimeError):
+    """An MD run of a job failed; the message says which run and what to fix."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class RunSpec:
     replica: int
     run_json: str
     dump: str | None  # None for the preflight (its trajectory is not an output)
+    glass: int | None = None  # structure.glasses index, recorded in run.json (None: not a glass's run)
 
     @property
     def run_dir(self) -> Path:
@@ -296,7 +298,7 @@ def finish_run(spec: RunSpec, plan: Plan, settings: MDSettings, models: list[str
         timing = {"wall_s": 0.0, "natoms": natoms, "last_step": plan.total_steps,
                   "first_step": plan.total_steps, "mpi_ranks": None}
     if timing["last_step"] != plan.total_steps:
-        raise SweepError(f"{run_dir}: LAMMPS stopped at step {timing['last_step']}, expected "
+        raise MDJobError(f"{run_dir}: LAMMPS stopped at step {timing['last_step']}, expected "
                          f"{plan.total_steps}")
     dump = spec.dump or str(run_dir / "dump.lammpstrj")
     frames = join_dumps(run_dir, plan, dump)
@@ -308,6 +310,7 @@ def finish_run(spec: RunSpec, plan: Plan, settings: MDSettings, models: list[str
     result = {
         "temperature": quantity(spec.temperature_K, unit="K"),
         "replica": spec.replica,
+        "glass": spec.glass,
         "velocity_seed": settings.seed,
         "natoms": timing["natoms"],
         "supercell": list(settings.supercell),
@@ -362,7 +365,7 @@ def finish_run(spec: RunSpec, plan: Plan, settings: MDSettings, models: list[str
     return result
 
 
-def run_sweep_job(data_path: str, models: list[str], type_map: list[str], sweep: dict, execution: dict,
+def run_md_job(data_path: str, models: list[str], type_map: list[str], sweep: dict, execution: dict,
                   runs: list[RunSpec], preflight: bool, threads: int, tasks: int = 1,
                   mpi: str | None = None, lock_dir: str | Path = ".snakemake/dpglass-gpu-locks",
                   *, stopping: dict | None = None,
@@ -376,7 +379,7 @@ def run_sweep_job(data_path: str, models: list[str], type_map: list[str], sweep:
     glass), named in the failure message."""
     unreadable = [m for m in models if not os.access(m, os.R_OK) or os.path.getsize(m) == 0]
     if unreadable:
-        raise SweepError(f"model file unreadable or empty: {', '.join(unreadable)}; rerun the train "
+        raise MDJobError(f"model file unreadable or empty: {', '.join(unreadable)}; rerun the train "
                          f"rules (dp freeze / dp compress)")
     supercell = replication(sweep, data_path)
     settings = {spec: md_settings(sweep, spec.temperature_K, spec.replica, supercell, preflight)
@@ -390,7 +393,7 @@ def run_sweep_job(data_path: str, models: list[str], type_map: list[str], sweep:
     target = sweep.get("target_relative_error")
     if target and not preflight:
         if not stopping:
-            raise SweepError("sweep.target_relative_error is set but the job got no stopping "
+            raise MDJobError("sweep.target_relative_error is set but the job got no stopping "
                              "settings (the analysis ion and hop distance)")
         for spec in runs:
             rule = StoppingRule(target_relative_error=target, ion=stopping["ion"],
@@ -410,7 +413,7 @@ def run_sweep_job(data_path: str, models: list[str], type_map: list[str], sweep:
         failures, assigned = launch(runs, plans, threads, tasks, mpi, devices, adaptive)
     if failures:
         what = "preflight" if preflight else "sweep run"
-        raise SweepError(f"{what} failed:\n  " + "\n  ".join(
+        raise MDJobError(f"{what} failed:\n  " + "\n  ".join(
             f"{label + ', ' if label else ''}{spec.temperature_K:g} K, replica {spec.replica} "
             f"({spec.run_dir}) {describe_state(failure_state(spec.run_dir), type_map)}: "
             + diagnose(message, models, type_map, spec.temperature_K,

@@ -6,7 +6,7 @@ total cost in atom-steps and hours on this machine, the concurrent-learning loop
 its reference single points and retraining steps, which the MD throughput cannot price).
 
 The expectation comes from a prior D(T) = Nernst–Einstein D from σ(T_ref) extrapolated with an
-Arrhenius Ea: the seed paper's numbers where the composition has them (dpglass.paper), else
+Arrhenius Ea: the seed paper's numbers where the composition has them (dpglass.core.paper), else
 sweep.prior. The error model is the empirical one of He, Zhu, Epstein & Mo (npj Comput. Mater. 4,
 18 (2018)): the relative standard deviation of D from an MD run is ≈ 3.43 / √N_eff, with N_eff
 the total number of ion hops (ions × hops per ion). A run also has to be diffusive by the
@@ -28,17 +28,14 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from dpglass.composition import FORMAL_CHARGES, parse_formula
-from dpglass.units import (ANGSTROM2_PER_PS_IN_CM2_PER_S, BOLTZMANN_EV_PER_K, BOLTZMANN_J_PER_K,
+from dpglass.core.composition import FORMAL_CHARGES, parse_formula
+from dpglass.analysis.resolution import (HE_COEFFICIENT, MIN_HOPS_PER_ION, expected_hops_per_ion,
+                                         he_relative_error)
+from dpglass.lammps.inputs import production_limits_ps
+from dpglass.core.units import (ANGSTROM2_PER_PS_IN_CM2_PER_S, AVOGADRO_PER_MOL, BOLTZMANN_EV_PER_K, BOLTZMANN_J_PER_K,
                            ELEMENTARY_CHARGE_C, SIEMENS_PER_M_IN_MS_PER_CM, steps_for)
 
-AVOGADRO = 6.02214076e23
-# He et al. 2018: RSD(D) ≈ HE_COEFFICIENT / √(total hops).
-HE_COEFFICIENT = 3.43
-# Hops per ion over the run for the MSD at the fit window start to reach one hop distance (the
-# window starts at about a tenth of the run's length or later).
-MIN_HOPS_PER_ION = 10.0
-# Standard atomic weights, g/mol (IUPAC), of the elements dpglass.composition knows; kept here so
+# Standard atomic weights, g/mol (IUPAC), of the elements dpglass.core.composition knows; kept here so
 # the plan does not import ASE.
 ATOMIC_MASS = {"Li": 6.94, "Na": 22.98977, "K": 39.0983, "Mg": 24.305, "Ca": 40.078,
                "Al": 26.981538, "Ga": 69.723, "B": 10.81, "Si": 28.085, "P": 30.973762,
@@ -62,7 +59,7 @@ class Prior:
 
 def prior_for(formula: str, prior_config: dict) -> Prior:
     """The paper's σ(303 K) and Ea where it has them for this formula, else sweep.prior."""
-    from dpglass.paper import paper_values
+    from dpglass.core.paper import paper_values
 
     paper = paper_values(formula)
     sigma = paper.get("sigma_303K_experiment")
@@ -113,13 +110,6 @@ def nernst_einstein_D_cm2_per_s(sigma_mS_per_cm: float, ion_density_per_A3: floa
     return D_m2_per_s * 1e4
 
 
-def production_limits_ps(sweep: dict) -> tuple[float | None, float]:
-    """(target relative error or None, maximum production length in ps)."""
-    target = sweep.get("target_relative_error")
-    maximum = sweep.get("max_production_ps") or sweep["production_ps"]
-    return target, (maximum if target else sweep["production_ps"])
-
-
 def read_throughput(config: dict, name: str, results: Path) -> tuple[float | None, str]:
     """katom-step/s: the composition's preflight run.json when present, else
     execution.throughput_katom_steps_per_s, else unknown."""
@@ -137,12 +127,12 @@ def read_throughput(config: dict, name: str, results: Path) -> tuple[float | Non
 
 
 # Seconds per CP2K single point against atoms, measured by benchmarks/bench_cp2k.py with the
-# default settings of dpglass.cp2k (shipped with the repository; absent from a bare install).
+# default settings of dpglass.reference.cp2k (shipped with the repository; absent from a bare install).
 CP2K_TIMINGS = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "cp2k.json"
 
 
 def melt_quench_frames(protocol: dict) -> int:
-    """Frames one melt-quench samples (dpglass.meltquench: one every sample_every_steps in each
+    """Frames one melt-quench samples (dpglass.reference.meltquench: one every sample_every_steps in each
     segment: NPT, melt, cool and hold, each sampling run)."""
     every, dt = protocol["sample_every_steps"], protocol["timestep_fs"]
     total_ps = (protocol["melt_time_ps"] + protocol["hold_time_ps"]
@@ -279,22 +269,11 @@ def prior_diffusion(config: dict, name: str) -> tuple[int, dict[float, float]]:
     counts = cell_counts(config, name)
     n_copies = copies(config, sum(counts.values()))
     n_ions = counts.get(ion, 0) * n_copies
-    mass_g = sum(ATOMIC_MASS[el] * n for el, n in counts.items()) * n_copies / AVOGADRO
+    mass_g = sum(ATOMIC_MASS[el] * n for el, n in counts.items()) * n_copies / AVOGADRO_PER_MOL
     volume_A3 = mass_g / config["structure"]["density_g_cm3"] * 1e24
     prior = prior_for(comp["formula"], config["sweep"]["prior"])
     return n_ions, {T: (nernst_einstein_D_cm2_per_s(prior.sigma(T), n_ions / volume_A3, charge, T)
                         if n_ions else 0.0) for T in temperatures(config)}
-
-
-def expected_hops_per_ion(D_cm2_per_s: float, duration_ps: float, hop_distance_A: float) -> float:
-    """The plan's hop count: the MSD over the run in hop distances squared, 6 D t / a² (hops of
-    one length in uncorrelated directions; back-jumps add hops that this count does not see)."""
-    return 6.0 * D_cm2_per_s / ANGSTROM2_PER_PS_IN_CM2_PER_S * duration_ps / hop_distance_A**2
-
-
-def he_relative_error(total_hops: float) -> float | None:
-    """He et al. (2018): relative standard deviation of D from ``total_hops`` ion hops."""
-    return HE_COEFFICIENT / math.sqrt(total_hops) if total_hops > 0 else None
 
 
 def plan_sweep(config: dict, results: str | Path = "results") -> dict:

@@ -1,8 +1,10 @@
-"""What a scientist reads: summary.md per composition and the cross-composition table (its plot is in dpglass.plotting)."""
+"""What a scientist reads: summary.md per composition and the cross-composition table (its plot is in dpglass.report.figures)."""
 
 from __future__ import annotations
 
-from dpglass.paper import oxygen_per_al
+from dpglass.analysis.glasses import SPREAD_QUANTITIES
+from dpglass.report.certificate import certificate_markdown
+from dpglass.core.paper import oxygen_per_al
 
 
 def fmt(q: dict | None, digits: int = 3) -> str:
@@ -150,20 +152,18 @@ def summary_markdown(summary: dict) -> str:
     lines += _comparison_lines(summary.get("sigma_303K_comparison") or [], notes)
     lines += _transport_lines(summary, ion, notes)
     lines += resolution_lines(summary["transport"])
-    from dpglass.glasses import glass_spread_markdown
 
     lines += glass_spread_markdown(summary.get("glass_spread"), notes)
     lines += _mechanism_lines(summary.get("mechanism"), summary.get("paper") or {}, ion, notes)
     lines += _structure_lines(summary.get("structure"))
     lines += _model_quality_lines(summary.get("model_quality", []))
     if summary.get("learning"):
-        from dpglass.learning.report import loop_markdown
+        from dpglass.report.loop import loop_markdown
 
         lines += ["", loop_markdown(summary["learning"]).replace("# Concurrent learning",
                                                                  "## Concurrent learning", 1)]
         lines += ["", _sweep_after_loop(summary)]
     if summary.get("certificate"):
-        from dpglass.learning.certificate import certificate_markdown
 
         lines += ["", certificate_markdown(summary["certificate"])]
     lines += _paper_lines(summary)
@@ -237,7 +237,7 @@ def _mechanism_lines(rows: list[dict] | None, paper: dict, ion: str,
              "observed, 3.43/√N; *D RSD*: the fitted D's. *framework*: glass (every other species' "
              "MSD plateaus), relaxing (creeps) or flows (diffuses).", ""]
     if paper_hops:
-        lines += [f"The paper's shortest Li–Li hops in LACO75 (AIMD, 300 K): "
+        lines += [f"The paper's shortest Li–Li hops for this composition: "
                   f"{', '.join(f'{x:g}' for x in paper_hops)} Å.", ""]
     columns = ["T (K)", "runs", "framework", "hops per ion", "plan: hops per ion",
                "from D: hops per ion", "hop rate (1/ns per ion)", "back-jump fraction",
@@ -504,3 +504,40 @@ def label_line(label: dict) -> str:
     version = label.get("version") or "version unknown"
     return (f"{label['code']} {version}" + (f": {', '.join(parts)}" if parts else "")
             + f" ({frames} frames)")
+
+
+def glass_spread_markdown(spread: dict | None, notes=None) -> list[str]:
+    """summary.md lines: one row per temperature and quantity (units in the quantity column,
+    why a row has no spread as a numbered note), the Ea line."""
+    if not spread:
+        return []
+    notes = notes if notes is not None else Footnotes()
+    lines = ["", "## Glass-to-glass spread", "",
+             f"{len(spread['glasses'])} independent glasses (own start cells and melt-quenches, "
+             "one ensemble). Mean over glasses; *trajectory error* = error of that mean from each "
+             "glass's own statistical error; *glass spread* = standard deviation over glasses.", ""]
+    ea = spread.get("Ea")
+    if ea:
+        lines.append(f"- Ea (tracer σ): {fmt(ea['mean'])}, trajectory error "
+                     f"{fmt(ea['trajectory_error'])}, glass spread {fmt(ea['glass_spread'])} "
+                     f"(per glass: {', '.join(fmt(f['Ea']) for f in spread['Ea_per_glass'])})")
+    for failure in spread.get("Ea_fit_failures", []):
+        lines.append(f"- glass {failure['glass']}: no Arrhenius fit ({failure['error']})")
+    lines += ["", "| T (K) | quantity (unit) | per glass | mean | trajectory error | glass spread |",
+              "|---|---|---|---|---|---|"]
+    for row in spread["transport"]:
+        for name in SPREAD_QUANTITIES:
+            combined = row[name]
+            per_glass = row[f"{name}_per_glass"]
+            unit = unit_text(next((q.get("unit") for q in per_glass if q), None))
+            label = f"{name} ({unit})" if unit else name
+            values = ", ".join(number(q) for q in per_glass)
+            T = row["temperature"]["value"]
+            if "mean" in combined:
+                lines.append(f"| {T:g} | {label} | {values} | {number(combined['mean'])} | "
+                             f"{number(combined['trajectory_error'])} | "
+                             f"{number(combined['glass_spread'])} |")
+            else:
+                lines.append(f"| {T:g} | {label} | {values} | — | — | —"
+                             f"{notes.mark(f'{T:g} K, {name}: ' + combined['note'])} |")
+    return lines + notes.flush()

@@ -26,7 +26,7 @@ class ProgressWatcher:
     """
 
     def __init__(self, run_dir: str | Path, total_steps: int):
-        from dpglass.progress import Progress
+        from dpglass.core.progress import Progress
 
         self.run_dir = Path(run_dir)
         self.start = completed_step(self.run_dir)

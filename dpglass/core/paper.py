@@ -6,8 +6,8 @@ Conductivities in mS/cm, energies in eV, temperatures in K.
 
 from __future__ import annotations
 
-from dpglass.composition import parse_formula
-from dpglass.units import quantity
+from dpglass.core.composition import parse_formula
+from dpglass.core.units import quantity
 
 _BY_FORMULA = {
     "LiAlCl2.5O0.75": {

@@ -2,7 +2,7 @@
 
 Trajectories are in LAMMPS metal units (Å, ps, eV). Every number the analysis reports is a
 quantity object ``{"value": v, "error": e, "unit": u}``; ``error`` is ``None`` for exact numbers.
-Result files are written by dpglass.io; formal charges are dpglass.composition.FORMAL_CHARGES.
+Result files are written by dpglass.core.io; formal charges are dpglass.core.composition.FORMAL_CHARGES.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 BOLTZMANN_EV_PER_K = 8.617333262e-5
 BOLTZMANN_J_PER_K = 1.380649e-23
 ELEMENTARY_CHARGE_C = 1.602176634e-19
+AVOGADRO_PER_MOL = 6.02214076e23
 
 ANGSTROM2_PER_PS_IN_CM2_PER_S = 1e-4  # 1e-16 cm² / 1e-12 s
 ANGSTROM3_IN_M3 = 1e-30

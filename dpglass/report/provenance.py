@@ -53,7 +53,7 @@ def package_versions() -> dict[str, str | None]:
 
 def label_provenance(reports: dict[str, dict]) -> list[dict]:
     """Who labelled the training data: every distinct description of the labels (code, version;
-    for DFT the functional, basis, pseudopotentials and cutoff: dpglass.reference.describe) found
+    for DFT the functional, basis, pseudopotentials and cutoff: dpglass.reference.calculators.describe) found
     in the labelling reports {path: report}, with the reports and frames it labelled."""
     labels: list[dict] = []
     for path, report in reports.items():

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from pathlib import Path
 
-from dpglass.io import read_json, write_json, write_text
+from dpglass.core.io import read_json, write_json, write_text
 from dpglass.learning.convergence import iteration_status
 from dpglass.learning.selection import classify, select_frames, spot_check_frames
+from dpglass.learning.exploration import (blown_up_run, dump_atoms, exploration_transport,
+                                          start_frame)
+from dpglass.learning.selection import true_errors
 from dpglass.learning.settings import explore_sweep
-from dpglass.units import quantity
+from dpglass.reference.labelling import label_with_reference
+from dpglass.training.evaluation import validation_errors
+from dpglass.core.units import quantity
 
 
 def _previous(path: str | None) -> dict | None:
@@ -20,25 +24,6 @@ def _previous(path: str | None) -> dict | None:
 
 # ----------------------------------------------------------------------------------------------
 # Exploration
-
-
-def start_frame(frames_path: str, split_path: str, slot: int):
-    """(index, Atoms) of the labelled frame an exploration starts from: a training frame of the
-    melt-quench hold (never a validation frame, whose error the loop reports), the `slot`-th of
-    them in spread_order, so no two explorations of a glass share a start while the hold has
-    frames enough."""
-    from ase.io import read
-
-    from dpglass.learning.settings import spread_order
-
-    frames = read(frames_path, index=":")
-    training = {i for a, b in read_json(split_path)["training_frames"] for i in range(a, b)}
-    hold = [i for i, a in enumerate(frames) if a.info.get("phase") == "hold" and i in training]
-    if not hold:
-        raise ValueError(f"{frames_path}: no training frame of the melt-quench hold to start an "
-                         f"exploration from (melt_quench.hold_time_ps, train.validation_fraction)")
-    index = hold[spread_order(len(hold))[slot % len(hold)]]
-    return index, frames[index]
 
 
 def explore(*, frames_path: str, split_path: str, models: list[str], type_map: list[str],
@@ -50,7 +35,7 @@ def explore(*, frames_path: str, split_path: str, models: list[str], type_map: l
     deviation. A no-op (seconds) when an earlier iteration converged."""
     from dpglass.lammps.data import write_data_file
     from dpglass.lammps.deviation import read_model_deviation
-    from dpglass.sweep import RunSpec, SweepError, run_sweep_job
+    from dpglass.lammps.jobs import RunSpec, MDJobError, run_md_job
 
     glass, slot = start
 
@@ -70,17 +55,17 @@ def explore(*, frames_path: str, split_path: str, models: list[str], type_map: l
     data_path = Path(run_json).parent / "start.lmp"
     data_path.parent.mkdir(parents=True, exist_ok=True)
     write_data_file(frame, data_path, type_map)
-    spec = RunSpec(temperature_K, 0, run_json, dump)
+    spec = RunSpec(temperature_K, 0, run_json, dump, glass=glass)
     # small cells, short runs: on the CPU cores the rule asked for (no GPU requested)
     try:
-        result = run_sweep_job(str(data_path), models, type_map, settings, {"device": "cpu"},
+        result = run_md_job(str(data_path), models, type_map, settings, {"device": "cpu"},
                                [spec], False, threads)[0]
         unreached, blew_up = 0, None
         steps, devi = read_model_deviation(spec.run_dir)
-    except SweepError as err:
+    except MDJobError as err:
         # An exploration that blows up is what the loop is for: the frames before it (the last
         # ones with the largest deviations) are kept; the frames never reached count as failed.
-        result, steps, devi, unreached, blew_up = _blown_up(spec, settings, models, type_map, err)
+        result, steps, devi, unreached, blew_up = blown_up_run(spec, settings, models, type_map, err)
     result.update({"noop": False, "iteration": iteration, "glass": glass, "explore_ps": explore_ps,
                    "start": {"glass": glass, "frame": frame_index,
                              "time": quantity(frame.info.get("time_ps"), unit="ps"),
@@ -88,7 +73,7 @@ def explore(*, frames_path: str, split_path: str, models: list[str], type_map: l
                    "deviation_steps": steps.tolist(), "max_devi_f": devi.tolist(),
                    "blew_up": blew_up,
                    "classification": classify(devi, trust, unreached=unreached),
-                   "transport": (_transport(dump, ion, temperature_K, type_map,
+                   "transport": (exploration_transport(dump, ion, temperature_K, type_map,
                                             settings["timestep_fs"], hop_distance_A)
                                  if blew_up is None else
                                  {"diffusive": False, "D": None, "D_upper_bound": None,
@@ -104,49 +89,6 @@ def explore(*, frames_path: str, split_path: str, models: list[str], type_map: l
           f"{c['frames']} frames, "
           f"accurate {c['accurate_fraction']:.1%}, candidate {c['candidate_fraction']:.1%}, "
           f"failed {c['failed_fraction']:.1%}")
-
-
-def _blown_up(spec, settings: dict, models: list[str], type_map: list[str], error: Exception):
-    """run.json fields, deviations and unreached frame count of an exploration whose MD blew up;
-    re-raises `error` when the run did not get to MD (no failure state: a model or input error)."""
-    import numpy as np
-
-    from dpglass.lammps.deviation import read_model_deviation
-    from dpglass.lammps.errors import describe_state, failure_state
-    from dpglass.lammps.outputs import salvage_dump
-    from dpglass.units import steps_for
-
-    state = failure_state(spec.run_dir)
-    if "step" not in state:
-        raise error
-    kept = salvage_dump(spec.run_dir, spec.dump)
-    steps, devi = read_model_deviation(spec.run_dir)
-    on_disk = np.isin(steps, kept)  # selection reads the frames back from the dump
-    steps, devi = steps[on_disk], devi[on_disk]
-    every = settings["dump_every_steps"]
-    planned = steps_for(settings["production_ps"], settings["timestep_fs"]) // every + 1
-    result = {"temperature": quantity(spec.temperature_K, unit="K"), "replica": spec.replica,
-              "frames": len(kept), "dump_every_steps": every,
-              "models": [os.path.relpath(m, spec.run_dir) for m in models], "type_map": type_map,
-              "stopping": None}
-    blew_up = {"step": state["step"], "where": describe_state(state, type_map),
-               "message": str(error)}
-    return result, steps, devi, max(0, planned - len(devi)), blew_up
-
-
-def _transport(dump: str, ion: str, temperature_K: float, type_map: list[str], timestep_fs: float,
-               hop_distance_A: float) -> dict:
-    """The ion's D (or its upper bound) in an exploration run; short runs are rarely diffusive."""
-    from dpglass.analysis import analyze_diffusion
-
-    try:
-        result = analyze_diffusion(dump, ion, temperature_K, fmt="lammps-dump", type_map=type_map,
-                                   timestep_fs=timestep_fs, hop_distance_A=hop_distance_A)
-    except ValueError as err:
-        return {"diffusive": False, "D": None, "D_upper_bound": None, "note": str(err)}
-    return {"diffusive": result["diffusive"], "D": result["D"] if result["diffusive"] else None,
-            "D_upper_bound": result.get("D_upper_bound"),
-            "note": "; ".join(result.get("not_diffusive_because") or [])}
 
 
 def convergence(*, run_jsons: list[str], previous_convergence: str | None, learning: dict,
@@ -181,20 +123,6 @@ def convergence(*, run_jsons: list[str], previous_convergence: str | None, learn
 
 # ----------------------------------------------------------------------------------------------
 # Selection and labelling
-
-
-def _dump_atoms(dump: str, type_map: list[str], steps: set[int]) -> dict:
-    from ase import Atoms
-
-    from dpglass.analysis.trajectory import iter_frames
-
-    out = {}
-    for frame in iter_frames(dump, fmt="lammps-dump", type_map=type_map):
-        if frame.step in steps:
-            out[frame.step] = Atoms(symbols=list(frame.symbols), positions=frame.positions,
-                                    cell=frame.cell, pbc=True)
-            out[frame.step].wrap()
-    return out
 
 
 def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict,
@@ -241,7 +169,7 @@ def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict
         kinds.update({i: "spot_check" for i in spots[T]})
         picks = sorted(kinds)
         steps = {run["deviation_steps"][i] for i in picks}
-        atoms = _dump_atoms(dump, type_map, steps)
+        atoms = dump_atoms(dump, type_map, steps)
         missing = sorted(steps - set(atoms))
         if missing:
             raise RuntimeError(f"{dump}: no frame at step(s) {missing} of the model deviation; "
@@ -267,28 +195,6 @@ def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict
           + ", ".join(f"{r['temperature_K']:g} K: {r['selected']} of {r['candidate']} candidates "
                       f"+ {r['spot_checks']} spot checks ({r['failed']} failed, not labelled)"
                       for r in rows))
-
-
-def label_with_reference(frames: list, reference: dict, work: Path, threads: int) -> tuple[list, dict]:
-    """Label `frames` with the training-label calculator (reference.relabel.calculator if set,
-    else reference.calculator), one resumable single point per frame under `work`
-    (dpglass.labelling.label); the report carries the wall time.
-    reference: learning.settings.label_reference_settings."""
-    from dpglass.labelling import calculator_arguments, label
-    from dpglass.threads import limit_calculator_threads
-
-    relabel = reference["relabel"]
-    name = relabel.get("calculator") or reference["calculator"]
-    kwargs = relabel["kwargs"] if relabel.get("calculator") else reference["kwargs"]
-    section = "reference.relabel" if relabel.get("calculator") else "reference"
-    elements = sorted({symbol for frame in frames for symbol in frame.get_chemical_symbols()})
-    start = time.perf_counter()
-    labelled, report = label(frames, calculator_name=name,
-                             max_failed_fraction=reference["max_failed_fraction"], work=work,
-                             **calculator_arguments(name, kwargs, work, section, elements,
-                                                    lambda: limit_calculator_threads(threads)))
-    report["wall_time"] = quantity(time.perf_counter() - start, unit="s")
-    return labelled, report
 
 
 def label(*, selected_frames: str, selection_json: str, reference: dict, type_map: list[str],
@@ -329,33 +235,6 @@ def label(*, selected_frames: str, selection_json: str, reference: dict, type_ma
     write_json(out_report, report)
 
 
-def true_errors(models: list[str], labelled: list) -> list[dict]:
-    """Per kind and temperature of the labelled frames: the models' force RMSE (per component)
-    and RMS of the force-error vector against the reference labels, mean over members, on
-    frames no model has trained on. A spot check's true error is what the deviation could not
-    see."""
-    import numpy as np
-
-    from dpglass.learning.certificate import frame_errors
-
-    groups: dict[tuple, list] = {}
-    for atoms in labelled:
-        key = (atoms.info.get("kind", "candidate"), float(atoms.info["temperature_K"]))
-        groups.setdefault(key, []).append(atoms)
-    keys = sorted(groups)
-    # per member and group: squared force error per atom (sum of squares / atoms)
-    squared = [[rows[:, 0].sum() / rows[:, 1].sum()
-                for rows in frame_errors(model, [groups[k] for k in keys])] for model in models]
-    rows = []
-    for (kind, temperature), values in zip(keys, np.transpose(squared)):
-        vector = 1000.0 * np.sqrt(np.mean(values))
-        rows.append({"kind": kind, "temperature_K": temperature,
-                     "frames": len(groups[(kind, temperature)]),
-                     "force_rmse": quantity(vector / np.sqrt(3.0), unit="meV/Å"),
-                     "force_error_vector_rms": quantity(vector, unit="meV/Å")})
-    return rows
-
-
 # ----------------------------------------------------------------------------------------------
 # Retraining
 
@@ -364,7 +243,7 @@ def _has_data(directory: str) -> bool:
     return (Path(directory) / "type.raw").exists()
 
 
-def retrain(*, base_training: list[str], validation: list[str], earlier_data: list[str],
+def retrain(*, training_dirs: list[str], validation_dirs: list[str], earlier_data: list[str],
             new_data: list[str], stats_json: str, previous_frozen: str, selections: list[str],
             type_map: list[str], train_cfg: dict, learning: dict, index: int, iteration: int,
             backend: str, device: str, threads: int, input_json: str, lcurve: str, frozen: str,
@@ -372,58 +251,37 @@ def retrain(*, base_training: list[str], validation: list[str], earlier_data: li
     """Ensemble member `index` of iteration `iteration`: continued from its previous model
     (dp train --init-frz-model, with the init-model schedule of retraining_input; learning.retrain:
     scratch trains anew) on all data so far, or the previous model copied when the loop converged
-    or nothing new was labelled."""
-    from dpglass.training.dp import dp
-    from dpglass.training.train import run_training
+    or nothing new was labelled. Trained as the first training is (dpglass.training.member), on
+    the first training's data (training_dirs), earlier iterations' and this one's."""
+    from dpglass.training.member import carry_member, member_input, member_work, train_member
 
     model_dir = Path(frozen).parent
-    work = model_dir / "work"
+    work = member_work(frozen)
     previous_dir = Path(previous_frozen).parent
     # at convergence the selection holds only spot checks, labelled to verify the models, not to
     # retrain them
     new_frames = sum(0 if s.get("converged") else s["selected"]
                      for s in map(read_json, selections))
     new = [d for d in new_data if _has_data(d)]
-    old = list(base_training) + [d for d in earlier_data if _has_data(d)]
+    old = list(training_dirs) + [d for d in earlier_data if _has_data(d)]
     if new_frames == 0 or not new:
-        work.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(previous_frozen, frozen)
-        # its data paths are relative to the previous work directory: rebased to this one
-        # (learning_compress runs `dp compress -t input.json` here)
-        rebased = rebase_input(read_json(previous_dir / "input.json"), previous_dir / "work",
-                               work)
-        write_json(input_json, rebased)
-        write_json(work / "input.json", rebased)
-        shutil.copyfile(previous_dir / "lcurve.out", lcurve)
+        # input.json rebased to this work directory: learning_compress runs `dp compress -t
+        # input.json` here
+        carry_member(previous_frozen, frozen=frozen, input_json=input_json, lcurve=lcurve)
         previous_test = previous_dir / "validation.json"
         measured = (read_json(previous_test) if previous_test.exists() else {}).get("validation")
-        if measured is None and validation:
+        if measured is None and validation_dirs:
             # the first training's models (converged at iteration 1): measured here, on the same
             # validation frames, so the loop table's row 0 has their error
-            measured = validation_errors(previous_frozen, validation, backend, threads, log,
+            measured = validation_errors(previous_frozen, validation_dirs, backend, threads, log,
                                          work=model_dir / "dp_test_before")
         write_json(test_json, {"copied_from": str(previous_frozen), "trained": False,
                                "validation_before": measured, "validation": measured})
         print(f"iteration {iteration}: no new labels (converged or nothing selected); model "
               f"{index} copied from {previous_frozen}", file=log, flush=True)
         return
-    payload = retraining_input(train_cfg, learning, type_map, read_json(stats_json),
-                               train_cfg["seed"] + index,
-                               [os.path.relpath(d, work) for d in old],
-                               [os.path.relpath(d, work) for d in new],
-                               [os.path.relpath(d, work) for d in validation])
-    init = None if learning["retrain"] == "scratch" else os.path.relpath(previous_frozen, work)
-    fingerprint = training_fingerprint(old + new, previous_frozen, payload, init)
-    stamp = work / "learning_inputs.sha256"
-    stale = stamp.read_text().strip() != fingerprint if stamp.exists() else work.exists()
-    if stale:
-        # same paths, other content (a new selection was labelled, the previous model changed):
-        # the checkpoints in work/ belong to another training
-        print(f"iteration {iteration}: the data or the start model changed since the checkpoints "
-              f"in {work} were written; training anew", file=log, flush=True)
-        shutil.rmtree(work)
-    work.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(fingerprint + "\n")
+    payload = member_input(train_cfg, type_map, read_json(stats_json), train_cfg["seed"] + index,
+                           work, old, validation_dirs, new_dirs=new, learning=learning)
     schedule = payload["learning_rate"]
     print(f"iteration {iteration}, model {index}: {learning['retrain']} on {len(old)} old + "
           f"{len(new)} new systems ({new_frames} new frames), learning rate "
@@ -431,105 +289,25 @@ def retrain(*, base_training: list[str], validation: list[str], earlier_data: li
           f"{payload['training']['numb_steps']} steps, batches "
           f"{payload['training']['training_data'].get('auto_prob', 'by system size')}",
           file=log, flush=True)
-    start = time.perf_counter()
-    state = run_training(work, payload, backend, threads, log, device, init_frz_model=init)
-    train_s = time.perf_counter() - start
-    dp(["freeze", "-o", os.path.relpath(frozen, work)], backend, work, threads, log, device=device)
-    shutil.copyfile(work / "input.json", input_json)
-    shutil.copyfile(work / "lcurve.out", lcurve)
-    result = {"trained": state["trained"], "restarted_from": state["restarted_from"],
-              "init_frz_model": init, "numb_steps": payload["training"]["numb_steps"],
+    run = train_member(work=work, payload=payload, frozen=frozen, input_json=input_json,
+                       lcurve=lcurve, backend=backend, threads=threads, device=device, log=log,
+                       previous=previous_frozen, init_model=learning["retrain"] != "scratch",
+                       data_dirs=old + new)
+    result = {"trained": run["trained"], "restarted_from": run["restarted_from"],
+              "init_frz_model": run["init_frz_model"],
+              "numb_steps": payload["training"]["numb_steps"],
               "learning_rate": {"start": schedule["start_lr"], "stop": schedule["stop_lr"]},
               "start_prefs": {k: payload["loss"][f"start_pref_{k}"] for k in "efv"},
               "auto_prob": payload["training"]["training_data"].get("auto_prob"),
               "training_systems": len(old) + len(new), "new_systems": len(new),
-              "training_wall_time": quantity(train_s, unit="s"),
-              "validation_before": validation_errors(previous_frozen, validation, backend, threads,
-                                                     log, work=model_dir / "dp_test_before"),
-              "validation": validation_errors(frozen, validation, backend, threads, log)}
+              "training_wall_time": quantity(run["seconds"], unit="s"),
+              "validation_before": validation_errors(previous_frozen, validation_dirs, backend,
+                                                     threads, log,
+                                                     work=model_dir / "dp_test_before"),
+              "validation": validation_errors(frozen, validation_dirs, backend, threads, log)}
     write_json(test_json, result)
     before, after = result["validation_before"], result["validation"]
     print(f"iteration {iteration}, model {index}: validation force RMSE "
           f"{before['force_rmse']['value']:.1f} -> {after['force_rmse']['value']:.1f} meV/Å, "
           f"energy {before['energy_rmse']['value']:.2f} -> {after['energy_rmse']['value']:.2f} "
           f"meV/atom", file=log, flush=True)
-
-
-def rebase_input(payload: dict, old_work: Path, new_work: Path) -> dict:
-    """A copy of a DeePMD-kit input.json whose data systems, relative to `old_work`, are made
-    relative to `new_work`."""
-    import copy
-
-    out = copy.deepcopy(payload)
-    for section in ("training_data", "validation_data"):
-        data = out["training"].get(section)
-        if data:
-            data["systems"] = [os.path.relpath(Path(old_work) / system, new_work)
-                               for system in data["systems"]]
-    return out
-
-
-def retraining_input(train_cfg: dict, learning: dict, type_map: list[str], stats: dict,
-                     seed: int, old_dirs: list[str], new_dirs: list[str],
-                     validation_dirs: list[str]) -> dict:
-    """input.json of a retraining on old (first training and earlier iterations) and new (this
-    iteration's) systems.
-
-    learning.retrain init_model follows dpgen2's init-model recipe (RunDPTrain's
-    init_model_start_lr 1e-4, init_model_start_pref_e/f/v 0.1/100/0, init_model_old_ratio 0.9):
-    the previous model is refined, not retrained, so the learning rate starts at learning.start_lr
-    (not the first training's), the loss prefactors at learning.start_pref_*, and a fixed share
-    learning.old_ratio of the batches comes from the old data, the rest from the new frames (which
-    are otherwise drawn a few times in a whole retraining). scratch: the first training's
-    schedule and prefactors, batches by system size."""
-    from dpglass.training.inputs import make_input, old_new_probability
-
-    cfg = dict(train_cfg, numb_steps=learning["numb_steps"])
-    systems = list(old_dirs) + list(new_dirs)
-    if learning["retrain"] == "scratch":
-        return make_input(cfg, type_map, stats, seed, systems, validation_dirs)
-    cfg["start_lr"] = learning["start_lr"]
-    cfg["stop_lr"] = learning["stop_lr"] if learning["stop_lr"] is not None else \
-        min(train_cfg["stop_lr"], learning["start_lr"])
-    prefs = {k: learning[f"start_pref_{k}"] for k in "efv"}
-    return make_input(cfg, type_map, stats, seed, systems, validation_dirs, start_prefs=prefs,
-                      auto_prob=old_new_probability(len(old_dirs), len(new_dirs),
-                                                    learning["old_ratio"]))
-
-
-def training_fingerprint(data_dirs: list[str], start_model: str, payload: dict,
-                         init: str | None) -> str:
-    """Hash of what a retraining learns from: every data file, the start model, the input."""
-    import hashlib
-    import json
-
-    digest = hashlib.sha256(json.dumps([payload, init], sort_keys=True).encode())
-    for directory in data_dirs:
-        for path in sorted(Path(directory).rglob("*")):
-            if path.is_file():
-                digest.update(str(path.relative_to(directory)).encode())
-                digest.update(path.read_bytes())
-    digest.update(Path(start_model).read_bytes())
-    return digest.hexdigest()
-
-
-def validation_errors(model: str, validation: list[str], backend: str, threads: int, log,
-                      work: str | Path | None = None) -> dict:
-    """dp test of `model` on each validation system: energy and force RMSE, the plain mean of the
-    per-system RMSEs (not weighted by frame count)."""
-    from dpglass.training.dp import dp
-    from dpglass.training.evaluation import parse_dp_test
-
-    work = Path(work or Path(model).parent / "dp_test")
-    work.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for n, system in enumerate(validation):
-        test_log = work / f"dp_test_{n}.log"
-        test_log.unlink(missing_ok=True)
-        dp(["test", "-m", os.path.relpath(model, work), "-s", os.path.relpath(system, work),
-            "-l", test_log.name], backend, work, threads, log)
-        rows.append(parse_dp_test(test_log.read_text()))
-    energy = sum(r["energy_rmse"]["value"] for r in rows) / len(rows)
-    force = sum(r["force_rmse"]["value"] for r in rows) / len(rows)
-    return {"energy_rmse": quantity(energy, unit="meV/atom"),
-            "force_rmse": quantity(force, unit="meV/Å"), "systems": len(rows)}

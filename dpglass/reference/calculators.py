@@ -11,7 +11,7 @@ through ASE with a configurable run command, and start from PBE defaults close t
   EspressoProfile; ``pseudopotentials`` maps element -> UPF file.
 - ``cp2k``: ``command`` kwarg, else $ASE_CP2K_COMMAND (default "cp2k.psmp -s", the CP2K shell);
   ``data_dir`` (basis and potential files), ``cutoff_Ry``; an unconverged SCF raises
-  (dpglass.cp2k, which also checks the installation before a run).
+  (dpglass.reference.cp2k, which also checks the installation before a run).
 - ``chgnet`` (default, offline) and ``sevennet`` (optional: ``pip install sevenn``).
 - anything else: an import path "package.module:Class" called with the kwargs.
 """
@@ -97,7 +97,7 @@ def _espresso(directory=None, **kwargs):
 
 
 def _cp2k(directory=None, **kwargs):
-    from dpglass.cp2k import make_calculator as make_cp2k
+    from dpglass.reference.cp2k import make_calculator as make_cp2k
 
     return make_cp2k(directory=directory, **kwargs)
 
@@ -174,7 +174,7 @@ def check_ready(section: str, settings: dict, elements: list[str]) -> None:
         return
     check_available(name, f"{section}.calculator")
     if name == "cp2k":
-        from dpglass.cp2k import check_installation
+        from dpglass.reference.cp2k import check_installation
 
         check_installation(settings.get("kwargs") or {}, elements, f"{section}.kwargs")
 
@@ -194,7 +194,7 @@ def describe(name: str, kwargs: dict | None = None, calc=None) -> dict:
     ran, when there is one) supplies what only a run knows, e.g. CP2K's version string."""
     kwargs = dict(kwargs or {})
     if name == "cp2k":
-        from dpglass.cp2k import describe as describe_cp2k
+        from dpglass.reference.cp2k import describe as describe_cp2k
 
         return describe_cp2k(kwargs, getattr(calc, "version", None),
                              getattr(calc, "data_directory", None))

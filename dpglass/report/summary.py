@@ -3,13 +3,11 @@ every sweep run (extrapolation, run length, glass) and provenance, as one JSON-r
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 
-from dpglass.io import read_json
-from dpglass.units import quantity
+from dpglass.core.io import read_json
+from dpglass.core.units import quantity
 
-# Conductivities of the run beside the paper's like-for-like number (dpglass/paper.py keys).
+# Conductivities of the run beside the paper's like-for-like number (dpglass/core/paper.py keys).
 LIKE_FOR_LIKE = (
     ("sigma_collective", "sigma_303K_experiment",
      "total conductivity (all charges' collective displacement) vs the measured total σ"),
@@ -26,11 +24,12 @@ SUMMARY_ROW_KEYS = ("temperature", "n_replicas", "D", "D_upper_bound", "sigma_tr
 FITTED_QUANTITIES = ("sigma_tracer", "D", "sigma_collective_ion", "sigma_collective")
 
 
-def glass_of_run(run_path: str) -> int:
-    """The glass of a sweep run from its path: results/COMP/sweep<suffix>/T<T>/r<rep>/run.json."""
-    parents = Path(run_path).parents
-    found = re.fullmatch(r"sweep_glass(\d+)", parents[2].name) if len(parents) > 2 else None
-    return int(found.group(1)) if found else 0
+def glass_of_run(run: dict, path: str) -> int:
+    """The glass a sweep run records (dpglass.lammps.jobs writes it into run.json)."""
+    if run.get("glass") is None:
+        raise ValueError(f"{path} records no glass: it was written before dpglass recorded one; "
+                         f"rerun its sweep_md job (snakemake --forcerun sweep_md)")
+    return int(run["glass"])
 
 
 def run_lengths(run_paths: list[str]) -> list[dict]:
@@ -40,7 +39,7 @@ def run_lengths(run_paths: list[str]) -> list[dict]:
         run = read_json(path)
         stopping = run.get("stopping") or {}
         rows.append({"temperature": run["temperature"], "replica": run.get("replica", 0),
-                     "glass": glass_of_run(path),
+                     "glass": glass_of_run(run, path),
                      "production": quantity(run["production_steps"] * run["timestep_fs"] / 1000.0,
                                             None, "ps"),
                      "stopped_because": stopping.get("reason") or "fixed length",
@@ -64,7 +63,7 @@ def extrapolation_flags(run_paths: list[str], trust_levels: list[float] | None =
             run["extrapolating"] = run["model_deviation"]["extrapolating"]
         deviation = run.get("model_deviation") or {}
         flags.append({"temperature": run["temperature"], "replica": run.get("replica", 0),
-                      "glass": glass_of_run(path),
+                      "glass": glass_of_run(run, path),
                       "extrapolating": run.get("extrapolating"),
                       "fraction_above_hi": deviation.get("fraction_above_hi"),
                       "deviation_frames": deviation.get("frames"),
@@ -78,8 +77,13 @@ def extrapolation_flags(run_paths: list[str], trust_levels: list[float] | None =
 
 def composition_summary(*, composition: str, formula: str, results: list[dict],
                         model_quality: list[dict], window: list[float], config: dict,
-                        run_paths: list[str], label_reports: dict[str, dict] | None = None) -> dict:
-    """The composition's headline numbers: D(T), σ(T), Ea, σ(303 K), model quality, provenance.
+                        run_paths: list[str], label_reports: dict[str, dict] | None = None,
+                        learning: dict | None = None, certificate: dict | None = None,
+                        mechanism: dict | None = None, rdf: dict | None = None,
+                        scattering: dict | None = None) -> dict:
+    """The composition's summary.json, assembled here only: D(T), σ(T), Ea, σ(303 K), model
+    quality, provenance; the loop's record and the certificate (learning.max_iterations > 0), the
+    mechanism table and the structure in a few numbers when their results are given.
 
     ``transport`` has one row per distinct temperature (replicas pooled; temperatures where the
     ion has not diffused keep their upper bounds). ``arrhenius`` is the fit of the tracer σ (the
@@ -88,15 +92,15 @@ def composition_summary(*, composition: str, formula: str, results: list[dict],
     σ(303 K) beside the paper's like-for-like number. VFT is fitted above the paper's glass
     transition where it has one.
     """
-    from dpglass.analysis import fit_arrhenius
+    from dpglass.analysis.arrhenius import fit_arrhenius
     from dpglass.analysis.arrhenius import pool_replicas
-    from dpglass.glasses import glass_spread
-    from dpglass.paper import paper_arrhenius, paper_values
-    from dpglass.provenance import provenance
+    from dpglass.analysis.glasses import glass_spread
+    from dpglass.core.paper import paper_arrhenius, paper_values
+    from dpglass.report.provenance import provenance
 
     paper = paper_values(formula)  # this composition's paper numbers only ({} when none)
     glass_transition = (paper.get("Tg_DMA") or {}).get("value")
-    # every *_because field too: the reasons summary.md turns into notes (dpglass.report)
+    # every *_because field too: the reasons summary.md turns into notes (dpglass.report.markdown)
     table = [{key: value for key, value in row.items()
               if key in SUMMARY_ROW_KEYS or key.endswith("_because")}
              for row in pool_replicas(results)]
@@ -140,6 +144,10 @@ def composition_summary(*, composition: str, formula: str, results: list[dict],
         "glass_spread": glass_spread(results, tuple(window), glass_transition),
         "paper": paper,
         "provenance": provenance(config, label_reports),
+        "learning": learning,
+        "certificate": certificate,
+        "mechanism": mechanism["temperatures"] if mechanism else None,
+        "structure": structure_summary(rdf, scattering),
     }
 
 

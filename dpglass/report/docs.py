@@ -1,6 +1,6 @@
 """config/README.md, generated from the schema so the two cannot drift apart.
 
-Regenerate with: .venv/bin/python -m dpglass.docs > config/README.md (a test checks it is current).
+Regenerate with: .venv/bin/python -m dpglass.report.docs > config/README.md (a test checks it is current).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dpglass.config import RENAMED_KEYS, load_schema
 
 HEADER = """# Configuration reference
 
-Generated from `workflow/schemas/config.schema.yaml` by `python -m dpglass.docs`; do not edit by hand.
+Generated from `workflow/schemas/config.schema.yaml` by `python -m dpglass.report.docs`; do not edit by hand.
 Every key has a default: a config file names only what it changes. Unknown keys, wrong types and
 impossible values stop `snakemake` (also `snakemake -n`) with a message naming the key.
 `snakemake --configfile my.yaml` runs my.yaml over these defaults (and nothing else);

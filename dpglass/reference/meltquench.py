@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dpglass.cells import density_g_cm3
-from dpglass.composition import SPECIES_ORDER
-from dpglass.progress import Progress
-from dpglass.units import quantity, steps_for
+from dpglass.reference.cells import density_g_cm3
+from dpglass.core.composition import SPECIES_ORDER
+from dpglass.core.progress import Progress
+from dpglass.core.units import quantity, steps_for
 
 THERMOSTATS = ("langevin", "bussi", "nose-hoover", "berendsen")
 BAROSTATS = ("berendsen", "mtk")
@@ -437,7 +437,7 @@ def nvt_run(atoms, calc, protocol: dict, seed: int, frames_path: str | Path, lab
     from ase.constraints import FixCom
     from ase.io import write
 
-    from dpglass.io import atomic_path
+    from dpglass.core.io import atomic_path
 
     kind = protocol["thermostat"]
     if kind not in THERMOSTATS:

@@ -5,20 +5,19 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
-from dpglass.io import read_json, write_json
-from dpglass.threads import limit_calculator_threads
-from dpglass.units import quantity
+from dpglass.core.io import read_json, write_json
+from dpglass.core.threads import limit_calculator_threads
+from dpglass.core.units import quantity
 
 
 def start_cell(*, formula_text: str, composition: dict, structure: dict, out_path: str) -> None:
     """Random packing or substituted crystal; the composition's own settings override structure's."""
     from ase.io import write
 
-    from dpglass.cells import build_start_cell, density_g_cm3, min_pair_distance, start_cell_size
-    from dpglass.composition import check_neutral, parse_formula
+    from dpglass.reference.cells import build_start_cell, density_g_cm3, min_pair_distance, start_cell_size
+    from dpglass.core.composition import check_neutral, parse_formula
 
     formula = parse_formula(formula_text)
     check_neutral(formula)
@@ -43,8 +42,8 @@ def melt_quench(*, start_path: str, structure: dict, reference: dict, protocol: 
                 threads: int, relabel: dict | None = None) -> None:
     from ase.io import read, write
 
-    from dpglass.meltquench import check_guards, prerelax, run_melt_quench
-    from dpglass.reference import check_available, check_ready, make_calculator
+    from dpglass.reference.meltquench import check_guards, prerelax, run_melt_quench
+    from dpglass.reference.calculators import check_available, check_ready, make_calculator
 
     if relabel is None:  # called with the whole reference section
         relabel = reference.get("relabel", {})
@@ -81,8 +80,8 @@ def label_frames(*, sampled_path: str, reference: dict, frames_path: str, report
     in label_work/), or keep and check the explore labels."""
     from ase.io import read
 
-    from dpglass.labelling import calculator_arguments, label_frames as label
-    from dpglass.reference import describe
+    from dpglass.reference.labelling import calculator_arguments, label_frames as label
+    from dpglass.reference.calculators import describe
 
     relabel = reference["relabel"]
     name = relabel.get("calculator")
@@ -101,7 +100,7 @@ def label_frames(*, sampled_path: str, reference: dict, frames_path: str, report
 
 
 def plot_melt_quench(*, trace_path: str, report_path: str, png_path: str, title: str) -> None:
-    from dpglass.plotting import plot_trace
+    from dpglass.report.figures import plot_trace
 
     plot_trace(trace_path, png_path, title, read_json(report_path))
 
@@ -122,7 +121,7 @@ def perturbed_frames(*, frames_path: str, split_path: str, settings: dict, refer
     reference (resumable, one single point per frame), as a training-only deepmd/npy system."""
     from ase.io import read, write
 
-    from dpglass.learning.steps import label_with_reference
+    from dpglass.reference.labelling import label_with_reference
     from dpglass.training.data import read_labelled_frames
     from dpglass.training.perturb import make_perturbed, summary
 
@@ -155,24 +154,17 @@ def train_model(*, training_dirs: list[str], validation_dirs: list[str], stats_j
                 threads: int, input_json: str, lcurve: str, frozen: str, lcurve_png: str,
                 log) -> None:
     """Train ensemble member `index` (seed = train.seed + index) in work/, resuming from its last
-    checkpoint, freeze it, and copy input.json and lcurve.out next to the frozen model."""
-    from dpglass.plotting import plot_lcurve
-    from dpglass.training.dp import dp
-    from dpglass.training.inputs import make_input
-    from dpglass.training.train import run_training
+    checkpoint, freeze it, and copy input.json and lcurve.out next to the frozen model
+    (dpglass.training.member, as a retraining of the loop)."""
+    from dpglass.report.figures import plot_lcurve
+    from dpglass.training.member import member_input, member_work, train_member
 
-    model_dir = Path(frozen).parent
-    work = model_dir / "work"  # not a Snakemake output: checkpoints survive a failed or killed job
+    work = member_work(frozen)
     seed = train_cfg["seed"] + index
-    payload = make_input(train_cfg, type_map, read_json(stats_json), seed,
-                         [os.path.relpath(d, work) for d in training_dirs],
-                         [os.path.relpath(d, work) for d in validation_dirs])
-    start = time.perf_counter()
-    run_training(work, payload, backend, threads, log, device)
-    print(f"training: done in {time.perf_counter() - start:.1f} s", file=log, flush=True)
-    dp(["freeze", "-o", os.path.relpath(frozen, work)], backend, work, threads, log, device=device)
-    shutil.copyfile(work / "input.json", input_json)
-    shutil.copyfile(work / "lcurve.out", lcurve)
+    payload = member_input(train_cfg, type_map, read_json(stats_json), seed, work, training_dirs,
+                           validation_dirs)
+    train_member(work=work, payload=payload, frozen=frozen, input_json=input_json, lcurve=lcurve,
+                 backend=backend, threads=threads, device=device, log=log)
     plot_lcurve(lcurve, lcurve_png, title=f"model {index} (seed {seed})")
 
 
@@ -181,11 +173,11 @@ def compress_model(*, frozen: str, validation_dirs: list[str], backend: str, thr
                    input_json: str | None = None) -> None:
     """Tabulate the embedding nets, then check the compressed model against the frozen one on the
     validation frames (DeepPot inference); a deviation above the tolerance fails the rule."""
-    from dpglass.threads import thread_variables
+    from dpglass.core.threads import thread_variables
     from dpglass.training.compression import check_compression, compare_models
     from dpglass.training.dp import dp
 
-    # dp compress runs in the training work directory: the declared input.json (train_model's copy
+    # dp compress runs in the training work directory: the declared input.json (the training's copy
     # beside the frozen model) names the training data relative to it, for the neighbour statistics.
     input_json = input_json or str(Path(frozen).parent / "input.json")
     work = Path(frozen).parent / "work"
@@ -211,7 +203,7 @@ def test_model(*, model: str, validation_dir: str, lcurve: str, backend: str, th
                max_energy_rmse: float | None, max_force_rmse: float | None, result_path: str,
                parity_energy_png: str, parity_force_png: str, log) -> None:
     """`dp test` on the validation block: RMSEs, parity plots, and the quality gate."""
-    from dpglass.plotting import plot_parity
+    from dpglass.report.figures import plot_parity
     from dpglass.training.dp import dp
     from dpglass.training.evaluation import model_test_record, parse_dp_test, quality_gate
     from dpglass.training.train import read_lcurve
@@ -243,17 +235,19 @@ def lammps_data(*, quenched_path: str, type_map: list[str], out_path: str) -> No
 
 def sweep_md(*, data_path: str, models: list[str], type_map: list[str], sweep: dict, execution: dict,
              runs: list[list], outputs: list[str], preflight: bool, threads: int, tasks: int = 1,
-             mpi: str | None = None, stopping: dict | None = None, label: str = "") -> None:
-    """One sweep job: one or several (temperature, replica) LAMMPS runs; see dpglass.sweep.
+             mpi: str | None = None, stopping: dict | None = None, label: str = "",
+             glass: int | None = None) -> None:
+    """One sweep job: one or several (temperature, replica) LAMMPS runs; see dpglass.lammps.jobs.
     runs: [temperature_K, replica] pairs; outputs: the job's run.json, dump.lammpstrj of each run
     in that order (a preflight has no dump). stopping: the analysis ion and hop distance an
-    adaptive run's stopping rule uses; label: the composition and glass, for failure messages."""
-    from dpglass.sweep import RunSpec, run_sweep_job
+    adaptive run's stopping rule uses; label: the composition and glass, for failure messages;
+    glass: the glass index every run.json records."""
+    from dpglass.lammps.jobs import RunSpec, run_md_job
 
     specs = [RunSpec(float(T), int(rep), outputs[2 * i],
-                     outputs[2 * i + 1] if len(outputs) > 2 * i + 1 else None)
+                     outputs[2 * i + 1] if len(outputs) > 2 * i + 1 else None, glass)
              for i, (T, rep) in enumerate(runs)]
-    run_sweep_job(data_path, models, type_map, sweep, execution, specs, preflight, threads, tasks, mpi,
+    run_md_job(data_path, models, type_map, sweep, execution, specs, preflight, threads, tasks, mpi,
                   stopping=stopping, label=label)
 
 
@@ -263,8 +257,8 @@ def diffusion(*, dump_path: str, run_json: str, ion: str, type_map: list[str], t
     """D, σ and the diffusive verdict of the composition's mobile ``ion`` in one sweep run (charge:
     its formal one unless given; analysis.hop_distance_A is the hop distance: the MSD at the fit
     window start must reach its square; glass: which of structure.glasses)."""
-    from dpglass.analysis import analyze_diffusion
-    from dpglass.analysis.plots import plot_msd
+    from dpglass.analysis.conductivity import analyze_diffusion
+    from dpglass.report.figures import plot_msd
 
     run = read_json(run_json)
     result = analyze_diffusion(dump_path, ion, temperature_K, fmt="lammps-dump", type_map=type_map,
@@ -290,26 +284,28 @@ def summary(*, composition: str, formula: str, diffusion_paths: list[str], test_
             plot_path: str, run_paths: list[str], learning_paths: list[str] = (),
             label_paths: list[str] = (), mechanism_path: str | None = None,
             rdf_path: str | None = None, scattering_path: str | None = None) -> None:
-    """The composition's summary (dpglass.summary), its Markdown and Arrhenius plot; with the
+    """The composition's summary (dpglass.report.summary), its Markdown and Arrhenius plot; with the
     mechanism and structure results, their per-temperature table and headline numbers;
     label_paths: the labelling reports of its training data (who labelled it, for provenance)."""
-    from dpglass.analysis.plots import plot_arrhenius
-    from dpglass.io import write_text
-    from dpglass.paper import paper_arrhenius
-    from dpglass.report import summary_markdown
-    from dpglass.summary import composition_summary, structure_summary
+    from dpglass.report.figures import plot_arrhenius
+    from dpglass.core.io import write_text
+    from dpglass.core.paper import paper_arrhenius
+    from dpglass.report.markdown import summary_markdown
+    from dpglass.report.summary import composition_summary
+
+    def optional(path):
+        return read_json(path) if path else None
 
     results = [read_json(p) for p in diffusion_paths]
     out = composition_summary(composition=composition, formula=formula, results=results,
                               model_quality=[read_json(p) for p in test_paths], window=window,
                               config=config, run_paths=run_paths,
-                              label_reports={p: read_json(p) for p in label_paths})
-    # the loop's record and the certificate (learning.max_iterations > 0)
-    out["learning"] = read_json(learning_paths[0]) if learning_paths else None
-    out["certificate"] = read_json(learning_paths[1]) if len(learning_paths) > 1 else None
-    out["mechanism"] = read_json(mechanism_path)["temperatures"] if mechanism_path else None
-    out["structure"] = structure_summary(read_json(rdf_path) if rdf_path else None,
-                                         read_json(scattering_path) if scattering_path else None)
+                              label_reports={p: read_json(p) for p in label_paths},
+                              learning=optional(learning_paths[0] if learning_paths else None),
+                              certificate=optional(learning_paths[1] if len(learning_paths) > 1
+                                                   else None),
+                              mechanism=optional(mechanism_path), rdf=optional(rdf_path),
+                              scattering=optional(scattering_path))
     fit = out["arrhenius"] if "error" not in out["arrhenius"] else None
     if fit is None:
         print(f"WARNING: no Arrhenius fit: {out['arrhenius']['error']}")
@@ -326,9 +322,9 @@ def summary(*, composition: str, formula: str, diffusion_paths: list[str], test_
 
 def compare_compositions(*, summary_paths: list[str], json_path: str, markdown_path: str,
                          png_path: str) -> None:
-    from dpglass.io import write_text
-    from dpglass.plotting import plot_cross_composition
-    from dpglass.report import cross_composition, cross_composition_markdown
+    from dpglass.core.io import write_text
+    from dpglass.report.figures import plot_cross_composition
+    from dpglass.report.markdown import cross_composition, cross_composition_markdown
 
     table = cross_composition([read_json(p) for p in summary_paths])
     plot_cross_composition(table, png_path)
@@ -342,8 +338,8 @@ def rdf(*, dump_path: str, run_json: str, type_map: list[str], pair_names: list[
     """Partial RDFs, first peaks, Al coordination, bridging-O fraction and the Al–O clusters of
     one production run; the paper's distances of this formula (none when the paper has none)
     marked beside them."""
-    from dpglass.analysis.plots import plot_network, plot_rdf
-    from dpglass.rdf_trajectory import trajectory_rdf
+    from dpglass.report.figures import plot_network, plot_rdf
+    from dpglass.analysis.rdf_files import trajectory_rdf
 
     result = trajectory_rdf(dump_path, pair_names, r_max_A, fmt="lammps-dump", type_map=type_map,
                             timestep_fs=read_json(run_json)["timestep_fs"], formula=formula)
@@ -370,11 +366,11 @@ def total_scattering(*, dump_path: str, run_json: str, type_map: list[str], radi
                      png_path: str, gr_path: str) -> None:
     """Neutron- (or X-ray-) weighted G(r) and S(Q) of the glass in one production run, the
     measured G(r) with its Rw when given, and the simulated G(r) as a two-column .gr file."""
-    from dpglass.analysis.plots import plot_total_scattering
+    from dpglass.report.figures import plot_total_scattering
     from dpglass.analysis.scattering import gr_text
     from dpglass.analysis.scattering import total_scattering as analyze
     from dpglass.analysis.trajectory import count_frames, iter_frames
-    from dpglass.io import write_text
+    from dpglass.core.io import write_text
 
     stride = max(1, -(-count_frames(dump_path, "lammps-dump") // MAX_SCATTERING_FRAMES))
     frames = iter_frames(dump_path, "lammps-dump", type_map,
@@ -406,7 +402,7 @@ def mechanism_run(*, dump_path: str, run_json: str, ion: str, type_map: list[str
     result.update({"replica": run.get("replica", 0), "glass_index": glass,
                    "source": str(dump_path)})
     write_json(result_path, result)
-    from dpglass.report import number
+    from dpglass.report.markdown import number
 
     hops = result["hops"]
     print(f"{ion} at {temperature_K:g} K: {hops['n_hops']['value']} hops "
@@ -422,9 +418,9 @@ def mechanism(*, run_paths: list[str], diffusion_paths: list[str], prior_D: list
     """Per temperature: the runs' mechanism pooled, hops observed beside the plan's prediction;
     the figures (species MSD, hops, ion density) of each temperature's first run."""
     from dpglass.analysis.mechanism import mechanism_table
-    from dpglass.analysis.plots import plot_hops, plot_ion_density, plot_species_msd
-    from dpglass.paper import paper_rdf_distances
-    from dpglass.report import number
+    from dpglass.report.figures import plot_hops, plot_ion_density, plot_species_msd
+    from dpglass.core.paper import paper_rdf_distances
+    from dpglass.report.markdown import number
 
     runs = [read_json(p) for p in run_paths]
     table = mechanism_table(runs, [read_json(p) for p in diffusion_paths], prior_D, hop_distance_A)

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from dpglass.units import quantity
+from dpglass.core.units import quantity
 
 SPREAD_QUANTITIES = ("D", "sigma_tracer")
 
@@ -35,7 +35,7 @@ def glass_spread(results: list[dict], window: tuple[float, float],
                  glass_transition_K: float | None = None) -> dict | None:
     """Per temperature and for Ea (tracer σ): per-glass values, mean, trajectory error and glass
     spread. None with fewer than two glasses."""
-    from dpglass.analysis import fit_arrhenius
+    from dpglass.analysis.arrhenius import fit_arrhenius
     from dpglass.analysis.arrhenius import pool_replicas
 
     by_glass: dict[int, list[dict]] = {}
@@ -75,42 +75,3 @@ def glass_spread(results: list[dict], window: tuple[float, float],
         ea = _combine([f["Ea"]["value"] for f in fits], [f["Ea"]["error"] for f in fits], "eV")
     return {"glasses": glasses, "transport": rows, "Ea_per_glass": fits,
             "Ea_fit_failures": failures, "Ea": ea}
-
-
-def glass_spread_markdown(spread: dict | None, notes=None) -> list[str]:
-    """summary.md lines: one row per temperature and quantity (units in the quantity column,
-    why a row has no spread as a numbered note), the Ea line."""
-    if not spread:
-        return []
-    from dpglass.report import Footnotes, fmt, number, unit_text
-
-    notes = notes if notes is not None else Footnotes()
-    lines = ["", "## Glass-to-glass spread", "",
-             f"{len(spread['glasses'])} independent glasses (own start cells and melt-quenches, "
-             "one ensemble). Mean over glasses; *trajectory error* = error of that mean from each "
-             "glass's own statistical error; *glass spread* = standard deviation over glasses.", ""]
-    ea = spread.get("Ea")
-    if ea:
-        lines.append(f"- Ea (tracer σ): {fmt(ea['mean'])}, trajectory error "
-                     f"{fmt(ea['trajectory_error'])}, glass spread {fmt(ea['glass_spread'])} "
-                     f"(per glass: {', '.join(fmt(f['Ea']) for f in spread['Ea_per_glass'])})")
-    for failure in spread.get("Ea_fit_failures", []):
-        lines.append(f"- glass {failure['glass']}: no Arrhenius fit ({failure['error']})")
-    lines += ["", "| T (K) | quantity (unit) | per glass | mean | trajectory error | glass spread |",
-              "|---|---|---|---|---|---|"]
-    for row in spread["transport"]:
-        for name in SPREAD_QUANTITIES:
-            combined = row[name]
-            per_glass = row[f"{name}_per_glass"]
-            unit = unit_text(next((q.get("unit") for q in per_glass if q), None))
-            label = f"{name} ({unit})" if unit else name
-            values = ", ".join(number(q) for q in per_glass)
-            T = row["temperature"]["value"]
-            if "mean" in combined:
-                lines.append(f"| {T:g} | {label} | {values} | {number(combined['mean'])} | "
-                             f"{number(combined['trajectory_error'])} | "
-                             f"{number(combined['glass_spread'])} |")
-            else:
-                lines.append(f"| {T:g} | {label} | {values} | — | — | —"
-                             f"{notes.mark(f'{T:g} K, {name}: ' + combined['note'])} |")
-    return lines + notes.flush()

@@ -30,7 +30,7 @@ def trajectory_rdf(path: str | Path, pair_names: list[str], r_max_A: float, fmt:
     """
     from dpglass.analysis.rdf import compute_rdfs, perpendicular_widths
     from dpglass.analysis.trajectory import iter_frames
-    from dpglass.paper import paper_rdf_distances
+    from dpglass.core.paper import paper_rdf_distances
 
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dpglass.io import read_json, write_json, write_text
-from dpglass.units import quantity
+from dpglass.core.io import read_json, write_json, write_text
+from dpglass.core.units import quantity
 
 
 def mean_over_members(rows: list[dict]) -> dict:
@@ -174,7 +174,7 @@ def loop_report(*, convergence_paths, selection_paths, labelling_paths, validati
                          n_models=n_models, max_iterations=max_iterations)
     write_json(out_json, record)
     write_text(out_markdown, loop_markdown(record))
-    from dpglass.plotting import plot_learning_loop
+    from dpglass.report.figures import plot_learning_loop
 
     plot_learning_loop(record, out_png, title=Path(out_png).parent.parent.name)  # results/<comp>/learning/
     print(record["verdict"])

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from dpglass.composition import OXIDATION_STATES, Formula, FormulaError
+from dpglass.core.composition import OXIDATION_STATES, Formula, FormulaError
+from dpglass.core.units import AVOGADRO_PER_MOL
 
-AVOGADRO = 6.02214076e23
 
 # Shannon effective ionic radii, Å (six-fold coordination; the usual oxidation state of
-# dpglass.composition.OXIDATION_STATES). Used to derive per-pair minimum distances.
+# dpglass.core.composition.OXIDATION_STATES). Used to derive per-pair minimum distances.
 IONIC_RADII_A = {"Li": 0.76, "Na": 1.02, "K": 1.38, "Mg": 0.72, "Ca": 1.00, "Al": 0.535,
                  "Ga": 0.62, "B": 0.27, "Si": 0.40, "P": 0.38, "O": 1.40, "S": 1.84, "Se": 1.98,
                  "F": 1.33, "Cl": 1.81, "Br": 1.96, "I": 2.20}
@@ -28,14 +28,14 @@ class CellError(ValueError):
 
 
 def density_g_cm3(atoms) -> float:
-    return float(atoms.get_masses().sum() / AVOGADRO / (atoms.get_volume() * 1e-24))
+    return float(atoms.get_masses().sum() / AVOGADRO_PER_MOL / (atoms.get_volume() * 1e-24))
 
 
 def cell_length_A(symbols: list[str], density_g_cm3: float) -> float:
     """Edge of the cubic cell that holds `symbols` at `density_g_cm3`."""
     from ase.data import atomic_masses, atomic_numbers
 
-    mass_g = sum(atomic_masses[atomic_numbers[s]] for s in symbols) / AVOGADRO
+    mass_g = sum(atomic_masses[atomic_numbers[s]] for s in symbols) / AVOGADRO_PER_MOL
     volume_A3 = mass_g / density_g_cm3 * 1e24
     return volume_A3 ** (1.0 / 3.0)
 

@@ -26,9 +26,9 @@ from typing import Callable
 
 import numpy as np
 
-from dpglass.io import write_json
-from dpglass.progress import Progress
-from dpglass.units import quantity
+from dpglass.core.io import write_json
+from dpglass.core.progress import Progress
+from dpglass.core.units import quantity
 
 # frame.info keys a failure record keeps, to say which part of the run failed
 FAILURE_INFO_KEYS = ("phase", "time_ps", "temperature_K", "glass", "iteration")
@@ -63,7 +63,7 @@ def single_point(atoms, calc) -> tuple[dict | None, str | None]:
 
     Stress is optional (an ASE calculator may not implement it); energy and forces are required.
     A calculator reports an unconverged SCF by raising an exception named SCFNotConverged
-    (dpglass.cp2k) or by setting `converged = False` (ASE's VASP); either is the reason
+    (dpglass.reference.cp2k) or by setting `converged = False` (ASE's VASP); either is the reason
     'SCF not converged'.
     """
     from ase.calculators.calculator import PropertyNotImplementedError
@@ -141,10 +141,10 @@ def _labelled_frame(frame, record: dict, calculator_name: str):
 
 def calculator_arguments(name: str, kwargs: dict, work: str | Path, section: str,
                          elements: list[str], prepare: Callable | None = None) -> dict:
-    """`label`'s make_calc, settings and describe for a calculator of dpglass.reference: built in
+    """`label`'s make_calc, settings and describe for a calculator of dpglass.reference.calculators: built in
     work/calc once a frame needs it, after the installation check (reference.check_ready, whose
     errors name the config `section`) and `prepare()` (e.g. thread limits)."""
-    from dpglass.reference import check_ready, describe, make_calculator
+    from dpglass.reference.calculators import check_ready, describe, make_calculator
 
     def make_calc():
         check_ready(section, {"calculator": name, "kwargs": kwargs}, elements)
@@ -166,7 +166,7 @@ def label(frames: list, make_calc: Callable | None, calculator_name: str,
         point; None keeps and checks the labels the frames carry (stored_labels).
     work: the directory of the per-frame records (resumable); None keeps none.
     settings: settings_key of the calculator (a record is reused only for the same settings).
-    describe: calc -> what labels it gives (dpglass.reference.describe), kept in each record;
+    describe: calc -> what labels it gives (dpglass.reference.calculators.describe), kept in each record;
         the report lists every description its labels came from.
     frame_numbers: the frames' numbers in the report's failures (default 0, 1, ...).
     Raises LabellingError (after printing the report) when more than `max_failed_fraction` of
@@ -271,3 +271,25 @@ def label_frames(frames_path: str | Path, out_path: str | Path, report_path: str
     os.replace(tmp, out_path)
     write_json(report_path, report)
     return report
+
+
+def label_with_reference(frames: list, reference: dict, work: Path, threads: int) -> tuple[list, dict]:
+    """Label `frames` with the training-label calculator (reference.relabel.calculator if set,
+    else reference.calculator), one resumable single point per frame under `work`
+    (dpglass.reference.labelling.label); the report carries the wall time.
+    reference: learning.settings.label_reference_settings."""
+    from dpglass.core.threads import limit_calculator_threads
+
+    relabel = reference["relabel"]
+    if relabel.get("calculator"):
+        name, kwargs, section = relabel["calculator"], relabel["kwargs"], "reference.relabel"
+    else:
+        name, kwargs, section = reference["calculator"], reference["kwargs"], "reference"
+    elements = sorted({symbol for frame in frames for symbol in frame.get_chemical_symbols()})
+    start = time.perf_counter()
+    labelled, report = label(frames, calculator_name=name,
+                             max_failed_fraction=reference["max_failed_fraction"], work=work,
+                             **calculator_arguments(name, kwargs, work, section, elements,
+                                                    lambda: limit_calculator_threads(threads)))
+    report["wall_time"] = quantity(time.perf_counter() - start, unit="s")
+    return labelled, report
