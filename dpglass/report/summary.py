@@ -3,7 +3,6 @@ every sweep run (extrapolation, run length, glass) and provenance, as one JSON-r
 
 from __future__ import annotations
 
-
 from dpglass.core.io import read_json
 from dpglass.core.units import quantity
 
@@ -92,8 +91,7 @@ def composition_summary(*, composition: str, formula: str, results: list[dict],
     σ(303 K) beside the paper's like-for-like number. VFT is fitted above the paper's glass
     transition where it has one.
     """
-    from dpglass.analysis.arrhenius import fit_arrhenius
-    from dpglass.analysis.arrhenius import pool_replicas
+    from dpglass.analysis.arrhenius import fit_arrhenius, pool_replicas
     from dpglass.analysis.glasses import glass_spread
     from dpglass.core.paper import paper_arrhenius, paper_values
     from dpglass.report.provenance import provenance

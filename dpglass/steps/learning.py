@@ -7,15 +7,14 @@ import time
 from pathlib import Path
 
 from dpglass.core.io import read_json, write_json, write_text
+from dpglass.core.units import quantity
 from dpglass.learning.convergence import iteration_status
-from dpglass.learning.selection import classify, select_frames, spot_check_frames
 from dpglass.learning.exploration import (blown_up_run, dump_atoms, exploration_transport,
                                           start_frame)
-from dpglass.learning.selection import true_errors
+from dpglass.learning.selection import classify, select_frames, spot_check_frames, true_errors
 from dpglass.learning.settings import explore_sweep
 from dpglass.reference.labelling import label_with_reference
 from dpglass.training.evaluation import validation_errors
-from dpglass.core.units import quantity
 
 
 def _previous(path: str | None) -> dict | None:

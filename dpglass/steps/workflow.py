@@ -176,11 +176,12 @@ def compress_model(*, frozen: str, validation_dirs: list[str], backend: str, thr
     from dpglass.core.threads import thread_variables
     from dpglass.training.compression import check_compression, compare_models
     from dpglass.training.dp import dp
+    from dpglass.training.member import member_work
 
     # dp compress runs in the training work directory: the declared input.json (the training's copy
     # beside the frozen model) names the training data relative to it, for the neighbour statistics.
     input_json = input_json or str(Path(frozen).parent / "input.json")
-    work = Path(frozen).parent / "work"
+    work = member_work(frozen)
     work.mkdir(parents=True, exist_ok=True)
     dp(["compress", "-i", os.path.relpath(frozen, work), "-o", os.path.relpath(compressed, work),
         "-t", os.path.relpath(input_json, work)], backend, work, threads, log)
