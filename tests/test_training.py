@@ -377,6 +377,23 @@ def test_run_training_restarts_from_checkpoint(tmp_path, fake_dp, backend, resta
     assert (work / "lcurve.out").read_text().count("# ") == 1
 
 
+def test_run_training_does_not_resume_checkpoints_of_other_data(tmp_path, fake_dp):
+    """Relabelled frames under the same system paths (a new reference calculator) are another
+    training: the finished checkpoint must not stand for it."""
+    work = tmp_path / "work"
+    energies = tmp_path / "t" / "set.000" / "energy.npy"
+    energies.parent.mkdir(parents=True)
+    np.save(energies, np.array([-4.0, -4.1]))
+    assert run_training(work, _payload(100), "tensorflow", 1)["trained"]
+    assert run_training(work, _payload(100), "tensorflow", 1)["trained"] is False
+    np.save(energies, np.array([-300.0, -301.0]))  # same path, other labels
+    again = run_training(work, _payload(100), "tensorflow", 1)
+    assert again == {"restarted_from": None, "start_step": 0, "trained": True}
+    # a checkpoint without the data stamp (written by another version) is of unknown data
+    (work / "data.sha256").unlink()
+    assert run_training(work, _payload(100), "tensorflow", 1)["restarted_from"] is None
+
+
 def test_pytorch_commands_and_suffixes(tmp_path, fake_dp):
     """dp --pt cannot run here (deepmd-kit 3.2's PyTorch op library is built for torch 2.11, this
     environment has torch 2.13 for CHGNet), so the PyTorch path is checked by its commands and files."""

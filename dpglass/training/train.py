@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -52,6 +53,24 @@ def read_lcurve(path: str | Path) -> dict[str, np.ndarray]:
     return {name: data[:, i] for i, name in enumerate(header)}
 
 
+DATA_DIGEST = "data.sha256"  # in work/: the content of the data its checkpoints learned from
+
+
+def data_digest(work: Path, payload: dict) -> str:
+    """Hash of the training and validation systems' files (paths relative to `work`, as in the
+    input): relabelled frames under the same paths make another training."""
+    digest = hashlib.sha256()
+    for section in ("training_data", "validation_data"):
+        for system in (payload["training"].get(section) or {}).get("systems", []):
+            digest.update(f"{section}:{system}\n".encode())
+            root = work / system
+            for path in sorted(root.rglob("*")) if root.is_dir() else []:
+                if path.is_file():
+                    digest.update(str(path.relative_to(root)).encode())
+                    digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def _clear_training(work: Path) -> None:
     for path in work.iterdir():
         if path.name.startswith((CHECKPOINT_PREFIX, "checkpoint", "lcurve.out", "out.json")):
@@ -64,7 +83,7 @@ def run_training(work: str | Path, payload: dict, backend: str, threads: int, lo
 
     `work` is not a Snakemake output, so a killed or failed job leaves its checkpoints for the rerun;
     at most one `save_freq` interval is lost. A checkpoint of a different model (changed network,
-    type_map or data) is not resumed: training starts from scratch and says so. A fresh start
+    type_map, data paths, or the content of the data files: data_digest) is not resumed: training starts from scratch and says so. A fresh start
     continues from `init_frz_model` (a frozen model, path relative to `work`) when given.
     """
     log = log or sys.stdout
@@ -73,13 +92,17 @@ def run_training(work: str | Path, payload: dict, backend: str, threads: int, lo
     input_path = work / "input.json"
     steps = payload["training"]["numb_steps"]
     checkpoint = latest_checkpoint(work, backend)
+    digest = data_digest(work, payload)
+    stamp = work / DATA_DIGEST
     if checkpoint and input_path.exists():
         previous = json.loads(input_path.read_text())
-        # The network and its data decide whether a checkpoint can continue; the learning-rate
-        # schedule and numb_steps may change (a longer run continues from the checkpoint).
+        # The network and its data (paths and content) decide whether a checkpoint can
+        # continue; the learning-rate schedule and numb_steps may change (a longer run continues
+        # from the checkpoint). Checkpoints without a data stamp are of unknown data.
         if previous["model"] != payload["model"] or \
-                previous["training"]["training_data"] != payload["training"]["training_data"]:
-            print(f"training: the checkpoint in {work} belongs to a different input.json; "
+                previous["training"]["training_data"] != payload["training"]["training_data"] or \
+                not stamp.exists() or stamp.read_text().strip() != digest:
+            print(f"training: the checkpoint in {work} belongs to another network or other data; "
                   f"starting from scratch", file=log, flush=True)
             _clear_training(work)
             checkpoint = None
@@ -87,6 +110,7 @@ def run_training(work: str | Path, payload: dict, backend: str, threads: int, lo
         _clear_training(work)
         checkpoint = None
     write_input(input_path, payload)
+    stamp.write_text(digest + "\n")
     done = lcurve_last_step(work / "lcurve.out") if checkpoint else None
     if checkpoint and done is not None and done >= steps:
         print(f"training: already finished ({done} of {steps} steps); not retraining",
