@@ -3,7 +3,7 @@ from dpglass.steps.rulelog import rule_log
 
 with rule_log(snakemake.log[0]):
     select(runs=list(zip(snakemake.input.runs, snakemake.input.dumps)),
-           convergence_json=snakemake.input.convergence, learning=snakemake.params.learning,
-           trust=snakemake.params.trust, type_map=snakemake.params.type_map,
-           iteration=int(snakemake.wildcards.k), out_frames=snakemake.output.frames,
+           learning=snakemake.params.learning, trust=snakemake.params.trust,
+           type_map=snakemake.params.type_map, iteration=int(snakemake.wildcards.k),
+           verify_only=snakemake.params.verify_only, out_frames=snakemake.output.frames,
            out_json=snakemake.output.selection)

@@ -12,7 +12,8 @@ member = dict(training_dirs=list(i.training), validation_dirs=list(i.validation)
 with rule_log(snakemake.log[0]) as log:
     if "previous" in i.keys():
         retrain(**member, earlier_data=list(i.earlier_data), new_data=list(i.new_data),
-                previous_frozen=i.previous, selections=list(i.selections), learning=p.learning,
+                previous_frozen=i.previous, selections=list(i.selections),
+                convergences=list(i.convergences), learning=p.learning,
                 iteration=int(w.k), test_json=o.validation, log=log)
     else:
         train_model(**member, lcurve_png=o.lcurve_png, log=log)

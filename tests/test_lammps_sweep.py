@@ -270,11 +270,10 @@ def test_an_exploration_that_blows_up_keeps_its_frames_for_the_loop(ensemble, tm
     # the loop goes on: convergence counts it, selection reads frames back from the kept dump
     conv = tmp_path / "convergence.json"
     steps.convergence(run_jsons=[str(run_json)], previous_convergence=None, learning=learning,
-                      iteration=1, out_json=str(conv))
+                      trust=[0.0, 1e6], iteration=1, out_json=str(conv))
     assert not json.loads(conv.read_text())["converged"]
     selected = tmp_path / "selected.extxyz"
-    steps.select(runs=[(str(run_json), str(dump))], convergence_json=str(conv), learning=learning,
-                 trust=[0.0, 1e6], type_map=ensemble["type_map"], iteration=1,
+    steps.select(runs=[(str(run_json), str(dump))], learning=learning, trust=[0.0, 1e6], type_map=ensemble["type_map"], iteration=1,
                  out_frames=str(selected), out_json=str(tmp_path / "selection.json"))
     picked = read(selected, index=":")
     assert 0 < len(picked) <= 4

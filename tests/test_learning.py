@@ -140,7 +140,7 @@ def write_iteration_files(tmp_path, statuses, selected, labelled, validation_for
         p = tmp_path / f"lab{k}.json"
         p.write_text(json.dumps({"frames_labelled": lab, "frames_failed": s - lab}))
         paths["labelling"].append(str(p))
-        for i, force in enumerate(validation_force[k - 1]):
+        for i, force in enumerate(validation_force[k - 1] if k <= len(validation_force) else []):
             p = tmp_path / f"val{k}_{i}.json"
             p.write_text(json.dumps({"trained": True, "validation": {
                 "energy_rmse": {"value": 1.0, "error": None, "unit": "meV/atom"},
@@ -157,8 +157,8 @@ def test_loop_report_says_converged_at_which_iteration(tmp_path):
                           2.0)
     s2 = iteration_status(2, {300.0: counts(97, 3, 0), 450.0: counts(96, 4, 0)}, 0.95, s1, 2.0)
     s3 = iteration_status(3, {}, 0.95, s2, 2.0)
-    paths = write_iteration_files(tmp_path, [s1, s2, s3], [8, 0], [7, 0], [[100.0, 120.0],
-                                                                          [100.0, 120.0]])
+    paths = write_iteration_files(tmp_path, [s1, s2, s3], [8, 0, 0], [7, 0, 0],
+                                  [[100.0, 120.0], [100.0, 120.0]])
     record = loop_record(convergence_paths=paths["convergence"],
                          selection_paths=paths["selection"], labelling_paths=paths["labelling"],
                          validation_paths=paths["validation"], n_models=2, max_iterations=2)
@@ -170,7 +170,7 @@ def test_loop_report_says_converged_at_which_iteration(tmp_path):
     assert force["value"] == pytest.approx(110.0) and force["error"] == pytest.approx(10.0)
     assert force["unit"] == "meV/Å"
     text = loop_markdown(record)
-    assert "| 1 | 450 | 100 | 20.0% | 60.0% | 20.0% | — |" in text
+    assert "| 1 | 450 | 100 | 20.0% | 60.0% | 20.0% | — | — |" in text
     assert "no-op" in text  # iteration 3 after convergence
     plot_learning_loop(record, tmp_path / "loop.png")
     assert (tmp_path / "loop.png").read_bytes()[:4] == b"\x89PNG"
@@ -181,12 +181,12 @@ def test_loop_report_says_where_it_ran_out(tmp_path):
 
     s1 = iteration_status(1, {300.0: counts(50, 50, 0)}, 0.95, None, 2.0)
     s2 = iteration_status(2, {300.0: counts(90, 10, 0)}, 0.95, s1, 2.0)
-    paths = write_iteration_files(tmp_path, [s1, s2], [5], [5], [[100.0]])
+    paths = write_iteration_files(tmp_path, [s1, s2], [5, 0], [5, 0], [[100.0]])
     record = loop_record(convergence_paths=paths["convergence"],
                          selection_paths=paths["selection"], labelling_paths=paths["labelling"],
                          validation_paths=paths["validation"], n_models=1, max_iterations=1)
     assert not record["converged"] and record["converged_at_iteration"] is None
-    assert record["verdict"].startswith("ran out") and "300 K (90.0% accurate)" in record["verdict"]
+    assert record["verdict"].startswith("ran out") and "300 K (90.0% accurate by the deviation)" in record["verdict"]
 
 
 def test_permutation_test_is_exact_for_exchangeable_runs_and_rejects_a_shifted_student():
@@ -283,11 +283,11 @@ def test_an_iteration_after_convergence_is_a_noop_that_copies_the_models(tmp_pat
     steps.convergence(run_jsons=[str(run_json)], previous_convergence=str(previous),
                       learning={"explore_ps": 2.0, "accurate_fraction": 0.95,
                                 "require_stable_D": False},
-                      iteration=2, out_json=str(conv2))
+                      trust=[0.1, 0.3], iteration=2, out_json=str(conv2))
     status = json.loads(conv2.read_text())
     assert status["noop"] and status["converged_models"] == 0
     selected, selection = tmp_path / "selected.extxyz", tmp_path / "selection.json"
-    steps.select(runs=[(str(run_json), str(dump))], convergence_json=str(conv2),
+    steps.select(runs=[(str(run_json), str(dump))],
                  learning={"max_frames_per_iteration": 5, "min_frame_separation_dumps": 2,
                            "spot_check_frames": 2},
                  trust=[0.1, 0.3], type_map=["Li"], iteration=2, out_frames=str(selected),
@@ -311,8 +311,8 @@ def test_an_iteration_after_convergence_is_a_noop_that_copies_the_models(tmp_pat
     steps.retrain(training_dirs=[], validation_dirs=[], earlier_data=[],
                   new_data=[str(tmp_path / "data")],
                   stats_json="unused", previous_frozen=str(old / "frozen.pb"),
-                  selections=[str(selection)], type_map=["Li"], train_cfg={}, learning={},
-                  index=0, iteration=2, backend="tensorflow", device="cpu", threads=1,
+                  selections=[str(selection)], convergences=[str(conv2)], type_map=["Li"],
+                  train_cfg={}, learning={}, index=0, iteration=2, backend="tensorflow", device="cpu", threads=1,
                   input_json=str(new / "input.json"), lcurve=str(new / "lcurve.out"),
                   frozen=str(new / "frozen.pb"), test_json=str(new / "validation.json"),
                   log=sys.stdout)
@@ -454,43 +454,105 @@ def _lammps_dump(path, steps, n_atoms=2, box=5.0):
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_the_converging_iteration_labels_its_spot_checks_and_retrains_nothing(tmp_path):
-    """At convergence the deviation says only that the members agree: the spot checks of that
-    iteration are labelled all the same (no candidates), and the retraining copies the models
-    (the labels verify, they do not train); the loop's verdict says whether their true error is
-    within the low trust level."""
+def test_true_max_force_error_is_the_deviations_statistic_against_the_reference():
+    """Members that agree on a wrong force have no deviation and the full error."""
+    from dpglass.learning.selection import true_max_force_error
+
+    reference = np.zeros((3, 3))
+    agree = np.array([[[0.0, 0.0, 0.3]] * 3] * 2)  # both members 0.3 eV/Å off on every atom
+    assert true_max_force_error(agree, reference) == pytest.approx(0.3)
+    spread = np.zeros((2, 3, 3))
+    spread[0, 1] = [0.4, 0.0, 0.0]  # one member off by 0.4 on atom 1: RMS over members 0.4/sqrt2
+    assert true_max_force_error(spread, reference) == pytest.approx(0.4 / np.sqrt(2))
+
+
+def test_spot_checks_the_reference_calls_inaccurate_stop_a_deviation_only_convergence():
+    """Every frame below the low trust level by the deviation is not convergence when the labelled
+    spot checks (frames the deviation called accurate) are truly above it: the verified accurate
+    fraction (deviation's x truly accurate share of the spot checks) is what passes or fails."""
+    good = {300.0: counts(100, 0, 0), 450.0: counts(98, 2, 0)}
+    assert iteration_status(1, good, 0.95, None, 2.0)["converged"]  # the deviation alone
+    blind = iteration_status(1, good, 0.95, None, 2.0, trust_low=0.2,
+                             spot_checks={300.0: [0.22, 0.26], 450.0: [0.45, 0.44]})
+    assert not blind["converged"] and blind["verified_by_spot_checks"]
+    row = blind["temperatures"][0]
+    assert row["spot_checks"]["accurate"] == 0 and row["verified_accurate_fraction"] == 0.0
+    assert row["spot_checks"]["true_max_f"]["value"] == pytest.approx(0.26)
+    half = iteration_status(1, good, 0.95, None, 2.0, trust_low=0.2,
+                            spot_checks={300.0: [0.1, 0.3], 450.0: [0.1, 0.1]})
+    assert [r["verified_accurate_fraction"] for r in half["temperatures"]] == [0.5, 0.98]
+    assert [r["passed"] for r in half["temperatures"]] == [False, True]
+    seen = iteration_status(1, good, 0.95, None, 2.0, trust_low=0.2,
+                            spot_checks={300.0: [0.1, 0.15], 450.0: [0.12, 0.19]})
+    assert seen["converged"] and seen["converged_models"] == 0
+    with pytest.raises(ValueError, match="low trust level"):
+        iteration_status(1, good, 0.95, None, 2.0, spot_checks={300.0: [0.1]})
+
+
+def _exploration(tmp_path, devi):
+    (tmp_path / "explore").mkdir()
+    run_json, dump = tmp_path / "explore/run.json", tmp_path / "explore/dump.lammpstrj"
+    run_steps = list(range(0, 10 * len(devi), 10))
+    from dpglass.learning.selection import classify
+
+    run_json.write_text(json.dumps({"temperature": {"value": 300.0}, "glass": 0,
+                                    "explore_ps": 2.0, "deviation_steps": run_steps,
+                                    "max_devi_f": devi,
+                                    "classification": classify(devi, [0.2, 0.35])}))
+    _lammps_dump(dump, run_steps)
+    return run_json, dump
+
+
+def test_selection_labels_candidates_and_spot_checks_and_the_final_check_only_spot_checks(
+        tmp_path):
+    from dpglass.steps import learning as steps
+
+    run_json, dump = _exploration(tmp_path, [0.05] * 8 + [0.25, 0.05])
+    learning = {"max_frames_per_iteration": 5, "min_frame_separation_dumps": 2,
+                "spot_check_frames": 2}
+    for verify_only, kinds in ((False, ["spot_check", "spot_check", "candidate"]),
+                               (True, ["spot_check", "spot_check"])):
+        selected, selection = tmp_path / "selected.extxyz", tmp_path / "selection.json"
+        steps.select(runs=[(str(run_json), str(dump))], learning=learning, trust=[0.2, 0.35],
+                     type_map=["Li"], iteration=1, out_frames=str(selected),
+                     out_json=str(selection), verify_only=verify_only)
+        frames = read(selected, index=":")
+        assert sorted(a.info["kind"] for a in frames) == sorted(kinds)
+        assert all(a.info["step"] != 0 for a in frames)  # the start is a training frame
+        assert json.loads(selection.read_text())["verify_only"] is verify_only
+
+
+def test_spot_checks_decide_the_loop_and_a_verified_iteration_retrains_nothing(tmp_path):
+    """learning_convergence reads the spot checks' true errors from labelling.json: the same
+    deviations converge or not by them; a converged iteration's retraining copies the models
+    (its labels verified them), and the loop's verdict says how many spot checks the deviation
+    missed."""
     from dpglass.steps import learning as steps
     from dpglass.report.loop import loop_record
 
-    status = iteration_status(1, {300.0: counts(10, 0, 0)}, 0.95, None, 2.0)
-    assert status["converged"] and not status["noop"]
-    conv = tmp_path / "conv1.json"
-    conv.write_text(json.dumps(status))
-    (tmp_path / "explore").mkdir()
-    run_json, dump = tmp_path / "explore/run.json", tmp_path / "explore/dump.lammpstrj"
-    run_steps = list(range(0, 100, 10))
-    run_json.write_text(json.dumps({"temperature": {"value": 300.0}, "glass": 0,
-                                    "deviation_steps": run_steps, "max_devi_f": [0.05] * 10,
-                                    "classification": counts(10, 0, 0)}))
-    _lammps_dump(dump, run_steps)
-    selected, selection = tmp_path / "selected.extxyz", tmp_path / "selection.json"
-    steps.select(runs=[(str(run_json), str(dump))], convergence_json=str(conv),
-                 learning={"max_frames_per_iteration": 5, "min_frame_separation_dumps": 2,
-                           "spot_check_frames": 2},
-                 trust=[0.2, 0.35], type_map=["Li"], iteration=1, out_frames=str(selected),
-                 out_json=str(selection))
-    record = json.loads(selection.read_text())
-    assert record["converged"] and not record["noop"]
-    assert record["selected"] == 2 and record["candidates_selected"] == 0
-    frames = read(selected, index=":")
-    assert [a.info["kind"] for a in frames] == ["spot_check", "spot_check"]
-    assert all(a.info["step"] != 0 for a in frames)  # the start is a training frame
+    run_json, _ = _exploration(tmp_path, [0.05] * 10)
+    learning = {"explore_ps": 2.0, "accurate_fraction": 0.95, "require_stable_D": False}
+    statuses = {}
+    for name, truths in (("blind", [0.31, 0.24]), ("seen", [0.12, 0.18])):
+        labelling = tmp_path / f"labelling_{name}.json"
+        labelling.write_text(json.dumps({"frames_labelled": 2, "frames_failed": 0, "frames": [
+            {"kind": "spot_check", "temperature_K": 300.0, "step": 10 * (i + 1),
+             "max_devi_f": 0.05, "true_max_f": t} for i, t in enumerate(truths)]}))
+        out = tmp_path / f"conv_{name}.json"
+        steps.convergence(run_jsons=[str(run_json)], previous_convergence=None, learning=learning,
+                          trust=[0.2, 0.35], iteration=1, out_json=str(out),
+                          labelling_json=str(labelling))
+        statuses[name] = out
+    assert not json.loads(statuses["blind"].read_text())["converged"]
+    assert json.loads(statuses["seen"].read_text())["converged"]
 
-    # retraining after a converged selection: the previous model, byte for byte, although
+    # retraining after the verified iteration: the previous model, byte for byte, although
     # this iteration's data directory holds the spot checks' labels
     data = tmp_path / "data/set.000"
     data.mkdir(parents=True)
     (data / "energy.npy").write_bytes(b"labels")
+    selection = tmp_path / "selection.json"
+    selection.write_text(json.dumps({"selected": 2}))
     old, new = tmp_path / "iter0/model_0", tmp_path / "iter1/model_0"
     old.mkdir(parents=True)
     new.mkdir(parents=True)
@@ -501,28 +563,26 @@ def test_the_converging_iteration_labels_its_spot_checks_and_retrains_nothing(tm
     steps.retrain(training_dirs=[], validation_dirs=[], earlier_data=[],
                   new_data=[str(tmp_path / "data")], stats_json="unused",
                   previous_frozen=str(old / "frozen.pb"), selections=[str(selection)],
-                  type_map=["Li"], train_cfg={}, learning={}, index=0, iteration=1,
-                  backend="tensorflow", device="cpu", threads=1,
-                  input_json=str(new / "input.json"), lcurve=str(new / "lcurve.out"),
+                  convergences=[str(statuses["seen"])], type_map=["Li"], train_cfg={},
+                  learning={}, index=0, iteration=1, backend="tensorflow", device="cpu",
+                  threads=1, input_json=str(new / "input.json"), lcurve=str(new / "lcurve.out"),
                   frozen=str(new / "frozen.pb"), test_json=str(new / "validation.json"),
                   log=sys.stdout)
     assert (new / "frozen.pb").read_bytes() == b"first training"
 
-    # the verdict carries the spot checks' true error against the low trust level
-    s2 = iteration_status(2, {}, 0.95, status, 2.0)
-    paths = write_iteration_files(tmp_path, [status, s2], [2], [2], [[100.0]])
-    for true_error, within in ((150.0, True), (240.0, False)):
-        Path(paths["selection"][0]).write_text(json.dumps(record))
-        Path(paths["labelling"][0]).write_text(json.dumps({
-            "frames_labelled": 2, "frames_failed": 0, "true_errors": [
-                {"kind": "spot_check", "temperature_K": 300.0, "frames": 2,
-                 "force_error_vector_rms": {"value": true_error, "error": None,
-                                            "unit": "meV/Å"}}]}))
-        loop = loop_record(convergence_paths=paths["convergence"],
-                           selection_paths=paths["selection"],
-                           labelling_paths=paths["labelling"],
-                           validation_paths=paths["validation"], n_models=1, max_iterations=1)
-        check = loop["spot_check_verification"]
-        assert check["largest"]["value"] == true_error and check["trust_low"]["value"] == 200.0
-        assert check["within_trust"] is within
-        assert ("within" if within else "ABOVE") in loop["verdict"]
+    # the verdict: the blind ensemble ran out, and says the deviation missed both spot checks
+    blind = json.loads(statuses["blind"].read_text())
+    final = iteration_status(2, {300.0: counts(10, 0, 0)}, 0.95, blind, 2.0, trust_low=0.2,
+                             spot_checks={300.0: [0.5, 0.1]})
+    paths = write_iteration_files(tmp_path, [blind, final], [2, 2], [2, 2], [[100.0]])
+    loop = loop_record(convergence_paths=paths["convergence"], selection_paths=paths["selection"],
+                       labelling_paths=paths["labelling"], validation_paths=paths["validation"],
+                       n_models=1, max_iterations=1)
+    assert not loop["converged"] and "verified 50.0%" in loop["verdict"]
+    check = loop["spot_check_verification"]
+    assert check["missed"] == 1 and check["frames"] == 2
+    assert check["largest"]["value"] == pytest.approx(0.5)
+    assert "missed the error on 1 of 2 spot checks" in loop["verdict"]
+    from dpglass.report.loop import loop_markdown
+
+    assert "| 1 of 2 (0.50 eV/Å) | 50.0% |" in loop_markdown(loop)

@@ -113,7 +113,8 @@ def test_plan_counts_the_learning_loop_by_hand():
     exploration temperatures x 2000 steps (2 ps at the sweep's 1 fs) on the 42-atom cell, plus the
     certificate's 6 student runs of 1500 steps (3 ps at the melt-quench's 2 fs), to the sweep's
     atom-steps; and reports the teacher's 2 x 1500 reference MD steps, the reference single
-    points (2 iterations x (24 candidates + 2 spot checks x 3 explorations)) and retraining steps
+    points (2 iterations x (24 candidates + 2 spot checks x 3 explorations), plus the final check's
+    2 spot checks x 3 explorations) and retraining steps
     (2 x 2 models x 500) it cannot price."""
     base = {"compositions": {"LACO75": {"formula": "LiAlCl2.5O0.75"}},
             "structure": {"n_atoms": 42}, "train": {"n_models": 2},
@@ -129,7 +130,7 @@ def test_plan_counts_the_learning_loop_by_hand():
     loop = looped["compositions"]["LACO75"]["learning"]
     assert loop["md_atom_steps"] == (3 * 3 * 2000 + 6 * 1500) * 42
     assert loop["teacher_md_steps"] == 2 * 1500
-    assert loop["reference_single_points"] == 2 * (24 + 2 * 3) and loop["retraining_steps"] == 2000
+    assert loop["reference_single_points"] == 2 * (24 + 2 * 3) + 2 * 3 and loop["retraining_steps"] == 2000
     assert looped["total_atom_steps"] == without["total_atom_steps"] + loop["md_atom_steps"]
     assert looped["compositions"]["LACO75"]["hours"] == pytest.approx(
         looped["total_atom_steps"] / 10e3 / 3600)
@@ -169,8 +170,10 @@ def test_plan_prices_the_dft_labels_and_says_where_the_seconds_came_from(tmp_pat
                      "max_frames_per_iteration": 4, "spot_check_frames": 1}})
     frames = melt_quench_frames(config["melt_quench"])
     points = label_points(config)
+    # 2 iterations of 4 candidates and a spot check per run (2 runs), and the final check's
+    # spot checks
     assert points == {"melt_quench": -(-frames // 2), "perturbed": 5,
-                      "learning": 2 * (4 + 1 * 2), "total": -(-frames // 2) + 5 + 12}
+                      "learning": 2 * (4 + 1 * 2) + 1 * 2, "total": -(-frames // 2) + 5 + 14}
 
     # a table of 2 sizes: t = 0.5 atoms^2 exactly
     table = {"machine": "test machine", "date": "2026-12-04", "single_points": [

@@ -444,6 +444,8 @@ def _member_layout(tmp_path) -> dict:
     paths["stats"].write_text(json.dumps(stats_for("se_e2_a")))
     paths["selection"] = tmp_path / "learning/iter1/selection.json"
     paths["selection"].write_text(json.dumps({"selected": 3}))
+    paths["convergence"] = tmp_path / "learning/iter1/convergence.json"
+    paths["convergence"].write_text(json.dumps({"converged": False}))
     return {"cfg": cfg, **{k: str(v) for k, v in paths.items()}}
 
 
@@ -471,7 +473,7 @@ def _retraining(layout, log=sys.stdout, **learning) -> dict:
         training_dirs=[layout["training"]], validation_dirs=[layout["validation"]],
         earlier_data=[], new_data=[layout["new"]], stats_json=layout["stats"],
         previous_frozen=str(Path(layout["first"]) / "frozen.pb"),
-        selections=[layout["selection"]], type_map=TYPE_MAP,
+        selections=[layout["selection"]], convergences=[layout["convergence"]], type_map=TYPE_MAP,
         train_cfg=train_settings(layout["cfg"], "train_model"),
         learning={**rule_settings(layout["cfg"], "retrain"), **learning}, index=1, iteration=1,
         backend="tensorflow", device="cpu", threads=1, input_json=str(new / "input.json"),
@@ -596,7 +598,8 @@ def test_one_script_feeds_both_trainings(tmp_path, fake_dp, capfd):
     jobs = [("train_model", first, common, {"lcurve_png": "lcurve.png"}, {"i": "1"}, params),
             ("learning_train", new,
              {**common, "earlier_data": [], "new_data": [layout["new"]],
-              "selections": [layout["selection"]], "previous": str(first / "frozen.pb")},
+              "selections": [layout["selection"]], "convergences": [layout["convergence"]],
+              "previous": str(first / "frozen.pb")},
              {"validation": "validation.json"}, {"k": "1", "i": "1"},
              {**params, "learning": rule_settings(layout["cfg"], "retrain")})]
     script = (REPO / "scripts" / "train_model.py").read_text()

@@ -339,7 +339,8 @@ def test_dry_run_plans_every_iteration_and_the_production_sweep():
     n_comp = 2
     assert counts["learning_explore"] == n_comp * 3 * 2
     assert counts["learning_convergence"] == n_comp * 3
-    assert counts["learning_label"] == n_comp * 2 and counts["learning_train"] == n_comp * 2 * 2
+    # the final check's exploration labels its spot checks too (they verify the final models)
+    assert counts["learning_label"] == n_comp * 3 and counts["learning_train"] == n_comp * 2 * 2
     assert counts["sweep_md"] == n_comp * 3 * 2 and counts["learning_certificate"] == n_comp
     assert counts["perturbed_frames"] == n_comp * 2  # train.perturbed_frames: one job per glass
     # the production sweep runs the last iteration's models

@@ -282,23 +282,29 @@ def check_models(models: list[str], species: set[str]) -> list[str]:
     return first
 
 
-def frame_errors(model: str, runs: list[list]) -> list[np.ndarray]:
-    """Per list of labelled frames, per frame: [sum of squared force-component errors, number
-    of atoms, energy error per atom] of `model` against the frames' reference labels."""
+def predictions(model: str, frames: list):
+    """(energy in eV, forces in eV/Å as (atoms, 3)) of `model` for each frame, in order."""
     from deepmd.infer import DeepPot
 
     dp = DeepPot(model)
     type_map = list(dp.get_type_map())
+    for atoms in frames:
+        types = [type_map.index(s) for s in atoms.get_chemical_symbols()]
+        energy, forces, _ = dp.eval(atoms.positions.reshape(1, -1),
+                                    np.array(atoms.cell).reshape(1, -1), types)
+        yield float(energy.ravel()[0]), forces.reshape(-1, 3)
+
+
+def frame_errors(model: str, runs: list[list]) -> list[np.ndarray]:
+    """Per list of labelled frames, per frame: [sum of squared force-component errors, number
+    of atoms, energy error per atom] of `model` against the frames' reference labels."""
     out = []
     for frames in runs:
         rows = []
-        for atoms in frames:
-            types = [type_map.index(s) for s in atoms.get_chemical_symbols()]
-            energy, forces, _ = dp.eval(atoms.positions.reshape(1, -1),
-                                        np.array(atoms.cell).reshape(1, -1), types)
-            df = forces.reshape(-1, 3) - atoms.get_forces()
+        for atoms, (energy, forces) in zip(frames, predictions(model, frames)):
+            df = forces - atoms.get_forces()
             rows.append([float((df ** 2).sum()), len(atoms),
-                         (float(energy.ravel()[0]) - atoms.get_potential_energy()) / len(atoms)])
+                         (energy - atoms.get_potential_energy()) / len(atoms)])
         out.append(np.array(rows))
     return out
 

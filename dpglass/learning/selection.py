@@ -78,6 +78,24 @@ def spot_check_frames(max_devi_f, trust_levels: list[float], count: int, min_sep
     return sorted(chosen)
 
 
+def true_max_force_error(member_forces: np.ndarray, reference: np.ndarray) -> float:
+    """The model deviation's statistic with the reference in place of the ensemble mean:
+    max over atoms of sqrt(mean over members |F_i^m - F_i^ref|^2), in the forces' unit.
+    member_forces: (members, atoms, 3); reference: (atoms, 3). Beside max_devi_f (max over atoms
+    of sqrt(mean over members |F_i^m - <F_i>|^2)) it says whether the deviation saw the error."""
+    squared = ((np.asarray(member_forces) - np.asarray(reference)[None]) ** 2).sum(-1).mean(0)
+    return float(np.sqrt(squared.max()))
+
+
+def true_max_force_errors(models: list[str], labelled: list) -> list[float]:
+    """true_max_force_error (eV/Å) of the ensemble `models` on each labelled frame."""
+    from dpglass.learning.certificate import predictions
+
+    members = [[forces for _, forces in predictions(model, labelled)] for model in models]
+    return [true_max_force_error(np.array([m[j] for m in members]), atoms.get_forces())
+            for j, atoms in enumerate(labelled)]
+
+
 def true_errors(models: list[str], labelled: list) -> list[dict]:
     """Per kind and temperature of the labelled frames: the models' force RMSE (per component)
     and RMS of the force-error vector against the reference labels, mean over members, on

@@ -171,7 +171,8 @@ def label_points(config: dict) -> dict:
 def loop_label_points(config: dict) -> int:
     """At most the loop's single points per composition: every iteration its candidates
     (max_frames_per_iteration) and the spot checks of each of its explorations (one per
-    exploration temperature)."""
+    exploration temperature), and the final check's spot checks (they verify the final
+    models)."""
     from dpglass.config import temperatures
     from dpglass.learning.settings import explore_temperatures
 
@@ -179,8 +180,8 @@ def loop_label_points(config: dict) -> int:
     if not learning["max_iterations"]:
         return 0
     runs = len(explore_temperatures(config, temperatures(config)))
-    return learning["max_iterations"] * (learning["max_frames_per_iteration"]
-                                         + learning["spot_check_frames"] * runs)
+    return (learning["max_iterations"] * learning["max_frames_per_iteration"]
+            + (learning["max_iterations"] + 1) * learning["spot_check_frames"] * runs)
 
 
 def timing_fit(table: list[dict]) -> tuple[float, float]:

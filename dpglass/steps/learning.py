@@ -8,10 +8,11 @@ from pathlib import Path
 
 from dpglass.core.io import read_json, write_json, write_text
 from dpglass.core.units import quantity
-from dpglass.learning.convergence import iteration_status
+from dpglass.learning.convergence import iteration_status, spot_check_truth
 from dpglass.learning.exploration import (blown_up_run, dump_atoms, exploration_transport,
                                           start_frame)
-from dpglass.learning.selection import classify, select_frames, spot_check_frames, true_errors
+from dpglass.learning.selection import (classify, select_frames, spot_check_frames, true_errors,
+                                       true_max_force_errors)
 from dpglass.learning.settings import explore_sweep
 from dpglass.reference.labelling import label_with_reference
 from dpglass.training.evaluation import validation_errors
@@ -91,7 +92,10 @@ def explore(*, frames_path: str, split_path: str, models: list[str], type_map: l
 
 
 def convergence(*, run_jsons: list[str], previous_convergence: str | None, learning: dict,
-                iteration: int, out_json: str) -> None:
+                trust: list[float], iteration: int, out_json: str,
+                labelling_json: str | None = None) -> None:
+    """Accurate fractions per temperature (the deviation), verified by the iteration's labelled
+    spot checks (labelling_json): iteration_status."""
     previous = _previous(previous_convergence)
     per_temperature, explore_ps, transport = {}, learning["explore_ps"], {}
     for path in run_jsons:
@@ -106,15 +110,21 @@ def convergence(*, run_jsons: list[str], previous_convergence: str | None, learn
     status = iteration_status(iteration, per_temperature, learning["accurate_fraction"], previous,
                               explore_ps,
                               hottest_transport=hottest,
-                              require_stable_D=learning["require_stable_D"])
+                              require_stable_D=learning["require_stable_D"],
+                              spot_checks=spot_check_truth(_previous(labelling_json)), trust_low=trust[0])
     write_json(out_json, status)
     if status["noop"]:
         print(f"iteration {iteration}: converged earlier (models of iteration "
               f"{status['converged_models']})")
     else:
         for row in status["temperatures"]:
-            print(f"{row['temperature_K']:g} K: accurate {row['accurate_fraction']:.1%} "
-                  f"(needed {learning['accurate_fraction']:.0%}) -> "
+            spots = row.get("spot_checks")
+            print(f"{row['temperature_K']:g} K: accurate {row['accurate_fraction']:.1%} by the "
+                  f"deviation"
+                  + (f", spot checks {spots['accurate']} of {spots['frames']} truly accurate "
+                     f"(true max |ΔF| < {trust[0]:g} eV/Å; up to {spots['true_max_f']['value']:.3f})"
+                     f" -> verified {row['verified_accurate_fraction']:.1%}" if spots else "")
+                  + f" (needed {learning['accurate_fraction']:.0%}) -> "
                   f"{'pass' if row['passed'] else 'not yet'}")
         print(f"iteration {iteration}: the models of iteration {iteration - 1} "
               f"{'CONVERGED' if status['converged'] else 'have not converged'}")
@@ -124,33 +134,34 @@ def convergence(*, run_jsons: list[str], previous_convergence: str | None, learn
 # Selection and labelling
 
 
-def select(*, runs: list[tuple[str, str]], convergence_json: str, learning: dict,
-           trust: list[float], type_map: list[str], iteration: int, out_frames: str,
-           out_json: str) -> None:
-    """Frames to label this iteration (extxyz with temperature, step and deviation per frame)."""
+def select(*, runs: list[tuple[str, str]], learning: dict, trust: list[float],
+           type_map: list[str], iteration: int, out_frames: str, out_json: str,
+           verify_only: bool = False) -> None:
+    """Frames to label this iteration (extxyz with temperature, step and deviation per frame):
+    candidates and spot checks; the final check's exploration (verify_only) only spot checks,
+    which verify the final models. Every exploration a no-op (converged earlier): nothing."""
     from ase.io import write
 
-    status = read_json(convergence_json)
+    explored = {}
+    for run_json, dump in runs:
+        run = read_json(run_json)
+        if not run.get("noop"):
+            explored[run["temperature"]["value"]] = (run, dump)
     record = {"iteration": iteration, "trust_levels": quantity(trust, unit="eV/Å"),
               "cap": learning["max_frames_per_iteration"],
               "spot_checks_per_run": learning["spot_check_frames"],
               "min_frame_separation_dumps": learning["min_frame_separation_dumps"],
-              "converged": bool(status["converged"])}
-    if status["converged"] and (status.get("noop") or not learning["spot_check_frames"]):
+              "verify_only": verify_only}
+    if not explored or (verify_only and not learning["spot_check_frames"]):
         write_text(out_frames, "")
         write_json(out_json, {**record, "noop": True, "selected": 0, "per_temperature": []})
-        print(f"iteration {iteration}: converged, nothing to label")
+        print(f"iteration {iteration}: " + ("converged earlier, nothing to label" if not explored
+                                             else "final check without spot checks"))
         return
-    # converged in this iteration: no candidates, but the spot checks are labelled all the same,
-    # the true error of the models the loop passes (the deviation says only that they agree)
-    explored = {}
-    for run_json, dump in runs:
-        run = read_json(run_json)
-        explored[run["temperature"]["value"]] = (run, dump)
     # step 0 is the run's start, a training frame of the hold: labelled already
     starts = {T: {i for i, step in enumerate(r["deviation_steps"]) if step == 0}
               for T, (r, _) in explored.items()}
-    chosen = ({T: [] for T in explored} if status["converged"] else
+    chosen = ({T: [] for T in explored} if verify_only else
               select_frames({T: r["max_devi_f"] for T, (r, _) in explored.items()}, trust,
                             learning["max_frames_per_iteration"],
                             learning["min_frame_separation_dumps"], exclude=starts))
@@ -220,6 +231,13 @@ def label(*, selected_frames: str, selection_json: str, reference: dict, type_ma
     report["noop"] = False
     write(out_frames, labelled, format="extxyz")
     if labelled and models:
+        # per frame: the deviation that selected it beside the true error in the same statistic
+        # (the spot checks verify the loop's convergence: learning_convergence)
+        truth = true_max_force_errors(models, labelled)
+        report["frames"] = [{"kind": a.info.get("kind", "candidate"),
+                             "temperature_K": float(a.info["temperature_K"]),
+                             "step": a.info.get("step"), "max_devi_f": a.info.get("max_devi_f"),
+                             "true_max_f": t} for a, t in zip(labelled, truth)]
         report["true_errors"] = true_errors(models, labelled)
         for row in report["true_errors"]:
             print(f"{row['kind']} frames at {row['temperature_K']:g} K ({row['frames']}): true "
@@ -244,6 +262,7 @@ def _has_data(directory: str) -> bool:
 
 def retrain(*, training_dirs: list[str], validation_dirs: list[str], earlier_data: list[str],
             new_data: list[str], stats_json: str, previous_frozen: str, selections: list[str],
+            convergences: list[str],
             type_map: list[str], train_cfg: dict, learning: dict, index: int, iteration: int,
             backend: str, device: str, threads: int, input_json: str, lcurve: str, frozen: str,
             test_json: str, log) -> None:
@@ -257,10 +276,10 @@ def retrain(*, training_dirs: list[str], validation_dirs: list[str], earlier_dat
     model_dir = Path(frozen).parent
     work = member_work(frozen)
     previous_dir = Path(previous_frozen).parent
-    # at convergence the selection holds only spot checks, labelled to verify the models, not to
-    # retrain them
-    new_frames = sum(0 if s.get("converged") else s["selected"]
-                     for s in map(read_json, selections))
+    # when the models of the iteration before passed (verified by their spot checks), this
+    # iteration's labels verified them: nothing to retrain on (per composition of the scope)
+    new_frames = sum(0 if read_json(c)["converged"] else read_json(s)["selected"]
+                     for s, c in zip(selections, convergences, strict=True))
     new = [d for d in new_data if _has_data(d)]
     old = list(training_dirs) + [d for d in earlier_data if _has_data(d)]
     if new_frames == 0 or not new:

@@ -152,6 +152,11 @@ def iteration_model(comp, i, k):
     return f"{learning_model_dir(dpconfig.train_scope(config, comp), i, k)}/frozen.{MODEL_EXT}"
 
 
+def is_final_check(wildcards):
+    """Exploration k past the last iteration is the final check: it labels spot checks only."""
+    return int(wildcards.k) > LEARN_ITERATIONS
+
+
 def learning_summary_input(wildcards):
     """The loop's record for the summary (none without a loop)."""
     if not LEARN_ITERATIONS:

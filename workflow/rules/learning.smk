@@ -1,8 +1,10 @@
 # Concurrent learning (learning.max_iterations > 0): iteration k explores with the models of
-# k-1 (0 = the first training), selects frames in [low, high) trust, labels them with the
-# reference and retrains every member from its previous model; exploration max_iterations+1
-# checks the final models. Every iteration is an ordinary planned job (a dry run shows the whole
-# chain); one after convergence copies the previous models in seconds. See dpglass.learning.
+# k-1 (0 = the first training), selects frames in [low, high) trust and spot checks (frames the
+# deviation calls accurate), labels them with the reference, decides convergence from the
+# deviation verified by the spot checks' true errors, and (not converged) retrains every member
+# from its previous model; exploration max_iterations+1 checks the final models (spot checks
+# only). Every iteration is an ordinary planned job (a dry run shows the whole chain); one after
+# convergence copies the previous models in seconds. See dpglass.learning.
 #
 # Starts: each exploration starts from its own training frame of a glass's melt-quench hold
 # (never a validation frame; spread over the hold, dpglass.learning.settings.exploration_start).
@@ -40,25 +42,30 @@ rule learning_explore:
         "../../scripts/learning_explore.py"
 
 
+# The deviation's accurate fractions, verified by the spot checks labelled this iteration (the
+# reference's true error on frames the deviation called accurate).
 rule learning_convergence:
     input:
         runs=explore_runs("run.json"),
         previous=previous_convergence,
+        labelling="results/{comp}/learning/iter{k}/labelling.json",
     output:
         "results/{comp}/learning/iter{k}/convergence.json",
     params:
         learning=learning_settings.rule_settings(config, "convergence"),
+        trust=learning_settings.trust_levels(config),
     log:
         "logs/{comp}/learning/convergence_iter{k}.log",
     script:
         "../../scripts/learning_convergence.py"
 
 
+# Candidates and spot checks of every exploration; the final check's exploration (iteration
+# max_iterations + 1, the final models) only spot checks: they verify, nothing retrains on them.
 rule learning_select:
     input:
         runs=explore_runs("run.json"),
         dumps=explore_runs("dump.lammpstrj"),
-        convergence="results/{comp}/learning/iter{k}/convergence.json",
     output:
         frames="results/{comp}/learning/iter{k}/selected.extxyz",
         selection="results/{comp}/learning/iter{k}/selection.json",
@@ -66,6 +73,7 @@ rule learning_select:
         type_map=type_map_of,
         learning=learning_settings.rule_settings(config, "select"),
         trust=learning_settings.trust_levels(config),
+        verify_only=is_final_check,
     log:
         "logs/{comp}/learning/select_iter{k}.log",
     script:
@@ -108,6 +116,7 @@ use rule train_model as learning_train with:
         earlier_data=scope_learning("data", "earlier"),
         new_data=scope_learning("data", "this"),
         selections=scope_learning("selection.json", "this"),
+        convergences=scope_learning("convergence.json", "this"),
         neighbor_stat="results/{scope}/train/neighbor_stat.json",
         previous=previous_member,
     output:
@@ -142,8 +151,8 @@ use rule compress_model as learning_compress with:
 rule learning_report:
     input:
         convergence=loop_files("convergence.json", EXPLORATIONS),
-        selection=loop_files("selection.json", ITERATIONS),
-        labelling=loop_files("labelling.json", ITERATIONS),
+        selection=loop_files("selection.json", EXPLORATIONS),
+        labelling=loop_files("labelling.json", EXPLORATIONS),
         validation=loop_validation,
     output:
         json="results/{comp}/learning/loop.json",
