@@ -586,3 +586,49 @@ def test_spot_checks_decide_the_loop_and_a_verified_iteration_retrains_nothing(t
     from dpglass.report.loop import loop_markdown
 
     assert "| 1 of 2 (0.50 eV/Å) | 50.0% |" in loop_markdown(loop)
+
+
+def test_label_records_each_frame_s_deviation_and_true_error_as_json_numbers(tmp_path, monkeypatch):
+    """The selected frames come back from extxyz with numpy scalars in their info (step,
+    max_devi_f): labelling.json still records every labelled frame's kind, temperature, step,
+    deviation and true max-atom error (the members' forces against the reference's) as plain
+    numbers that learning_convergence reads back."""
+    from ase.build import bulk
+    from ase.io import write
+
+    from dpglass.learning import certificate
+    from dpglass.steps import learning as steps
+
+    frames = []
+    for step, kind in ((40, "candidate"), (80, "spot_check")):
+        atoms = bulk("Cu", "fcc", a=3.6, cubic=True).repeat((2, 1, 1))
+        atoms[0].symbol = "Al"
+        atoms.rattle(0.05, seed=step)
+        atoms.info.update({"kind": kind, "temperature_K": 300.0, "step": np.int64(step),
+                           "max_devi_f": np.float64(0.1)})
+        frames.append(atoms)
+    selected, selection = tmp_path / "selected.extxyz", tmp_path / "selection.json"
+    write(selected, frames, format="extxyz")
+    selection.write_text(json.dumps({"selected": 2}))
+    offsets = {"a.pb": 0.3, "b.pb": -0.1}  # member forces = reference + offset on atom 0 only
+
+    def predictions(model, labelled):
+        for atoms in labelled:
+            forces = atoms.get_forces().copy()
+            forces[0, 0] += offsets[model]
+            yield atoms.get_potential_energy(), forces
+    monkeypatch.setattr(certificate, "predictions", predictions)
+    steps.label(selected_frames=str(selected), selection_json=str(selection),
+                reference={"relabel": {}, "calculator": "ase.calculators.emt:EMT", "kwargs": {},
+                           "max_failed_fraction": 0.5},
+                type_map=["Al", "Cu"], out_frames=str(tmp_path / "labelled.extxyz"),
+                out_report=str(tmp_path / "labelling.json"), data_dir=str(tmp_path / "data"),
+                threads=1, models=["a.pb", "b.pb"])
+    report = json.loads((tmp_path / "labelling.json").read_text())
+    rows = report["frames"]
+    assert [(r["kind"], r["temperature_K"], r["step"]) for r in rows] == [
+        ("candidate", 300.0, 40), ("spot_check", 300.0, 80)]
+    assert [r["max_devi_f"] for r in rows] == [0.1, 0.1]
+    assert rows[0]["true_max_f"] == pytest.approx(np.sqrt((0.3**2 + 0.1**2) / 2))
+    from dpglass.learning.convergence import spot_check_truth
+    assert spot_check_truth(report) == {300.0: [pytest.approx(np.sqrt(0.05))]}

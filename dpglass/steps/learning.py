@@ -22,6 +22,11 @@ def _previous(path: str | None) -> dict | None:
     return read_json(path) if path else None
 
 
+def _plain(value, kind):
+    """A frame's info value as a JSON number (extxyz reads numpy scalars), None kept."""
+    return None if value is None else kind(value)
+
+
 # ----------------------------------------------------------------------------------------------
 # Exploration
 
@@ -234,10 +239,11 @@ def label(*, selected_frames: str, selection_json: str, reference: dict, type_ma
         # per frame: the deviation that selected it beside the true error in the same statistic
         # (the spot checks verify the loop's convergence: learning_convergence)
         truth = true_max_force_errors(models, labelled)
-        report["frames"] = [{"kind": a.info.get("kind", "candidate"),
+        report["frames"] = [{"kind": str(a.info.get("kind", "candidate")),
                              "temperature_K": float(a.info["temperature_K"]),
-                             "step": a.info.get("step"), "max_devi_f": a.info.get("max_devi_f"),
-                             "true_max_f": t} for a, t in zip(labelled, truth)]
+                             "step": _plain(a.info.get("step"), int),
+                             "max_devi_f": _plain(a.info.get("max_devi_f"), float),
+                             "true_max_f": float(t)} for a, t in zip(labelled, truth)]
         report["true_errors"] = true_errors(models, labelled)
         for row in report["true_errors"]:
             print(f"{row['kind']} frames at {row['temperature_K']:g} K ({row['frames']}): true "
