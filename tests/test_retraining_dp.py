@@ -70,6 +70,7 @@ def first_model(tmp_path_factory):
                           lcurve=str(model / "lcurve.out"), frozen=str(model / "frozen.pb"),
                           lcurve_png=str(model / "lcurve.png"), log=log)
     (root / "selection.json").write_text(json.dumps({"selected": 30}))
+    (root / "convergence.json").write_text(json.dumps({"converged": False}))
     return root
 
 
@@ -83,7 +84,8 @@ def retrain(root, name: str, cfg: dict) -> dict:
             earlier_data=[], new_data=[str(root / "new")],
             stats_json=str(root / "neighbor_stat.json"),
             previous_frozen=str(root / "first" / "frozen.pb"),
-            selections=[str(root / "selection.json")], type_map=TYPE_MAP, train_cfg=cfg["train"],
+            selections=[str(root / "selection.json")],
+            convergences=[str(root / "convergence.json")], type_map=TYPE_MAP, train_cfg=cfg["train"],
             learning=cfg["learning"], index=0, iteration=1, backend="tensorflow", device="cpu",
             threads=2, input_json=str(out / "input.json"), lcurve=str(out / "lcurve.out"),
             frozen=str(out / "frozen.pb"), test_json=str(out / "test.json"), log=log)
