@@ -65,7 +65,10 @@ def snakemake(workdir: Path, profile: Path, env, *args: str, timeout: float = 15
     cmd = [sys.executable, "-m", "snakemake", "--executor", "slurm", "--profile", str(profile),
            "-j", "4", "--snakefile", str(workdir / "Snakefile"), "--directory", str(workdir), *args]
     log = open(workdir / f"snakemake-{time.monotonic_ns()}.log", "w")
-    p = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    # Ctrl-C as in a terminal: a pytest started in the background (`cmd &` in a script, nohup)
+    # hands its children SIGINT ignored, and Python then never raises KeyboardInterrupt
+    p = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     p.logpath = Path(log.name)
     log.close()
     if background:
