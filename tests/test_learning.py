@@ -612,7 +612,10 @@ def test_label_records_each_frame_s_deviation_and_true_error_as_json_numbers(tmp
     selection.write_text(json.dumps({"selected": 2}))
     offsets = {"a.pb": 0.3, "b.pb": -0.1}  # member forces = reference + offset on atom 0 only
 
+    evaluated = []
+
     def predictions(model, labelled):
+        evaluated.append(model)
         for atoms in labelled:
             forces = atoms.get_forces().copy()
             forces[0, 0] += offsets[model]
@@ -632,3 +635,8 @@ def test_label_records_each_frame_s_deviation_and_true_error_as_json_numbers(tmp
     assert rows[0]["true_max_f"] == pytest.approx(np.sqrt((0.3**2 + 0.1**2) / 2))
     from dpglass.learning.convergence import spot_check_truth
     assert spot_check_truth(report) == {300.0: [pytest.approx(np.sqrt(0.05))]}
+    # RMS force-error vector per kind: mean over members of (offset^2 / 8 atoms); each model
+    # evaluated once for both statistics
+    assert [r["force_error_vector_rms"]["value"] for r in report["true_errors"]] == [
+        pytest.approx(1000 * np.sqrt((0.3**2 + 0.1**2) / 2 / 8))] * 2
+    assert evaluated == ["a.pb", "b.pb"]

@@ -87,39 +87,39 @@ def true_max_force_error(member_forces: np.ndarray, reference: np.ndarray) -> fl
     return float(np.sqrt(squared.max()))
 
 
-def true_max_force_errors(models: list[str], labelled: list) -> list[float]:
-    """true_max_force_error (eV/Å) of the ensemble `models` on each labelled frame."""
+def member_forces(models: list[str], labelled: list) -> list[np.ndarray]:
+    """Forces (eV/Å) of every member of `models` on each labelled frame: per frame an array
+    (members, atoms, 3). One evaluation serves true_max_force_errors and true_errors."""
     from dpglass.learning.certificate import predictions
 
     members = [[forces for _, forces in predictions(model, labelled)] for model in models]
-    return [true_max_force_error(np.array([m[j] for m in members]), atoms.get_forces())
-            for j, atoms in enumerate(labelled)]
+    return [np.array([m[j] for m in members]) for j in range(len(labelled))]
 
 
-def true_errors(models: list[str], labelled: list) -> list[dict]:
+def true_max_force_errors(forces: list[np.ndarray], labelled: list) -> list[float]:
+    """true_max_force_error (eV/Å) of the ensemble on each labelled frame, from its members'
+    forces on them (member_forces)."""
+    return [true_max_force_error(f, atoms.get_forces()) for f, atoms in zip(forces, labelled)]
+
+
+def true_errors(forces: list[np.ndarray], labelled: list) -> list[dict]:
     """Per kind and temperature of the labelled frames: the models' force RMSE (per component)
     and RMS of the force-error vector against the reference labels, mean over members, on
-    frames no model has trained on. A spot check's true error is what the deviation could not
-    see."""
-    import numpy as np
-
+    frames no model has trained on, from the members' forces on them (member_forces). A spot
+    check's true error is what the deviation could not see."""
     from dpglass.core.units import quantity
 
-    from dpglass.learning.certificate import frame_errors
-
-    groups: dict[tuple, list] = {}
-    for atoms in labelled:
+    groups: dict[tuple, list[int]] = {}
+    for j, atoms in enumerate(labelled):
         key = (atoms.info.get("kind", "candidate"), float(atoms.info["temperature_K"]))
-        groups.setdefault(key, []).append(atoms)
-    keys = sorted(groups)
-    # per member and group: squared force error per atom (sum of squares / atoms)
-    squared = [[rows[:, 0].sum() / rows[:, 1].sum()
-                for rows in frame_errors(model, [groups[k] for k in keys])] for model in models]
+        groups.setdefault(key, []).append(j)
     rows = []
-    for (kind, temperature), values in zip(keys, np.transpose(squared)):
-        vector = 1000.0 * np.sqrt(np.mean(values))
-        rows.append({"kind": kind, "temperature_K": temperature,
-                     "frames": len(groups[(kind, temperature)]),
+    for (kind, temperature), frames in sorted(groups.items()):
+        # per member: squared force-error vector per atom (sum of squares / atoms)
+        squared = sum(((forces[j] - labelled[j].get_forces()[None]) ** 2).sum(axis=(1, 2))
+                      for j in frames) / sum(len(labelled[j]) for j in frames)
+        vector = 1000.0 * np.sqrt(np.mean(squared))
+        rows.append({"kind": kind, "temperature_K": temperature, "frames": len(frames),
                      "force_rmse": quantity(vector / np.sqrt(3.0), unit="meV/Å"),
                      "force_error_vector_rms": quantity(vector, unit="meV/Å")})
     return rows

@@ -11,8 +11,8 @@ from dpglass.core.units import quantity
 from dpglass.learning.convergence import iteration_status, spot_check_truth
 from dpglass.learning.exploration import (blown_up_run, dump_atoms, exploration_transport,
                                           start_frame)
-from dpglass.learning.selection import (classify, select_frames, spot_check_frames, true_errors,
-                                       true_max_force_errors)
+from dpglass.learning.selection import (classify, member_forces, select_frames,
+                                       spot_check_frames, true_errors, true_max_force_errors)
 from dpglass.learning.settings import explore_sweep
 from dpglass.reference.labelling import label_with_reference
 from dpglass.training.evaluation import validation_errors
@@ -116,7 +116,8 @@ def convergence(*, run_jsons: list[str], previous_convergence: str | None, learn
                               explore_ps,
                               hottest_transport=hottest,
                               require_stable_D=learning["require_stable_D"],
-                              spot_checks=spot_check_truth(_previous(labelling_json)), trust_low=trust[0])
+                              spot_checks=spot_check_truth(_previous(labelling_json)),
+                              trust_low=trust[0])
     write_json(out_json, status)
     if status["noop"]:
         print(f"iteration {iteration}: converged earlier (models of iteration "
@@ -238,13 +239,14 @@ def label(*, selected_frames: str, selection_json: str, reference: dict, type_ma
     if labelled and models:
         # per frame: the deviation that selected it beside the true error in the same statistic
         # (the spot checks verify the loop's convergence: learning_convergence)
-        truth = true_max_force_errors(models, labelled)
+        forces = member_forces(models, labelled)
+        truth = true_max_force_errors(forces, labelled)
         report["frames"] = [{"kind": str(a.info.get("kind", "candidate")),
                              "temperature_K": float(a.info["temperature_K"]),
                              "step": _plain(a.info.get("step"), int),
                              "max_devi_f": _plain(a.info.get("max_devi_f"), float),
                              "true_max_f": float(t)} for a, t in zip(labelled, truth)]
-        report["true_errors"] = true_errors(models, labelled)
+        report["true_errors"] = true_errors(forces, labelled)
         for row in report["true_errors"]:
             print(f"{row['kind']} frames at {row['temperature_K']:g} K ({row['frames']}): true "
                   f"force RMSE {row['force_rmse']['value']:.0f} meV/Å, RMS |ΔF| "

@@ -83,8 +83,9 @@ def run_training(work: str | Path, payload: dict, backend: str, threads: int, lo
 
     `work` is not a Snakemake output, so a killed or failed job leaves its checkpoints for the rerun;
     at most one `save_freq` interval is lost. A checkpoint of a different model (changed network,
-    type_map, data paths, or the content of the data files: data_digest) is not resumed: training starts from scratch and says so. A fresh start
-    continues from `init_frz_model` (a frozen model, path relative to `work`) when given.
+    type_map, data paths, or the content of the data files: data_digest) is not resumed:
+    training starts from scratch and says so. A fresh start continues from `init_frz_model` (a
+    frozen model, path relative to `work`) when given.
     """
     log = log or sys.stdout
     work = Path(work)
