@@ -146,3 +146,19 @@ def test_resolution_line_names_the_single_criterion_and_the_run_length_that_pass
                          "pass the hop criterion (He et al. expect ±14% then)")
     assert lines[-1] == ("- 700 K: resolved: 674 hop events of 2 Å (3.5 per ion in 13.9 ps), He "
                          "et al. expect ±13%; the fitted error is worth 1.4e+03 independent hops")
+
+
+def test_label_line_names_the_code_once():
+    """CP2K's version line names the code itself ('CP2K version 2023.1 (git:...)'); VASP's
+    ('6.4.2') does not. The chain with CP2K labels printed 'CP2K CP2K version 2023.1'."""
+    from dpglass.report.markdown import label_line
+
+    cp2k = {"code": "CP2K", "version": "CP2K version 2023.1 (git:b888bd8)", "functional": "PBE",
+            "basis_set": "DZVP-MOLOPT-SR-GTH", "pseudopotential": "GTH-PBE",
+            "cutoff": {"value": 300.0, "error": None, "unit": "Ry"},
+            "sources": [{"frames_labelled": 11}, {"frames_labelled": 30}]}
+    assert label_line(cp2k) == ("CP2K version 2023.1 (git:b888bd8): PBE, DZVP-MOLOPT-SR-GTH "
+                                "basis, GTH-PBE pseudopotentials, cutoff 300 Ry (41 frames)")
+    vasp = {"code": "VASP", "version": "6.4.2", "functional": "PBE", "sources": []}
+    assert label_line(vasp) == "VASP 6.4.2: PBE (0 frames)"
+    assert label_line({"code": "CP2K", "sources": []}) == "CP2K version unknown (0 frames)"

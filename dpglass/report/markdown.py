@@ -502,8 +502,10 @@ def label_line(label: dict) -> str:
         parts.append(str(label["model"]))
     frames = sum(s.get("frames_labelled") or 0 for s in label.get("sources", []))
     version = label.get("version") or "version unknown"
-    return (f"{label['code']} {version}" + (f": {', '.join(parts)}" if parts else "")
-            + f" ({frames} frames)")
+    # CP2K's own version line already names it ('CP2K version 2023.1'); VASP's does not
+    name = version if version.lower().startswith(label["code"].lower()) else (
+        f"{label['code']} {version}")
+    return name + (f": {', '.join(parts)}" if parts else "") + f" ({frames} frames)"
 
 
 def glass_spread_markdown(spread: dict | None, notes=None) -> list[str]:
