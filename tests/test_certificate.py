@@ -165,3 +165,34 @@ def test_bad_input_is_refused_with_a_message_that_says_what(tmp_path):
     # too few frames for the MSD lags
     with pytest.raises(CertificateConfigError, match="too few for 5 MSD lags"):
         cert.msd_lags(20)
+
+
+def test_energy_error_splits_into_a_constant_offset_and_the_frame_to_frame_error():
+    """A member whose energies are shifted by a constant per atom (a drifted per-type bias: no
+    force, no dynamics) has a large energy RMSE; the certificate names the offset and the error
+    of energy differences separately, each with its error from blocks."""
+    import numpy as np
+
+    from dpglass.learning.certificate import blocked_rmse
+
+    rng = np.random.default_rng(7)
+    offset, spread, n_atoms = 4.5e-3, 1.4e-3, 42  # eV/atom, as the demo's retrained members
+    runs = []
+    for _ in range(2):
+        energy = offset + spread * rng.standard_normal(300)
+        force_sq = (0.12 ** 2) * n_atoms * (1 + 0.1 * rng.standard_normal(300))
+        runs.append(np.column_stack([force_sq, np.full(300, n_atoms), energy]))
+    errors = blocked_rmse(runs, block=25, confidence=0.95)
+    got_offset, got_spread = errors["energy_offset"], errors["energy_rmse_without_offset"]
+    assert got_offset["unit"] == got_spread["unit"] == "meV/atom"
+    assert abs(got_offset["value"] - 4.5) < 3 * got_offset["error"] + 1e-9
+    assert abs(got_spread["value"] - 1.4) < 3 * got_spread["error"]
+    assert got_offset["error"] < 0.2 and got_spread["error"] < 0.2
+    rmse = errors["energy_rmse"]["value"]
+    assert abs(rmse ** 2 - (got_offset["value"] ** 2 + got_spread["value"] ** 2)) < 1e-6 * rmse ** 2
+    # no offset: the offset is zero within its error and the two RMSEs agree
+    for run in runs:
+        run[:, 2] -= offset
+    errors = blocked_rmse(runs, block=25, confidence=0.95)
+    assert abs(errors["energy_offset"]["value"]) < 3 * errors["energy_offset"]["error"]
+    assert abs(errors["energy_rmse"]["value"] - errors["energy_rmse_without_offset"]["value"]) < 0.02

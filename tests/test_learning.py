@@ -640,3 +640,28 @@ def test_label_records_each_frame_s_deviation_and_true_error_as_json_numbers(tmp
     assert [r["force_error_vector_rms"]["value"] for r in report["true_errors"]] == [
         pytest.approx(1000 * np.sqrt((0.3**2 + 0.1**2) / 2 / 8))] * 2
     assert evaluated == ["a.pb", "b.pb"]
+
+
+def test_loop_table_splits_the_validation_energy_error_into_offset_and_the_rest(tmp_path):
+    """The demo's retrained members had a larger energy RMSE (2.0 -> 3.3 meV/atom) that was a
+    constant offset; the loop table says so beside the RMSE (mean over the members)."""
+    from dpglass.report.loop import loop_markdown, loop_record
+
+    s1 = iteration_status(1, {300.0: counts(50, 50, 0)}, 0.95, None, 2.0)
+    s2 = iteration_status(2, {300.0: counts(90, 10, 0)}, 0.95, s1, 2.0)
+    paths = write_iteration_files(tmp_path, [s1, s2], [5, 0], [5, 0], [[100.0, 100.0]])
+    for path, offset in zip(paths["validation"], (3.0, 5.0)):
+        record = json.loads(Path(path).read_text())
+        record["validation"].update({
+            "energy_rmse": {"value": (offset ** 2 + 1.5 ** 2) ** 0.5, "error": None,
+                            "unit": "meV/atom"},
+            "energy_offset": {"value": offset, "error": None, "unit": "meV/atom"},
+            "energy_rmse_without_offset": {"value": 1.5, "error": None, "unit": "meV/atom"}})
+        Path(path).write_text(json.dumps(record))
+    record = loop_record(convergence_paths=paths["convergence"],
+                         selection_paths=paths["selection"], labelling_paths=paths["labelling"],
+                         validation_paths=paths["validation"], n_models=2, max_iterations=1)
+    val = record["iterations"][0]["validation_after_retraining"]
+    assert val["energy_offset"]["value"] == pytest.approx(4.0)
+    assert val["energy_offset"]["error"] == pytest.approx(1.0)
+    assert "(offset 4 ± 1, without it 1.5 ± 0)" in loop_markdown(record)

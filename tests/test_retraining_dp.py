@@ -94,7 +94,8 @@ def retrain(root, name: str, cfg: dict) -> dict:
                                                "tensorflow", 2, log, work=out / "dp_test_old")
     return {"new_before": record["validation_before"]["force_rmse"]["value"],
             "new": record["validation"]["force_rmse"]["value"],
-            "old": old["force_rmse"]["value"], "input": json.loads((out / "input.json").read_text())}
+            "old": old["force_rmse"]["value"], "input": json.loads((out / "input.json").read_text()),
+            "validation": record["validation"]}
 
 
 def test_a_loop_iteration_lowers_the_error_on_frames_no_training_saw(first_model):
@@ -108,3 +109,10 @@ def test_a_loop_iteration_lowers_the_error_on_frames_no_training_saw(first_model
     assert defaults["input"]["learning_rate"]["start_lr"] < FIRST["start_lr"] / 10
     assert defaults["new"] < defaults["new_before"], defaults      # learns the new regime
     assert defaults["old"] <= old_before * 1.02, (defaults, old_before)  # forgets nothing
+    # dp test's detail file, read back: its energies per atom split into the offset and the rest
+    # exactly as dp test's own RMSE (one validation system: rmse^2 = offset^2 + rest^2)
+    val = defaults["validation"]
+    assert val["energy_offset"]["unit"] == val["energy_rmse_without_offset"]["unit"] == "meV/atom"
+    assert val["energy_rmse"]["value"] ** 2 == pytest.approx(
+        val["energy_offset"]["value"] ** 2 + val["energy_rmse_without_offset"]["value"] ** 2,
+        rel=1e-3)

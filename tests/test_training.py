@@ -286,6 +286,9 @@ elif args[0] == "freeze":
 elif args[0] == "test":
     Path(args[args.index("-l") + 1]).write_text(
         "Energy RMSE/Natoms : 1.0e-03 eV\nForce  RMSE        : 5.5e-02 eV/A\n")
+    if "-d" in args:  # per-atom energies, data then prediction: offset 0.8, rest 0.6 meV/atom
+        Path(args[args.index("-d") + 1] + ".e_peratom.out").write_text(
+            "# data_e pred_e\n-4.0 -3.9986\n-4.0 -3.9998\n")
 '''
 
 
@@ -506,6 +509,10 @@ def test_the_first_training_and_a_retraining_train_freeze_and_copy_alike(tmp_pat
         ("test", "../../../../train/model_1/frozen.pb"), ("test", "../frozen.pb")]
     assert all(Path(c["cwd"]) == first / "work" for c in fake_dp.calls()[:2])
     assert all(Path(c["cwd"]) == new / "work" for c in fake_dp.calls()[2:4])
+    # the validation error before and after, with the energy offset read from dp test's detail
+    for key in ("validation_before", "validation"):
+        assert record[key]["energy_offset"]["value"] == pytest.approx(0.8)
+        assert record[key]["energy_rmse_without_offset"]["value"] == pytest.approx(0.6)
     for model in (first, new):
         assert (model / "frozen.pb").read_text() == "model"
         assert (model / "input.json").read_text() == (model / "work/input.json").read_text()
@@ -795,3 +802,17 @@ def test_every_training_ends_with_a_checkpoint_and_saves_on_the_way(steps, disp_
     assert saved and saved[-1] == steps
     gaps = np.diff([0] + saved)
     assert gaps.max() <= max(1.5 * save_freq, 2 * min(disp_freq, steps)) or len(saved) == 1
+
+
+def test_energy_offset_reads_dp_tests_detail_file_as_prediction_minus_reference(tmp_path):
+    """`dp test -d` writes per-atom energies as data then prediction; the offset is their mean
+    difference (prediction - reference) and the rest the RMSE about it."""
+    from dpglass.training.evaluation import energy_offset
+
+    data = np.array([-4.10, -4.12, -4.11, -4.09])
+    pred = data + 0.004 + np.array([0.001, -0.001, 0.001, -0.001])
+    detail = tmp_path / "detail_0.e_peratom.out"
+    np.savetxt(detail, np.column_stack([data, pred]), header="data_e pred_e")
+    got = energy_offset(detail)
+    assert got["energy_offset"] == {"value": pytest.approx(4.0), "error": None, "unit": "meV/atom"}
+    assert got["energy_rmse_without_offset"]["value"] == pytest.approx(1.0)

@@ -316,18 +316,24 @@ def blocked_rmse(runs: list[np.ndarray], block: int, confidence: float) -> dict:
     vector RMS (Student t over the blocks)."""
     from scipy import stats
 
+    # the energy error per atom splits into a constant offset (a shift of the per-type energy
+    # bias: no force, no dynamics at a fixed composition; retraining with a small energy weight
+    # lets it drift) and what varies from frame to frame
+    offset = float(np.mean(np.concatenate([rows[:, 2] for rows in runs])))
     blocks = []
     for rows in runs:
         for start in range(0, len(rows) - block + 1, block):
             part = rows[start:start + block]
-            blocks.append([part[:, 0].sum() / part[:, 1].sum(), np.mean(part[:, 2] ** 2)])
+            blocks.append([part[:, 0].sum() / part[:, 1].sum(), np.mean(part[:, 2] ** 2),
+                           np.mean(part[:, 2]), np.mean((part[:, 2] - offset) ** 2)])
     blocks = np.array(blocks)
     if len(blocks) < 3:
         raise CertificateError(f"{len(blocks)} blocks of {block} frames: too few frames for an "
                                f"error of the force RMSE (learning.certificate.time_ps)")
     n = len(blocks)
     mean, sem = blocks.mean(0), blocks.std(0, ddof=1) / np.sqrt(n)
-    force_ms, energy_ms = mean  # mean squared per atom (vector) and per atom energy
+    force_ms, energy_ms, _, spread_ms = mean  # mean squares: force vector per atom, energy per
+    # atom, energy per atom about the offset
     force_vec = math.sqrt(force_ms)
     upper = math.sqrt(force_ms + stats.t.ppf(confidence, n - 1) * sem[0])
     return {"force_rmse": quantity(1000 * force_vec / math.sqrt(3),
@@ -337,6 +343,10 @@ def blocked_rmse(runs: list[np.ndarray], block: int, confidence: float) -> dict:
             "force_error_vector_rms_upper": quantity(1000 * upper, unit="meV/Å"),
             "energy_rmse": quantity(1000 * math.sqrt(energy_ms),
                                     1000 * sem[1] / (2 * math.sqrt(energy_ms)), "meV/atom"),
+            "energy_offset": quantity(1000 * offset, 1000 * sem[2], "meV/atom"),
+            "energy_rmse_without_offset": quantity(
+                1000 * math.sqrt(spread_ms), 1000 * sem[3] / (2 * math.sqrt(spread_ms)),
+                "meV/atom"),
             "blocks": n, "frames_per_block": block}
 
 

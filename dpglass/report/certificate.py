@@ -39,13 +39,23 @@ def certificate_markdown(cert: dict) -> str:
               f"vector ≤ {forces['threshold_vector_rms']['value']:.0f} meV/Å "
               f"({forces['threshold_from']}), upper {cert['confidence']:g} bound:", "",
               "| model | force RMSE (meV/Å) | RMS abs(ΔF) (meV/Å) | upper bound (meV/Å) | "
-              "energy RMSE (meV/atom) | pass |",
-              "|---|---|---|---|---|---|"]
+              "energy RMSE (meV/atom) | energy offset (meV/atom) | energy RMSE without the "
+              "offset (meV/atom) | pass |",
+              "|---|---|---|---|---|---|---|---|"]
     for n, m in enumerate(forces["members"]):
         lines.append(f"| {n} | {_pm(m['force_rmse'])} | {_pm(m['force_error_vector_rms'])} | "
                      f"{m['force_error_vector_rms_upper']['value']:.0f} | "
-                     f"{_pm(m['energy_rmse'])} | {'yes' if m['passed'] else 'no'} |")
+                     f"{_pm(m['energy_rmse'])} | {_pm_or_dash(m.get('energy_offset'))} | "
+                     f"{_pm_or_dash(m.get('energy_rmse_without_offset'))} | "
+                     f"{'yes' if m['passed'] else 'no'} |")
+    lines += ["", "Energy offset: the mean energy error per atom, a constant shift (of the per-type "
+              "energy bias) that exerts no force and changes no dynamics at a fixed composition; "
+              "the RMSE without it is the error of energy differences between frames."]
     return "\n".join(lines) + "\n"
+
+
+def _pm_or_dash(q: dict | None) -> str:
+    return _pm(q) if q else "—"
 
 
 def _pm(q: dict) -> str:

@@ -14,7 +14,10 @@ def mean_over_members(rows: list[dict]) -> dict:
     import numpy as np
 
     out = {}
-    for key, unit in (("energy_rmse", "meV/atom"), ("force_rmse", "meV/Å")):
+    for key, unit in (("energy_rmse", "meV/atom"), ("force_rmse", "meV/Å"),
+                      ("energy_offset", "meV/atom"), ("energy_rmse_without_offset", "meV/atom")):
+        if not all(r.get(key) for r in rows):  # records written before the offset was measured
+            continue
         values = np.array([r[key]["value"] for r in rows])
         error = float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else None
         out[key] = quantity(float(values.mean()), error, unit)
@@ -152,19 +155,25 @@ def loop_markdown(record: dict, title: str = "") -> str:
         error = q.get("error")
         return f"{q['value']:.3g}" + (f" ± {error:.2g}" if error is not None else "")
 
+    def energy(val):
+        cell = pm(val.get("energy_rmse"))
+        if val.get("energy_offset") and val.get("energy_rmse_without_offset"):
+            cell += (f" (offset {pm(val['energy_offset'])}, without it "
+                     f"{pm(val['energy_rmse_without_offset'])})")
+        return cell
+
     first = record.get("first_training_validation") or {}
     if first:
-        lines.append(f"| 0 (first training) | | | | | | | | | | {pm(first.get('energy_rmse'))} | "
+        lines.append(f"| 0 (first training) | | | | | | | | | | {energy(first)} | "
                      f"{pm(first.get('force_rmse'))} | |")
     for row in record["iterations"]:
         val = row.get("validation_after_retraining") or {}
-        e = val.get("energy_rmse") or {}
         f = val.get("force_rmse") or {}
 
         if row["noop"]:
             lines.append(f"| {row['iteration']} | — (converged earlier, no-op) | | | | | | | "
                          f"{row.get('frames_selected', '—')} | {row.get('frames_labelled', '—')} | "
-                         f"{pm(e)} | {pm(f)} | |")
+                         f"{energy(val)} | {pm(f)} | |")
             continue
         for n, t in enumerate(row["temperatures"]):
             last = n == len(row["temperatures"]) - 1
@@ -177,7 +186,7 @@ def loop_markdown(record: dict, title: str = "") -> str:
                 + (f"{t['verified_accurate_fraction']:.1%}"
                    if t.get("verified_accurate_fraction") is not None else "—") + " | "
                 + (f"{row.get('frames_selected', '—')} | {row.get('frames_labelled', '—')} | "
-                   f"{pm(e)} | {pm(f)} | {_hottest_d(row.get('hottest_transport'))} |"
+                   f"{energy(val)} | {pm(f)} | {_hottest_d(row.get('hottest_transport'))} |"
                    if last else "| | | | |"))
     lines += ["", "Spot checks: frames the deviation called accurate, drawn at random and labelled; "
               "their true error is what the ensemble's agreement cannot show. Truly accurate: "
@@ -189,7 +198,10 @@ def loop_markdown(record: dict, title: str = "") -> str:
               "", "Validation RMSE: mean over the ensemble members ± its standard error, on the "
               "first training's validation frames (time blocks of every melt-quench phase, never "
               "trained on), after that iteration's retraining; iteration 0 is the first training. "
-              "Every exploration runs the same length."]
+              "Energy offset: the mean energy error per atom, a constant shift of the per-type "
+              "energy bias (no force, no dynamics at a fixed composition; retraining with a small "
+              "energy weight lets it drift); without it: the error of energy differences between "
+              "frames. Every exploration runs the same length."]
     return "\n".join(lines) + "\n"
 
 

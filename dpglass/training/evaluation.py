@@ -68,10 +68,21 @@ def read_detail(path: str | Path) -> np.ndarray:
     return np.atleast_2d(np.loadtxt(path, comments="#"))
 
 
+def energy_offset(e_peratom_detail: str | Path) -> dict:
+    """From a `dp test -d` detail file of energies per atom (data, prediction per frame): the mean
+    error per atom (a constant offset: a shift of the per-type energy bias, no force, no dynamics
+    at a fixed composition) and the RMSE about it (the error of energy differences), meV/atom."""
+    table = read_detail(e_peratom_detail)
+    error = 1000.0 * (table[:, 1] - table[:, 0])
+    return {"energy_offset": quantity(float(error.mean()), unit="meV/atom"),
+            "energy_rmse_without_offset": quantity(float(error.std()), unit="meV/atom")}
+
+
 def validation_errors(model: str, validation: list[str], backend: str, threads: int, log,
                       work: str | Path | None = None) -> dict:
-    """dp test of `model` on each validation system: energy and force RMSE, the plain mean of the
-    per-system RMSEs (not weighted by frame count)."""
+    """dp test of `model` on each validation system: energy and force RMSE and the energy offset
+    and RMSE without it (energy_offset), each the plain mean over the systems (not weighted by
+    frame count)."""
     from dpglass.training.dp import dp
 
     work = Path(work or Path(model).parent / "dp_test")
@@ -81,9 +92,9 @@ def validation_errors(model: str, validation: list[str], backend: str, threads: 
         test_log = work / f"dp_test_{n}.log"
         test_log.unlink(missing_ok=True)
         dp(["test", "-m", os.path.relpath(model, work), "-s", os.path.relpath(system, work),
-            "-l", test_log.name], backend, work, threads, log)
-        rows.append(parse_dp_test(test_log.read_text()))
-    energy = sum(r["energy_rmse"]["value"] for r in rows) / len(rows)
-    force = sum(r["force_rmse"]["value"] for r in rows) / len(rows)
-    return {"energy_rmse": quantity(energy, unit="meV/atom"),
-            "force_rmse": quantity(force, unit="meV/Å"), "systems": len(rows)}
+            "-l", test_log.name, "-d", f"detail_{n}"], backend, work, threads, log)
+        rows.append({**parse_dp_test(test_log.read_text()),
+                     **energy_offset(work / f"detail_{n}.e_peratom.out")})
+    out = {key: quantity(sum(r[key]["value"] for r in rows) / len(rows), unit=rows[0][key]["unit"])
+           for key in ("energy_rmse", "force_rmse", "energy_offset", "energy_rmse_without_offset")}
+    return {**out, "systems": len(rows)}
