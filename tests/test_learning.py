@@ -586,6 +586,17 @@ def test_spot_checks_decide_the_loop_and_a_verified_iteration_retrains_nothing(t
     from dpglass.report.loop import loop_markdown
 
     assert "| 1 of 2 (0.50 eV/Å) | 50.0% |" in loop_markdown(loop)
+    assert loop["error_profile"] is None  # no per-frame profiles in this labelling
+    # with them (the final check's labelling.json), the verdict says where the error is
+    Path(paths["labelling"][1]).write_text(json.dumps({
+        "frames_labelled": 2, "frames_failed": 0, "frames": [
+            {"kind": "spot_check", "temperature_K": 300.0, "true_max_f": t, "rms_f": t / 2,
+             "worst_species": "Li"} for t in (0.5, 0.1)]}))
+    loop = loop_record(convergence_paths=paths["convergence"], selection_paths=paths["selection"],
+                       labelling_paths=paths["labelling"], validation_paths=paths["validation"],
+                       n_models=1, max_iterations=1)
+    assert loop["error_profile"]["rms_force_error_needed"]["value"] == pytest.approx(0.1)
+    assert "Where the error is: the worst atom of a spot check is Li in 2 of 2" in loop["verdict"]
 
 
 def test_label_records_each_frame_s_deviation_and_true_error_as_json_numbers(tmp_path, monkeypatch):
@@ -633,6 +644,12 @@ def test_label_records_each_frame_s_deviation_and_true_error_as_json_numbers(tmp
         ("candidate", 300.0, 40), ("spot_check", 300.0, 80)]
     assert [r["max_devi_f"] for r in rows] == [0.1, 0.1]
     assert rows[0]["true_max_f"] == pytest.approx(np.sqrt((0.3**2 + 0.1**2) / 2))
+    # the worst atom is the Al with the offset; the RMS over the 8 atoms is sqrt(8) below it
+    assert [r["worst_species"] for r in rows] == ["Al", "Al"]
+    assert rows[0]["rms_f"] == pytest.approx(rows[0]["true_max_f"] / np.sqrt(8))
+    by_species = report["true_errors"][0]["force_rmse_by_species"]
+    assert by_species["Al"]["value"] == pytest.approx(1000 * np.sqrt(0.05 / 3))
+    assert by_species["Cu"]["value"] == pytest.approx(0.0, abs=1e-9)
     from dpglass.learning.convergence import spot_check_truth
     assert spot_check_truth(report) == {300.0: [pytest.approx(np.sqrt(0.05))]}
     # RMS force-error vector per kind: mean over members of (offset^2 / 8 atoms); each model
@@ -665,3 +682,32 @@ def test_loop_table_splits_the_validation_energy_error_into_offset_and_the_rest(
     assert val["energy_offset"]["value"] == pytest.approx(4.0)
     assert val["energy_offset"]["error"] == pytest.approx(1.0)
     assert "(offset 4 ± 1, without it 1.5 ± 0)" in loop_markdown(record)
+
+
+def test_a_loop_that_ran_out_says_where_the_error_is_and_what_accuracy_would_pass():
+    """From the final check's spot checks: which species holds each frame's worst atom, the
+    force RMSE by species, and the RMS error at which the worst atom of the required fraction
+    of frames would pass the low trust level (the worst-to-RMS ratio's quantile)."""
+    from dpglass.report.loop import error_profile
+
+    frames = [{"kind": "spot_check", "temperature_K": 300.0, "true_max_f": tm, "rms_f": rms,
+               "worst_species": sp}
+              for tm, rms, sp in ((0.30, 0.15, "Al"), (0.40, 0.20, "Al"), (0.24, 0.12, "O"),
+                                  (0.45, 0.15, "Al"))]
+    frames.append({"kind": "candidate", "temperature_K": 300.0, "true_max_f": 2.0,
+                   "rms_f": 0.1, "worst_species": "Li"})  # not a spot check: ignored
+    groups = [{"kind": "spot_check", "temperature_K": 300.0, "frames": 4,
+               "force_rmse_by_species": {"Al": {"value": 100.0, "unit": "meV/Å"},
+                                         "Li": {"value": 50.0, "unit": "meV/Å"}}}]
+    profile = error_profile({"frames": frames, "true_errors": groups}, trust_low=0.2, target=0.5)
+    assert profile["spot_checks"] == 4 and profile["worst_species"] == {"Al": 3, "O": 1}
+    # ratios 2, 2, 2, 3: the median is 2, so the RMS error must fall to 0.2 / 2 eV/Å
+    assert profile["worst_to_rms_ratio"]["value"] == pytest.approx([2.0, 3.0])
+    assert profile["rms_force_error_needed"]["value"] == pytest.approx(0.1)
+    assert profile["force_rmse_needed"]["value"] == pytest.approx(100 / np.sqrt(3))
+    assert profile["rms_force_error_now"]["value"] == pytest.approx(
+        np.sqrt(np.mean(np.square([0.15, 0.20, 0.12, 0.15]))))
+    assert "Al in 3, O in 1 of 4" in profile["text"] and "Al 100, Li 50 meV/Å" in profile["text"]
+    assert error_profile({"frames": frames[-1:]}, 0.2, 0.5) is None
+    # a stricter fraction needs a smaller error: the 95 % quantile of the ratios is near 3
+    assert error_profile({"frames": frames}, 0.2, 0.95)["rms_force_error_needed"]["value"] < 0.075

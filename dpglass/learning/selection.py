@@ -83,23 +83,37 @@ def true_max_force_error(member_forces: np.ndarray, reference: np.ndarray) -> fl
     max over atoms of sqrt(mean over members |F_i^m - F_i^ref|^2), in the forces' unit.
     member_forces: (members, atoms, 3); reference: (atoms, 3). Beside max_devi_f (max over atoms
     of sqrt(mean over members |F_i^m - <F_i>|^2)) it says whether the deviation saw the error."""
-    squared = ((np.asarray(member_forces) - np.asarray(reference)[None]) ** 2).sum(-1).mean(0)
-    return float(np.sqrt(squared.max()))
+    return float(np.sqrt(_atom_squared_errors(member_forces, reference).max()))
+
+
+def _atom_squared_errors(member_forces: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Per atom, the mean over members of |F_i^m - F_i^ref|^2."""
+    return ((np.asarray(member_forces) - np.asarray(reference)[None]) ** 2).sum(-1).mean(0)
+
+
+def frame_error_profile(member_forces: np.ndarray, atoms) -> dict:
+    """One labelled frame's true force error: true_max_f (true_max_force_error, eV/Å), rms_f
+    (the RMS over atoms of the same per-atom error, eV/Å) and worst_species (the species of the
+    atom true_max_f picks). true_max_f / rms_f says how far a frame's worst atom sits above the
+    typical one: what a force RMSE must be for the worst atom to pass a trust level."""
+    squared = _atom_squared_errors(member_forces, atoms.get_forces())
+    return {"true_max_f": float(np.sqrt(squared.max())), "rms_f": float(np.sqrt(squared.mean())),
+            "worst_species": atoms.get_chemical_symbols()[int(squared.argmax())]}
 
 
 def member_forces(models: list[str], labelled: list) -> list[np.ndarray]:
     """Forces (eV/Å) of every member of `models` on each labelled frame: per frame an array
-    (members, atoms, 3). One evaluation serves true_max_force_errors and true_errors."""
+    (members, atoms, 3). One evaluation serves frame_error_profiles and true_errors."""
     from dpglass.learning.certificate import predictions
 
     members = [[forces for _, forces in predictions(model, labelled)] for model in models]
     return [np.array([m[j] for m in members]) for j in range(len(labelled))]
 
 
-def true_max_force_errors(forces: list[np.ndarray], labelled: list) -> list[float]:
-    """true_max_force_error (eV/Å) of the ensemble on each labelled frame, from its members'
-    forces on them (member_forces)."""
-    return [true_max_force_error(f, atoms.get_forces()) for f, atoms in zip(forces, labelled)]
+def frame_error_profiles(forces: list[np.ndarray], labelled: list) -> list[dict]:
+    """frame_error_profile of the ensemble on each labelled frame (true_max_f, rms_f,
+    worst_species), from its members' forces on them (member_forces)."""
+    return [frame_error_profile(f, atoms) for f, atoms in zip(forces, labelled)]
 
 
 def true_errors(forces: list[np.ndarray], labelled: list) -> list[dict]:
@@ -119,7 +133,16 @@ def true_errors(forces: list[np.ndarray], labelled: list) -> list[dict]:
         squared = sum(((forces[j] - labelled[j].get_forces()[None]) ** 2).sum(axis=(1, 2))
                       for j in frames) / sum(len(labelled[j]) for j in frames)
         vector = 1000.0 * np.sqrt(np.mean(squared))
+        by_species: dict[str, list[np.ndarray]] = {}
+        for j in frames:
+            atom_sq = _atom_squared_errors(forces[j], labelled[j].get_forces())
+            for symbol, value in zip(labelled[j].get_chemical_symbols(), atom_sq):
+                by_species.setdefault(symbol, []).append(value)
         rows.append({"kind": kind, "temperature_K": temperature, "frames": len(frames),
                      "force_rmse": quantity(vector / np.sqrt(3.0), unit="meV/Å"),
-                     "force_error_vector_rms": quantity(vector, unit="meV/Å")})
+                     "force_error_vector_rms": quantity(vector, unit="meV/Å"),
+                     # per species: force RMSE per component, mean square over members
+                     "force_rmse_by_species": {
+                         symbol: quantity(1000.0 * float(np.sqrt(np.mean(v) / 3.0)), unit="meV/Å")
+                         for symbol, v in sorted(by_species.items())}})
     return rows

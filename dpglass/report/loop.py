@@ -89,8 +89,15 @@ def loop_record(*, convergence_paths: list[str], selection_paths: list[str],
                     f"|ΔF| up to {verification['largest']['value']:.2f} eV/Å against the low "
                     f"trust level {verification['trust_low']['value']:g} eV/Å, deviation below "
                     f"it): the ensemble underestimates its error there")
+    last = next((s for s in reversed(statuses) if not s["noop"]), None)
+    profile = (error_profile(labellings[last["iteration"] - 1],
+                             verification["trust_low"]["value"],
+                             last["accurate_fraction_required"])
+               if verification and last and last["iteration"] <= len(labellings) else None)
+    if profile and not converged:
+        verdict += ". " + profile["text"]
     return {"converged": converged, "converged_at_iteration": final["converged_models"],
-            "spot_check_verification": verification,
+            "spot_check_verification": verification, "error_profile": profile,
             "accurate_fraction_required": next((s.get("accurate_fraction_required")
                                                 for s in statuses if not s["noop"]), None),
             "max_iterations": max_iterations, "verdict": verdict,
@@ -115,6 +122,56 @@ def _spot_check_verification(statuses: list[dict]) -> dict | None:
             "frames": frames, "missed": frames - sum(r["accurate"] for r in rows),
             "largest": quantity(max(r["true_max_f"]["value"] for r in rows), unit="eV/Å"),
             "trust_low": rows[0]["trust_low"]}
+
+
+def error_profile(labelling: dict | None, trust_low: float, target: float) -> dict | None:
+    """Where the models' error is and what accuracy convergence needs, from the spot checks of
+    one labelling (labelling.json's `frames`: true_max_f, rms_f, worst_species; `true_errors`:
+    force RMSE by species). A frame passes when its worst atom is below `trust_low`; its worst
+    atom sits true_max_f / rms_f above its RMS error, so a fraction `target` of frames passes
+    once the RMS error is below trust_low over that ratio's `target` quantile (assuming the
+    shape of the error stays as the potential improves). None without profiled spot checks."""
+    import numpy as np
+    from collections import Counter
+
+    rows = [r for r in (labelling or {}).get("frames") or []
+            if r["kind"] == "spot_check" and r.get("rms_f") and r.get("worst_species")]
+    if not rows:
+        return None
+    ratios = np.array([r["true_max_f"] / r["rms_f"] for r in rows])
+    rms = np.array([r["rms_f"] for r in rows])
+    ratio = float(np.quantile(ratios, target))
+    needed = trust_low / ratio
+    worst = Counter(r["worst_species"] for r in rows).most_common()
+    groups = [g for g in (labelling.get("true_errors") or []) if g["kind"] == "spot_check"
+              and g.get("force_rmse_by_species")]
+    by_species = {}
+    for symbol in sorted({s for g in groups for s in g["force_rmse_by_species"]}):
+        weights = [(g["frames"], g["force_rmse_by_species"][symbol]["value"]) for g in groups
+                   if symbol in g["force_rmse_by_species"]]
+        by_species[symbol] = quantity(
+            float(np.sqrt(sum(n * v ** 2 for n, v in weights) / sum(n for n, _ in weights))),
+            unit="meV/Å")
+    species_text = ", ".join(f"{s} {q['value']:.0f}" for s, q in
+                             sorted(by_species.items(), key=lambda kv: -kv[1]["value"]))
+    text = (f"Where the error is: the worst atom of a spot check is "
+            + ", ".join(f"{s} in {n}" for s, n in worst) + f" of {len(rows)}"
+            + (f" (force RMSE by species on the spot checks: {species_text} meV/Å)"
+               if species_text else "")
+            + f"; a frame's worst atom sits {ratios.min():.1f}–{ratios.max():.1f}x above its RMS "
+            f"abs(ΔF) (now {np.sqrt(np.mean(rms ** 2)):.3f} eV/Å), so {target:.0%} of frames "
+            f"pass {trust_low:g} eV/Å only below an RMS abs(ΔF) of {needed:.3f} eV/Å, a force "
+            f"RMSE of ~{1000 * needed / np.sqrt(3):.0f} meV/Å per component (if the error keeps "
+            f"its shape): it takes a more accurate potential (capacity, training, data), not "
+            f"more iterations")
+    return {"spot_checks": len(rows), "worst_species": dict(worst),
+            "force_rmse_by_species": by_species,
+            "worst_to_rms_ratio": quantity([float(ratios.min()), float(ratios.max())], unit="1"),
+            "worst_to_rms_ratio_quantile": quantity(ratio, unit="1"),
+            "rms_force_error_now": quantity(float(np.sqrt(np.mean(rms ** 2))), unit="eV/Å"),
+            "rms_force_error_needed": quantity(needed, unit="eV/Å"),
+            "force_rmse_needed": quantity(1000 * needed / float(np.sqrt(3)), unit="meV/Å"),
+            "text": text}
 
 
 def _hottest_d(transport: dict | None) -> str:

@@ -12,7 +12,7 @@ from dpglass.learning.convergence import iteration_status, spot_check_truth
 from dpglass.learning.exploration import (blown_up_run, dump_atoms, exploration_transport,
                                           start_frame)
 from dpglass.learning.selection import (classify, member_forces, select_frames,
-                                       spot_check_frames, true_errors, true_max_force_errors)
+                                       spot_check_frames, true_errors, frame_error_profiles)
 from dpglass.learning.settings import explore_sweep
 from dpglass.reference.labelling import label_with_reference
 from dpglass.training.evaluation import validation_errors
@@ -240,12 +240,12 @@ def label(*, selected_frames: str, selection_json: str, reference: dict, type_ma
         # per frame: the deviation that selected it beside the true error in the same statistic
         # (the spot checks verify the loop's convergence: learning_convergence)
         forces = member_forces(models, labelled)
-        truth = true_max_force_errors(forces, labelled)
+        truth = frame_error_profiles(forces, labelled)
         report["frames"] = [{"kind": str(a.info.get("kind", "candidate")),
                              "temperature_K": float(a.info["temperature_K"]),
                              "step": _plain(a.info.get("step"), int),
                              "max_devi_f": _plain(a.info.get("max_devi_f"), float),
-                             "true_max_f": float(t)} for a, t in zip(labelled, truth)]
+                             **t} for a, t in zip(labelled, truth)]
         report["true_errors"] = true_errors(forces, labelled)
         for row in report["true_errors"]:
             print(f"{row['kind']} frames at {row['temperature_K']:g} K ({row['frames']}): true "
