@@ -12,7 +12,7 @@ and a minimal basis the models blew up in the sweep's preflight) and up to 4 loo
 iteration without spot checks, a short certificate whose teacher is reference.calculator
 (CHGNet), short training, two short sweep temperatures. Measured 2026-12-05: 19 min wall with
 other jobs on the 2 cores (melt-quench labels 387 s, perturbed 447 s, loop 49 s, the rest
-~4 min); at ~10 s a point on quiet cores about 12 min.
+~4 min); 13.5 min in a clean-clone run of the whole suite on 2 quiet cores.
 """
 
 import json
