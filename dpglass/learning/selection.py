@@ -129,14 +129,13 @@ def true_errors(forces: list[np.ndarray], labelled: list) -> list[dict]:
         groups.setdefault(key, []).append(j)
     rows = []
     for (kind, temperature), frames in sorted(groups.items()):
-        # per member: squared force-error vector per atom (sum of squares / atoms)
-        squared = sum(((forces[j] - labelled[j].get_forces()[None]) ** 2).sum(axis=(1, 2))
-                      for j in frames) / sum(len(labelled[j]) for j in frames)
-        vector = 1000.0 * np.sqrt(np.mean(squared))
-        by_species: dict[str, list[np.ndarray]] = {}
+        # per atom, the squared force-error vector averaged over members: its mean over the
+        # group's atoms is the members' mean of their squared error per atom
+        atom_sq = {j: _atom_squared_errors(forces[j], labelled[j].get_forces()) for j in frames}
+        vector = 1000.0 * np.sqrt(np.concatenate(list(atom_sq.values())).mean())
+        by_species: dict[str, list[float]] = {}
         for j in frames:
-            atom_sq = _atom_squared_errors(forces[j], labelled[j].get_forces())
-            for symbol, value in zip(labelled[j].get_chemical_symbols(), atom_sq):
+            for symbol, value in zip(labelled[j].get_chemical_symbols(), atom_sq[j]):
                 by_species.setdefault(symbol, []).append(value)
         rows.append({"kind": kind, "temperature_K": temperature, "frames": len(frames),
                      "force_rmse": quantity(vector / np.sqrt(3.0), unit="meV/Å"),

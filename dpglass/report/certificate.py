@@ -45,8 +45,8 @@ def certificate_markdown(cert: dict) -> str:
     for n, m in enumerate(forces["members"]):
         lines.append(f"| {n} | {_pm(m['force_rmse'])} | {_pm(m['force_error_vector_rms'])} | "
                      f"{m['force_error_vector_rms_upper']['value']:.0f} | "
-                     f"{_pm(m['energy_rmse'])} | {_pm_or_dash(m.get('energy_offset'))} | "
-                     f"{_pm_or_dash(m.get('energy_rmse_without_offset'))} | "
+                     f"{_pm(m['energy_rmse'])} | {_pm(m.get('energy_offset'))} | "
+                     f"{_pm(m.get('energy_rmse_without_offset'))} | "
                      f"{'yes' if m['passed'] else 'no'} |")
     lines += ["", "Energy offset: the mean energy error per atom, a constant shift (of the per-type "
               "energy bias) that exerts no force and changes no dynamics at a fixed composition; "
@@ -54,11 +54,10 @@ def certificate_markdown(cert: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _pm_or_dash(q: dict | None) -> str:
-    return _pm(q) if q else "—"
-
-
-def _pm(q: dict) -> str:
+def _pm(q: dict | None) -> str:
+    """value ± error; "—" for a quantity a certificate written before it was measured lacks."""
+    if not q:
+        return "—"
     return f"{q['value']:.3g} ± {q['error']:.2g}" if q.get("error") is not None \
         else f"{q['value']:.3g}"
 

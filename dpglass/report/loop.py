@@ -89,17 +89,17 @@ def loop_record(*, convergence_paths: list[str], selection_paths: list[str],
                     f"|ΔF| up to {verification['largest']['value']:.2f} eV/Å against the low "
                     f"trust level {verification['trust_low']['value']:g} eV/Å, deviation below "
                     f"it): the ensemble underestimates its error there")
-    last = next((s for s in reversed(statuses) if not s["noop"]), None)
-    profile = (error_profile(labellings[last["iteration"] - 1],
-                             verification["trust_low"]["value"],
-                             last["accurate_fraction_required"])
-               if verification and last and last["iteration"] <= len(labellings) else None)
+    required = next((s.get("accurate_fraction_required") for s in statuses if not s["noop"]),
+                    None)
+    # the spot checks' labelling: the exploration the verification read them from
+    profile = (error_profile(labellings[verification["iteration"] - 1],
+                             verification["trust_low"]["value"], required)
+               if verification and verification["iteration"] <= len(labellings) else None)
     if profile and not converged:
         verdict += ". " + profile["text"]
     return {"converged": converged, "converged_at_iteration": final["converged_models"],
             "spot_check_verification": verification, "error_profile": profile,
-            "accurate_fraction_required": next((s.get("accurate_fraction_required")
-                                                for s in statuses if not s["noop"]), None),
+            "accurate_fraction_required": required,
             "max_iterations": max_iterations, "verdict": verdict,
             # the first training's models, measured by iteration 1 on the same validation frames
             "first_training_validation": (_mean_validation(validation_paths[:n_models],
