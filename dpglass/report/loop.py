@@ -162,8 +162,10 @@ def error_profile(labelling: dict | None, trust_low: float, target: float) -> di
             f"abs(ΔF) (now {np.sqrt(np.mean(rms ** 2)):.3f} eV/Å), so {target:.0%} of frames "
             f"pass {trust_low:g} eV/Å only below an RMS abs(ΔF) of {needed:.3f} eV/Å, a force "
             f"RMSE of ~{1000 * needed / np.sqrt(3):.0f} meV/Å per component (if the error keeps "
-            f"its shape): it takes a more accurate potential (capacity, training, data), not "
-            f"more iterations")
+            f"its shape): it takes a more accurate potential (capacity, training, data, a "
+            f"student that sees as far as the teacher), not more iterations; "
+            f"benchmarks/bench_training_budget.py and bench_teacher_locality.py measure how far "
+            f"training and the student's cutoff go against this teacher")
     return {"spot_checks": len(rows), "worst_species": dict(worst),
             "force_rmse_by_species": by_species,
             "worst_to_rms_ratio": quantity([float(ratios.min()), float(ratios.max())], unit="1"),
