@@ -31,12 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from dpglass.core.io import write_json, write_text
+from dpglass.training.dp import dp_command, dp_env
 
 RESULTS = Path(__file__).resolve().parent / "results"
-THREADS = {k: "1" for k in ("OMP_NUM_THREADS", "TF_INTRA_OP_PARALLELISM_THREADS",
-                            "TF_INTER_OP_PARALLELISM_THREADS", "DP_INTRA_OP_PARALLELISM_THREADS",
-                            "DP_INTER_OP_PARALLELISM_THREADS")}
-
 
 def variant_descriptor(base: dict, variant: str) -> dict:
     """The demo's descriptor ("demo") or one of the alternatives compared with it."""
@@ -74,9 +71,10 @@ def run_input(base: dict, data: Path, steps: int, batch, variant: str = "demo") 
 
 
 def dp(args: list[str], cwd: Path, log: str) -> None:
+    """One `dp --tf` subcommand on one thread (dpglass's own command line and environment)."""
     with open(cwd / log, "w") as out:
-        subprocess.run([str(Path(sys.executable).with_name("dp")), "--tf", *args], cwd=cwd, stdout=out,
-                       stderr=subprocess.STDOUT, env={**os.environ, **THREADS}, check=True)
+        subprocess.run(dp_command(args, "tensorflow"), cwd=cwd, stdout=out,
+                       stderr=subprocess.STDOUT, env=dp_env(1), check=True)
 
 
 def train(work: Path, config: dict) -> float:
