@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dpglass.analysis.rdf import perpendicular_widths
 from dpglass.core.io import write_json, write_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -46,10 +47,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def supercell_for(atoms, largest_cutoff_A: float):
     """The smallest repeat of `atoms` whose narrowest half-width exceeds the largest cutoff."""
-    cell = atoms.cell
-    volume = abs(np.linalg.det(cell[:]))
-    widths = [volume / np.linalg.norm(np.cross(cell[(k + 1) % 3], cell[(k + 2) % 3]))
-              for k in range(3)]
+    widths = perpendicular_widths(np.asarray(atoms.cell))
     repeats = tuple(int(np.floor(2.0 * largest_cutoff_A / w)) + 1 for w in widths)
     return atoms.repeat(repeats), repeats
 

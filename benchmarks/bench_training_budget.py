@@ -77,13 +77,14 @@ def dp(args: list[str], cwd: Path, log: str) -> None:
                        stderr=subprocess.STDOUT, env=dp_env(1), check=True)
 
 
-def train(work: Path, config: dict) -> float:
-    """Train and freeze (skipped when frozen.pb exists); the wall seconds of the training."""
+def train(work: Path, config: dict) -> float | None:
+    """Train and freeze (skipped when frozen.pb exists); the wall seconds of the training (None
+    when a reused run did not record them)."""
     work.mkdir(parents=True, exist_ok=True)
     stored = work / "input.json"
     if (work / "frozen.pb").exists() and stored.exists() and json.loads(stored.read_text()) == config:
         timing = work / "time.json"
-        return json.loads(timing.read_text())["train_s"] if timing.exists() else math.nan
+        return json.loads(timing.read_text())["train_s"] if timing.exists() else None
     (work / "input.json").write_text(json.dumps(config, indent=1))
     start = time.time()
     dp(["train", "input.json"], work, "train.log")
@@ -144,7 +145,7 @@ def markdown(result: dict) -> str:
              "s per step | training wall s (shared cores) |", "|---|---|---|---|---|---|---|"]
     for row in result["runs"]:
         species = ", ".join(f"{k} {v:.0f}" for k, v in row["by_species_meV_A"].items())
-        wall = "—" if math.isnan(row["train_s"]) else f"{row['train_s']:.0f}"
+        wall = "—" if row["train_s"] is None else f"{row['train_s']:.0f}"
         per_step = f"{row['seconds_per_step']:.4f}" if row.get("seconds_per_step") else "—"
         lines.append(f"| {row['variant']} | {row['steps']} | {row['batch']} | "
                      f"{row['force_rmse_meV_A']:.1f} | {species} | {per_step} | {wall}"
@@ -154,9 +155,11 @@ def markdown(result: dict) -> str:
         lines += ["", f"Power law through the two longest trainings ({fit['between_steps'][0]} and "
                   f"{fit['between_steps'][1]} steps, demo network and batch): RMSE ≈ "
                   f"{fit['prefactor']:.3g} · steps^-{fit['exponent']:.3f} meV/Å; "
-                  f"{result['target_meV_A']:g} meV/Å would take ~{fit['steps_for_target']:.3g} "
-                  "steps if the trend held (an extrapolation: a capacity or data floor ends it "
-                  "sooner or never)."]
+                  + (f"{result['target_meV_A']:g} meV/Å would take ~{fit['steps_for_target']:.3g} "
+                     "steps if the trend held (an extrapolation: a capacity or data floor ends it "
+                     "sooner or never)." if fit["steps_for_target"] is not None else
+                     "the error did not fall between them: no number of steps reaches "
+                     f"{result['target_meV_A']:g} meV/Å on this trend.")]
     return "\n".join(lines) + "\n"
 
 
@@ -191,16 +194,17 @@ def main() -> None:
         row = validation_errors((args.reuse / "frozen.pb").resolve(), data / "validation", work)
         runs.append({"variant": "demo", "steps": reused["numb_steps"],
                      "batch": reused["training_data"]["batch_size"],
-                     "train_s": math.nan, "source": f"{args.reuse}", **row})
+                     "train_s": None, "source": f"{args.reuse}", **row})
     plan = [("demo", steps, "auto") for steps in args.steps]
     plan += [("demo", args.variant_steps, int(b)) for b in args.batch]
     plan += [(variant, args.variant_steps, "auto") for variant in args.variants]
     for variant, steps, batch in plan:
         work = args.work / f"{variant}_steps{steps}_batch{batch}"
-        seconds = train(work, run_input(base, data, steps, batch, variant))
+        config = run_input(base, data, steps, batch, variant)
+        seconds = train(work, config)
         row = validation_errors(work / "frozen.pb", data / "validation", work)
         runs.append({"variant": variant, "steps": steps, "batch": batch, "train_s": seconds,
-                     "config": run_input(base, data, steps, batch, variant), **row})
+                     "config": config, **row})
         print(f"{variant}, {steps} steps, batch {batch}: {row['force_rmse_meV_A']:.1f} meV/Å",
               flush=True)
     # cost per step: short runs one after another (not the runs above, which may have shared
@@ -219,7 +223,7 @@ def main() -> None:
     fit = power_law([r["steps"] for r in points], [r["force_rmse_meV_A"] for r in points])
     if fit:
         fit["steps_for_target"] = (fit["prefactor"] / args.target_meV_A) ** (1 / fit["exponent"]) \
-            if fit["exponent"] > 0 else math.inf
+            if fit["exponent"] > 0 else None  # JSON has no infinity
     d = base["model"]["descriptor"]
     result = {"command": "python benchmarks/bench_training_budget.py " + " ".join(sys.argv[1:]),
               "date": time.strftime("%Y-%m-%d"), "machine": f"{os.cpu_count()} cores",
@@ -228,10 +232,7 @@ def main() -> None:
                       f"fitting {base['model']['fitting_net']['neuron']}, "
                       f"lr {base['learning_rate']['start_lr']:g} → {base['learning_rate']['stop_lr']:g}",
               "runs": runs, "fit": fit, "fit_batch": fit_batch, "target_meV_A": args.target_meV_A}
-    # JSON has no NaN: a reused model's training time is unknown (null)
-    write_json(Path(args.out).with_suffix(".json"),
-               {**result, "runs": [{**r, "train_s": None if math.isnan(r["train_s"]) else
-                                    r["train_s"]} for r in runs]})
+    write_json(Path(args.out).with_suffix(".json"), result)
     write_text(Path(args.out).with_suffix(".md"), markdown(result))
     print(markdown(result))
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dpglass.analysis.rdf import perpendicular_widths
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -33,11 +35,7 @@ def test_supercell_is_wide_enough_for_the_largest_distance():
     b = bench()
     atoms = lj_liquid()
     big, repeats = b.supercell_for(atoms, 7.0)
-    cell = big.cell[:]
-    volume = abs(np.linalg.det(cell))
-    widths = [volume / np.linalg.norm(np.cross(cell[(k + 1) % 3], cell[(k + 2) % 3]))
-              for k in range(3)]
-    assert repeats == (3, 3, 3) and min(widths) / 2 > 7.0
+    assert repeats == (3, 3, 3) and perpendicular_widths(np.asarray(big.cell)).min() / 2 > 7.0
     assert b.supercell_for(atoms, 3.0)[1] == (1, 1, 1)
 
 

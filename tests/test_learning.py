@@ -708,8 +708,9 @@ def test_a_loop_that_ran_out_says_where_the_error_is_and_what_accuracy_would_pas
     assert profile["rms_force_error_now"]["value"] == pytest.approx(
         np.sqrt(np.mean(np.square([0.15, 0.20, 0.12, 0.15]))))
     assert "Al in 3, O in 1 of 4" in profile["text"] and "Al 100, Li 50 meV/Å" in profile["text"]
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
     for script in ("bench_training_budget.py", "bench_teacher_locality.py"):  # it names them
-        assert script in profile["text"] and (Path(__file__).resolve().parents[1] / "benchmarks" / script).exists()
+        assert script in profile["text"] and (benchmarks / script).exists()
     assert error_profile({"frames": frames[-1:]}, 0.2, 0.5) is None
     # a stricter fraction needs a smaller error: the 95 % quantile of the ratios is near 3
     assert error_profile({"frames": frames}, 0.2, 0.95)["rms_force_error_needed"]["value"] < 0.075
